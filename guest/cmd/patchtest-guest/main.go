@@ -1,0 +1,30 @@
+// Command patchtest-guest is the guest side of patchtest, packed into the
+// initramfs as /init. As PID 1 it is init (package pid1); started again by
+// init it is the SSH agent (package agent) that the host drives.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/patchtest/patchtest/guest/agent"
+	"github.com/patchtest/patchtest/guest/pid1"
+)
+
+func main() {
+	if os.Getpid() == 1 {
+		pid1.Main() // never returns
+	}
+	if os.Getenv(pid1.EnvRole) != pid1.RoleAgent {
+		fmt.Fprintln(os.Stderr, "patchtest-guest runs inside a patchtest guest as /init; there is nothing to do here")
+		os.Exit(2)
+	}
+	g := agent.GuestFromEnv()
+	g.Uptime = func() int64 { return pid1.Boottime().Nanoseconds() }
+	g.PowerOff = pid1.PowerOff
+	if err := agent.Main(context.Background(), g); err != nil {
+		fmt.Fprintf(os.Stderr, "patchtest-agent: %v\n", err)
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,156 @@
+package vm
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/patchtest/patchtest/guest/proto"
+)
+
+// Device is one part of a guest. Each device owns both halves of its
+// configuration: the QEMU arguments and the kernel command-line arguments it
+// needs. A guest's command line is the concatenation of its devices', so
+// adding a device touches one type.
+type Device interface {
+	QEMUArgs() []string
+	KernelArgs() []string
+}
+
+// Machine is the board, its memory and its CPUs.
+type Machine struct {
+	Type      string // QEMU machine type; "pc" when empty
+	CPUs      int
+	MemoryMiB int
+}
+
+// QEMUArgs implements Device.
+func (m Machine) QEMUArgs() []string {
+	t := m.Type
+	if t == "" {
+		t = "pc"
+	}
+	return []string{
+		"-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
+		"-machine", t,
+		"-smp", fmt.Sprint(max(m.CPUs, 1)),
+		"-m", fmt.Sprint(max(m.MemoryMiB, 64)),
+	}
+}
+
+// KernelArgs implements Device. panic=-1 makes a panicking kernel reboot at
+// once, which -no-reboot turns into QEMU's exit.
+func (m Machine) KernelArgs() []string { return []string{"panic=-1"} }
+
+// Accelerator is the way QEMU runs guest code.
+type Accelerator string
+
+// Accelerators. Auto verifies KVM and falls back to TCG.
+const (
+	Auto Accelerator = "auto"
+	KVM  Accelerator = "kvm"
+	TCG  Accelerator = "tcg"
+)
+
+// ParseAccelerator parses the --accel flag.
+func ParseAccelerator(s string) (Accelerator, error) {
+	switch a := Accelerator(s); a {
+	case Auto, KVM, TCG:
+		return a, nil
+	}
+	return "", fmt.Errorf("accelerator %q: want auto, kvm or tcg", s)
+}
+
+// CPUModel is the QEMU CPU model used with the accelerator.
+func (a Accelerator) CPUModel() string {
+	if a == KVM {
+		return "host"
+	}
+	return "max"
+}
+
+// QEMUArgs implements Device.
+func (a Accelerator) QEMUArgs() []string {
+	return []string{"-accel", string(a), "-cpu", a.CPUModel()}
+}
+
+// KernelArgs implements Device.
+func (a Accelerator) KernelArgs() []string { return nil }
+
+// Console is the serial console on QEMU's standard output.
+type Console struct{}
+
+// QEMUArgs implements Device.
+func (Console) QEMUArgs() []string {
+	return []string{"-chardev", "stdio,id=con0,signal=off", "-serial", "chardev:con0"}
+}
+
+// KernelArgs implements Device. loglevel=5 lets warnings and worse reach the
+// console (WARN splats are printed at KERN_WARNING) without the chatter that
+// slows an emulated UART.
+func (Console) KernelArgs() []string { return []string{"console=ttyS0", "loglevel=5"} }
+
+// PVPanic is QEMU's panic device: a guest with its driver reports a panic
+// as the QMP event GUEST_PANICKED.
+type PVPanic struct{}
+
+// QEMUArgs implements Device.
+func (PVPanic) QEMUArgs() []string { return []string{"-device", "pvpanic"} }
+
+// KernelArgs implements Device.
+func (PVPanic) KernelArgs() []string { return nil }
+
+// QMP is the QEMU monitor socket.
+type QMP struct{ Socket string }
+
+// QEMUArgs implements Device.
+func (q QMP) QEMUArgs() []string {
+	return []string{"-chardev", "socket,id=qmp0,path=" + q.Socket + ",server=on,wait=off", "-mon", "chardev=qmp0,mode=control"}
+}
+
+// KernelArgs implements Device.
+func (QMP) KernelArgs() []string { return nil }
+
+// AgentPort is the virtio-serial port that carries the SSH channel; its host
+// side is a UNIX socket that QEMU listens on.
+type AgentPort struct{ Socket string }
+
+// QEMUArgs implements Device.
+func (p AgentPort) QEMUArgs() []string {
+	return []string{
+		"-device", "virtio-serial-pci,id=vser0",
+		"-chardev", "socket,id=agent0,path=" + p.Socket + ",server=on,wait=off",
+		"-device", "virtserialport,bus=vser0.0,chardev=agent0,name=" + proto.PortName,
+	}
+}
+
+// KernelArgs implements Device.
+func (AgentPort) KernelArgs() []string { return nil }
+
+// Boot is the kernel, the initramfs and any extra kernel arguments.
+type Boot struct {
+	Kernel, Initrd string
+	Extra          []string
+}
+
+// QEMUArgs implements Device. Boot's -append is added by Cmdline, which
+// knows every device's kernel arguments.
+func (b Boot) QEMUArgs() []string { return []string{"-kernel", b.Kernel, "-initrd", b.Initrd} }
+
+// KernelArgs implements Device.
+func (b Boot) KernelArgs() []string { return append([]string{"rdinit=/init"}, b.Extra...) }
+
+// Cmdline returns the QEMU arguments for devices, -append included.
+func Cmdline(devices ...Device) []string {
+	var args, kargs []string
+	for _, d := range devices {
+		args = append(args, d.QEMUArgs()...)
+		kargs = append(kargs, d.KernelArgs()...)
+	}
+	if len(kargs) > 0 {
+		args = append(args, "-append", strings.Join(kargs, " "))
+	}
+	return args
+}
+
+// ShellQuote quotes argv so that it can be pasted into a POSIX shell.
+func ShellQuote(argv []string) string { return proto.QuoteArgs(argv) }
