@@ -16,15 +16,15 @@ type Device interface {
 	KernelArgs() []string
 }
 
-// Machine is the board, its memory and its CPUs.
-type Machine struct {
+// Board is the machine type, its memory and its CPUs.
+type Board struct {
 	Type      string // QEMU machine type; "pc" when empty
 	CPUs      int
 	MemoryMiB int
 }
 
 // QEMUArgs implements Device.
-func (m Machine) QEMUArgs() []string {
+func (m Board) QEMUArgs() []string {
 	t := m.Type
 	if t == "" {
 		t = "pc"
@@ -39,7 +39,7 @@ func (m Machine) QEMUArgs() []string {
 
 // KernelArgs implements Device. panic=-1 makes a panicking kernel reboot at
 // once, which -no-reboot turns into QEMU's exit.
-func (m Machine) KernelArgs() []string { return []string{"panic=-1"} }
+func (m Board) KernelArgs() []string { return []string{"panic=-1"} }
 
 // Accelerator is the way QEMU runs guest code.
 type Accelerator string
@@ -126,18 +126,18 @@ func (p AgentPort) QEMUArgs() []string {
 // KernelArgs implements Device.
 func (AgentPort) KernelArgs() []string { return nil }
 
-// Boot is the kernel, the initramfs and any extra kernel arguments.
-type Boot struct {
+// KernelBoot is the kernel, the initramfs and any extra kernel arguments.
+type KernelBoot struct {
 	Kernel, Initrd string
 	Extra          []string
 }
 
-// QEMUArgs implements Device. Boot's -append is added by Cmdline, which
+// QEMUArgs implements Device. KernelBoot's -append is added by Cmdline, which
 // knows every device's kernel arguments.
-func (b Boot) QEMUArgs() []string { return []string{"-kernel", b.Kernel, "-initrd", b.Initrd} }
+func (b KernelBoot) QEMUArgs() []string { return []string{"-kernel", b.Kernel, "-initrd", b.Initrd} }
 
 // KernelArgs implements Device.
-func (b Boot) KernelArgs() []string { return append([]string{"rdinit=/init"}, b.Extra...) }
+func (b KernelBoot) KernelArgs() []string { return append([]string{"rdinit=/init"}, b.Extra...) }
 
 // Cmdline returns the QEMU arguments for devices, -append included.
 func Cmdline(devices ...Device) []string {

@@ -1,0 +1,187 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/patchtest/patchtest/vm"
+)
+
+// bootFlags are the flags shared by boot and shell.
+type bootFlags struct {
+	opts    vm.BootOptions
+	accel   string
+	timings bool
+	verbose bool
+	info    string
+}
+
+func (f *bootFlags) register(fs *pflag.FlagSet) {
+	fs.StringVarP(&f.opts.Kernel, "kernel", "k", "", "bzImage to boot (required)")
+	fs.StringVar(&f.opts.ModulesDir, "modules", "", "/lib/modules/VERSION tree to take the virtio modules from, for kernels that build them as modules")
+	fs.StringVar(&f.accel, "accel", "auto", "accelerator: auto (verify KVM, fall back to TCG), kvm or tcg")
+	fs.IntVar(&f.opts.CPUs, "cpus", 1, "guest CPUs")
+	fs.IntVar(&f.opts.MemoryMiB, "mem", 512, "guest memory in MiB")
+	fs.DurationVar(&f.opts.Timeout, "timeout", vm.DefaultTimeout, fmt.Sprintf("boot timeout under KVM (x%d under TCG)", vm.TCGScale))
+	fs.StringVar(&f.opts.QEMU, "qemu", "qemu-system-x86_64", "QEMU binary")
+	fs.StringVar(&f.opts.GuestBinary, "guest-binary", "", "prebuilt guest binary (default: build it from this repository)")
+	fs.StringVar(&f.opts.CacheDir, "cache-dir", vm.DefaultCacheDir(), "cache directory ($PATCHTEST_CACHE)")
+	fs.StringVar(&f.opts.ConsoleLog, "console-log", "", "file to keep the serial console in (default: under the cache directory)")
+	fs.StringSliceVar(&f.opts.KernelArgs, "append", nil, "extra kernel command-line arguments")
+	fs.BoolVar(&f.timings, "timings", false, "print boot timings")
+	fs.BoolVarP(&f.verbose, "verbose", "v", false, "print every machine event")
+	fs.StringVar(&f.info, "info", "", "write the boot record (kernel, QEMU, accel, machine type, CPU model, timings) as JSON to this file")
+}
+
+// prepare checks the flags and connects events to w.
+func (f *bootFlags) prepare(w io.Writer) error {
+	if f.opts.Kernel == "" {
+		return &vm.Error{Outcome: vm.BadInput, Msg: "--kernel is required: pass a bzImage such as arch/x86/boot/bzImage"}
+	}
+	a, err := vm.ParseAccelerator(f.accel)
+	if err != nil {
+		return &vm.Error{Outcome: vm.BadInput, Msg: "--accel", Err: err}
+	}
+	f.opts.Accel = a
+	f.opts.Events = func(ev vm.Event) {
+		switch {
+		case ev.Kind == vm.EventNotice:
+			fmt.Fprintf(w, "patchtest: %s\n", ev.Msg)
+		case ev.Kind == vm.EventReport:
+			fmt.Fprintf(w, "patchtest: kernel report: %s\n", ev.Msg)
+		case f.verbose:
+			fmt.Fprintf(w, "patchtest: %s %s: %s\n", ev.Time.Format("15:04:05.000"), ev.Kind, ev.Msg)
+		}
+	}
+	return nil
+}
+
+// ready prints what the user asked to see about a machine that came up.
+func (f *bootFlags) ready(w io.Writer, m *vm.Machine, prepStart, bootStart time.Time) error {
+	info := m.Info()
+	if f.timings {
+		h := info.Agent
+		fmt.Fprintf(w, "patchtest: timings: prepare %v, boot-to-ready %v (guest: kernel to init %v, init to ready %v) [%s, %s, %s, QEMU %s]\n",
+			bootStart.Sub(prepStart).Round(time.Millisecond),
+			info.Ready.Round(time.Millisecond),
+			time.Duration(h.InitNS).Round(time.Millisecond),
+			time.Duration(h.UptimeNS-h.InitNS).Round(time.Millisecond),
+			info.Accel, info.MachineType, info.CPUModel, info.QEMU.Version)
+	}
+	for _, wmsg := range info.Agent.Warnings {
+		fmt.Fprintf(w, "patchtest: guest init: %s\n", wmsg)
+	}
+	if f.info != "" {
+		out, err := os.Create(f.info)
+		if err != nil {
+			return &vm.Error{Outcome: vm.BadInput, Msg: "--info", Err: err}
+		}
+		defer out.Close()
+		return info.WriteJSON(out)
+	}
+	return nil
+}
+
+func newBoot() *cobra.Command {
+	var f bootFlags
+	c := &cobra.Command{
+		Use:   "boot --kernel K [flags] -- CMD [ARG...]",
+		Short: "Boot a kernel and run one command in it; exit with the command's status",
+		Long: `boot starts a fresh guest on the kernel, runs CMD in it through the agent,
+copies its output, powers the guest off and exits with CMD's exit status.
+Failures that are not the command's have their own exit codes:
+` + outcomeTable(),
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			stderr := c.ErrOrStderr()
+			if err := f.prepare(stderr); err != nil {
+				return err
+			}
+			prepStart := time.Now()
+			m, err := vm.Boot(c.Context(), f.opts)
+			if err != nil {
+				return err
+			}
+			defer m.Close()
+			if err := f.ready(stderr, m, prepStart, prepStart.Add(0)); err != nil {
+				return err
+			}
+			code, err := m.Run(c.Context(), args, stdinOrNil(), c.OutOrStdout(), stderr)
+			if err != nil {
+				return err
+			}
+			if rs := m.Reports(); len(rs) > 0 && code == 0 {
+				return &vm.Error{Outcome: vm.KernelReport, Msg: fmt.Sprintf("the command succeeded but the kernel printed %d report(s)", len(rs)), Reports: rs, ConsoleLog: m.Info().ConsoleLog}
+			}
+			if code != 0 {
+				return &exitError{code: code}
+			}
+			return nil
+		},
+	}
+	f.register(c.Flags())
+	c.Flags().SetInterspersed(false)
+	return c
+}
+
+func newShell() *cobra.Command {
+	var f bootFlags
+	c := &cobra.Command{
+		Use:   "shell --kernel K [flags]",
+		Short: "Boot a kernel and open an interactive shell in it",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, args []string) error {
+			stderr := c.ErrOrStderr()
+			if err := f.prepare(stderr); err != nil {
+				return err
+			}
+			start := time.Now()
+			m, err := vm.Boot(c.Context(), f.opts)
+			if err != nil {
+				return err
+			}
+			defer m.Close()
+			if err := f.ready(stderr, m, start, start); err != nil {
+				return err
+			}
+			fmt.Fprintf(stderr, "patchtest: shell on %s; exit the shell to power off\n", m.Info().Agent.Release)
+			code, err := m.Shell(c.Context(), os.Stdin, c.OutOrStdout())
+			if err != nil {
+				return err
+			}
+			if code != 0 {
+				return &exitError{code: code}
+			}
+			return nil
+		},
+	}
+	f.register(c.Flags())
+	return c
+}
+
+// stdinOrNil passes standard input to the guest command unless it is a
+// terminal, which a non-interactive command would wait on forever.
+func stdinOrNil() io.Reader {
+	if fi, err := os.Stdin.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+		return nil
+	}
+	return os.Stdin
+}
+
+func outcomeTable() string {
+	var b strings.Builder
+	for _, o := range vm.Outcomes() {
+		code := fmt.Sprint(o.ExitCode())
+		if o == vm.CommandFailed {
+			code = "the command's"
+		}
+		fmt.Fprintf(&b, "  %-28s %s\n", o.String(), code)
+	}
+	return b.String()
+}

@@ -1,0 +1,54 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/patchtest/patchtest/vm"
+)
+
+func newDoctor() *cobra.Command {
+	var (
+		cacheDir, qemu string
+		recheck        bool
+	)
+	c := &cobra.Command{
+		Use:   "doctor",
+		Short: "Check this host: QEMU, the KVM verdict, busybox, build tools",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, args []string) error {
+			w := c.OutOrStdout()
+			if recheck {
+				if err := vm.ForgetVerdict(cacheDir); err != nil {
+					return err
+				}
+				fmt.Fprintln(w, "forgot the KVM verdict; the next boot with --accel auto tests KVM again")
+			}
+			failed := 0
+			for _, ch := range vm.Doctor(c.Context(), cacheDir, qemu) {
+				mark := "ok  "
+				if !ch.OK {
+					mark = "FAIL"
+					if ch.Optional {
+						mark = "warn"
+					} else {
+						failed++
+					}
+				}
+				fmt.Fprintf(w, "%s %-10s %s\n", mark, ch.Name, ch.Detail)
+				if !ch.OK && ch.Fix != "" {
+					fmt.Fprintf(w, "     %-10s fix: %s\n", "", ch.Fix)
+				}
+			}
+			if failed > 0 {
+				return &exitError{code: vm.Infrastructure.ExitCode(), err: fmt.Errorf("%d required check(s) failed", failed)}
+			}
+			return nil
+		},
+	}
+	c.Flags().StringVar(&cacheDir, "cache-dir", vm.DefaultCacheDir(), "cache directory ($PATCHTEST_CACHE)")
+	c.Flags().StringVar(&qemu, "qemu", "qemu-system-x86_64", "QEMU binary")
+	c.Flags().BoolVar(&recheck, "recheck-kvm", false, "forget the KVM verdict so that the next boot tests KVM again")
+	return c
+}

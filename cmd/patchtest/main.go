@@ -1,0 +1,80 @@
+// Command patchtest shows what a kernel patch changes: it boots stock and
+// patched kernels under QEMU and runs splice, sendfile, vmsplice and tee
+// suites in them. This file only wires packages together.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/patchtest/patchtest/vm"
+)
+
+// exitError carries a process exit code out of a command.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit status %d", e.code)
+	}
+	return e.err.Error()
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := newRoot().ExecuteContext(ctx)
+	stop()
+	os.Exit(report(os.Stderr, err))
+}
+
+// report prints err for a user and returns the exit code it maps to.
+func report(w io.Writer, err error) int {
+	if err == nil {
+		return 0
+	}
+	var ee *exitError
+	if errors.As(err, &ee) && ee.err == nil {
+		return ee.code
+	}
+	var ve *vm.Error
+	if errors.As(err, &ve) {
+		fault := "host/harness fault"
+		if ve.Outcome.KernelFault() {
+			fault = "kernel fault"
+		}
+		fmt.Fprintf(w, "patchtest: %v [%s, exit %d]\n", ve, fault, ve.Outcome.ExitCode())
+		if d := ve.Detail(); d != "" {
+			fmt.Fprint(w, d)
+		}
+		return ve.Outcome.ExitCode()
+	}
+	fmt.Fprintf(w, "patchtest: %v\n", err)
+	if errors.As(err, &ee) {
+		return ee.code
+	}
+	return 2
+}
+
+func newRoot() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "patchtest",
+		Short:         "Show what a kernel patch changes for splice, sendfile, vmsplice and tee",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return &exitError{code: vm.BadInput.ExitCode(), err: fmt.Errorf("%w (see %s --help)", err, c.CommandPath())}
+	})
+	root.AddCommand(newBoot(), newShell(), newDoctor())
+	return root
+}

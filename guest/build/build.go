@@ -1,0 +1,139 @@
+// Package build compiles the guest binary (init and agent in one static
+// executable) from this repository's source, and caches it by a hash of
+// that source.
+package build
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// ModulePath is this repository's Go module path.
+const ModulePath = "github.com/patchtest/patchtest"
+
+// Package is the guest binary's package, relative to the module root.
+const Package = "./guest/cmd/patchtest-guest"
+
+// guestTree is the part of the repository the guest binary is built from.
+// The guest imports nothing else of the module (a test checks this).
+const guestTree = "guest"
+
+// ErrNoSource means the repository's source could not be found.
+var ErrNoSource = errors.New("patchtest source not found")
+
+// FindSource returns the root of this repository: from $PATCHTEST_SRC, or by
+// walking up from the working directory and then from the executable.
+func FindSource() (string, error) {
+	if dir := os.Getenv("PATCHTEST_SRC"); dir != "" {
+		if isRoot(dir) {
+			return dir, nil
+		}
+		return "", fmt.Errorf("%w: PATCHTEST_SRC=%s is not the patchtest repository", ErrNoSource, dir)
+	}
+	var starts []string
+	if wd, err := os.Getwd(); err == nil {
+		starts = append(starts, wd)
+	}
+	if exe, err := os.Executable(); err == nil {
+		starts = append(starts, filepath.Dir(exe))
+	}
+	for _, s := range starts {
+		for dir := s; ; dir = filepath.Dir(dir) {
+			if isRoot(dir) {
+				return dir, nil
+			}
+			if filepath.Dir(dir) == dir {
+				break
+			}
+		}
+	}
+	return "", fmt.Errorf("%w: run patchtest inside its repository, set PATCHTEST_SRC, or pass --guest-binary", ErrNoSource)
+}
+
+func isRoot(dir string) bool {
+	b, err := os.ReadFile(filepath.Join(dir, "go.mod"))
+	if err != nil {
+		return false
+	}
+	first, _, _ := strings.Cut(string(b), "\n")
+	return strings.TrimSpace(first) == "module "+ModulePath
+}
+
+// SourceKey hashes everything the guest binary is built from: the Go
+// version, go.mod, go.sum and every file under guest/.
+func SourceKey(ctx context.Context, src string) (string, error) {
+	gover, err := exec.CommandContext(ctx, "go", "env", "GOVERSION").Output()
+	if err != nil {
+		return "", fmt.Errorf("go env GOVERSION: %w (is Go installed?)", err)
+	}
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\n", bytes.TrimSpace(gover))
+	var files []string
+	for _, f := range []string{"go.mod", "go.sum"} {
+		files = append(files, filepath.Join(src, f))
+	}
+	err = filepath.WalkDir(filepath.Join(src, guestTree), func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.Type().IsRegular() && !strings.HasSuffix(path, "_test.go") {
+			files = append(files, path)
+		}
+		return nil
+	})
+	if err != nil {
+		return "", fmt.Errorf("hash guest source: %w", err)
+	}
+	sort.Strings(files)
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return "", fmt.Errorf("hash guest source: %w", err)
+		}
+		rel, _ := filepath.Rel(src, f)
+		fmt.Fprintf(h, "%s %d\n", rel, len(b))
+		h.Write(b)
+	}
+	return hex.EncodeToString(h.Sum(nil))[:32], nil
+}
+
+// Guest returns the path of the guest binary built from src, compiling it
+// into cacheDir unless a build of the same source is cached there.
+func Guest(ctx context.Context, src, cacheDir string) (path string, cached bool, err error) {
+	key, err := SourceKey(ctx, src)
+	if err != nil {
+		return "", false, err
+	}
+	out := filepath.Join(cacheDir, "patchtest-guest-"+key)
+	if _, err := os.Stat(out); err == nil {
+		return out, true, nil
+	}
+	if err := os.MkdirAll(cacheDir, 0o755); err != nil {
+		return "", false, fmt.Errorf("build guest: %w", err)
+	}
+	tmp := fmt.Sprintf("%s.tmp%d", out, os.Getpid())
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags=-s -w", "-o", tmp, Package)
+	cmd.Dir = src
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		os.Remove(tmp)
+		return "", false, fmt.Errorf("build guest binary in %s: %w\n%s", src, err, strings.TrimSpace(stderr.String()))
+	}
+	if err := os.Rename(tmp, out); err != nil {
+		os.Remove(tmp)
+		return "", false, fmt.Errorf("build guest: %w", err)
+	}
+	return out, false, nil
+}

@@ -1,0 +1,97 @@
+package vm
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/patchtest/patchtest/guest/build"
+)
+
+// BootOptions is everything a user chooses about one boot.
+type BootOptions struct {
+	Kernel     string
+	ModulesDir string
+	// GuestBinary is a prebuilt guest binary; empty builds it from source.
+	GuestBinary string
+	// NoBusybox leaves busybox out of the guest even when the host has it.
+	NoBusybox  bool
+	Accel      Accelerator
+	CPUs       int
+	MemoryMiB  int
+	Timeout    time.Duration
+	QEMU       string
+	CacheDir   string
+	ConsoleLog string
+	KernelArgs []string
+	Events     func(Event)
+}
+
+// DefaultCacheDir is $PATCHTEST_CACHE, or patchtest under the user's cache
+// directory.
+func DefaultCacheDir() string {
+	if d := os.Getenv("PATCHTEST_CACHE"); d != "" {
+		return d
+	}
+	if d, err := os.UserCacheDir(); err == nil {
+		return filepath.Join(d, "patchtest")
+	}
+	return filepath.Join(os.TempDir(), "patchtest-cache")
+}
+
+// Boot prepares the guest's initramfs for o.Kernel and starts a machine.
+func Boot(ctx context.Context, o BootOptions) (*Machine, error) {
+	if o.CacheDir == "" {
+		o.CacheDir = DefaultCacheDir()
+	}
+	notice := func(msg string) {
+		if o.Events != nil {
+			o.Events(Event{Kind: EventNotice, Time: time.Now(), Msg: msg})
+		}
+	}
+	kernel, err := InspectKernel(o.Kernel)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := FindQEMU(ctx, o.QEMU); err != nil {
+		return nil, err
+	}
+	agent := o.GuestBinary
+	if agent == "" {
+		src, err := build.FindSource()
+		if err != nil {
+			return nil, &Error{Outcome: Infrastructure, Msg: "guest binary", Err: err}
+		}
+		if agent, _, err = build.Guest(ctx, src, filepath.Join(o.CacheDir, "guest")); err != nil {
+			return nil, &Error{Outcome: Infrastructure, Msg: "guest binary", Err: err}
+		}
+	} else if _, err := os.Stat(agent); err != nil {
+		return nil, &Error{Outcome: MissingFile, Msg: "--guest-binary", Err: err}
+	}
+	var busybox string
+	if !o.NoBusybox {
+		bb, err := FindBusybox()
+		if err != nil {
+			notice("guest without busybox (no shell, only the agent): " + err.Error())
+		} else {
+			busybox = bb
+		}
+	}
+	img, err := PrepareImage(kernel, GuestImage{Agent: agent, Busybox: busybox, ModulesDir: o.ModulesDir, CacheDir: o.CacheDir})
+	if err != nil {
+		return nil, err
+	}
+	m, err := Start(ctx, Spec{
+		Kernel: o.Kernel, Initramfs: img.Path, AgentBuildID: img.AgentBuildID,
+		Accel: o.Accel, CPUs: o.CPUs, MemoryMiB: o.MemoryMiB, Timeout: o.Timeout,
+		QEMU: o.QEMU, CacheDir: o.CacheDir, ConsoleLog: o.ConsoleLog,
+		KernelArgs: o.KernelArgs, Events: o.Events,
+	})
+	var kb *kvmBroken
+	if errors.As(err, &kb) {
+		err = &Error{Outcome: Infrastructure, Msg: "--accel kvm", Err: kb}
+	}
+	return m, err
+}
