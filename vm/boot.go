@@ -43,6 +43,7 @@ func DefaultCacheDir() string {
 
 // Boot prepares the guest's initramfs for o.Kernel and starts a machine.
 func Boot(ctx context.Context, o BootOptions) (*Machine, error) {
+	prepared := time.Now()
 	if o.CacheDir == "" {
 		o.CacheDir = DefaultCacheDir()
 	}
@@ -87,7 +88,7 @@ func Boot(ctx context.Context, o BootOptions) (*Machine, error) {
 		Kernel: o.Kernel, Initramfs: img.Path, AgentBuildID: img.AgentBuildID,
 		Accel: o.Accel, CPUs: o.CPUs, MemoryMiB: o.MemoryMiB, Timeout: o.Timeout,
 		QEMU: o.QEMU, CacheDir: o.CacheDir, ConsoleLog: o.ConsoleLog,
-		KernelArgs: o.KernelArgs, Events: o.Events,
+		KernelArgs: o.KernelArgs, Events: o.Events, Prepared: prepared,
 	})
 	var kb *kvmBroken
 	if errors.As(err, &kb) {

@@ -51,7 +51,7 @@ func InspectKernel(path string) (KernelImage, error) {
 	if fi, err := f.Stat(); err == nil && fi.IsDir() {
 		return k, errorf(BadInput, "kernel %s: is a directory; pass the bzImage inside it (arch/x86/boot/bzImage)", path)
 	}
-	hdr := make([]byte, 0x4000)
+	hdr := make([]byte, 0x10000) // the setup code, where the version string lives
 	n, err := io.ReadFull(f, hdr)
 	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
 		return k, errorf(BadInput, "kernel %s: %v", path, err)

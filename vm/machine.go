@@ -56,6 +56,9 @@ type Spec struct {
 	ConsoleLog string
 	// KernelArgs are appended to the kernel command line.
 	KernelArgs []string
+	// Prepared is when preparing the boot began, for Info.Prepare; Start's
+	// own start when zero.
+	Prepared time.Time
 	// Events receives what happens during the boot and the guest's life.
 	// It is called from the machine's goroutines and must not block long.
 	Events func(Event)
@@ -95,6 +98,9 @@ type Info struct {
 	Cmdline     string      `json:"cmdline"`
 	ConsoleLog  string      `json:"console_log"`
 	Agent       proto.Hello `json:"agent"`
+	// Prepare is the time spent before QEMU started: building the guest
+	// binary and initramfs (or finding them cached) and the boot's keys.
+	Prepare time.Duration `json:"prepare_ns"`
 	// Ready is the time from QEMU's start to the agent's hello.
 	Ready time.Duration `json:"ready_ns"`
 }
@@ -105,6 +111,7 @@ type Machine struct {
 	info Info
 
 	dir     string
+	args    []string
 	cmd     *exec.Cmd
 	log     *os.File
 	mon     *qmp.SocketMonitor
@@ -284,6 +291,7 @@ func launch(ctx context.Context, spec Spec, kernel KernelImage, q QEMUInfo, acce
 		AgentPort{Socket: agentSock},
 		KernelBoot{Kernel: spec.Kernel, Initrd: initrd, Extra: spec.KernelArgs},
 	)
+	m.args = args
 	m.info.Cmdline = ShellQuote(append([]string{q.Path}, args...))
 	m.cmd = exec.Command(q.Path, args...)
 	m.cmd.Stdout = consoleSink{m}
@@ -292,6 +300,10 @@ func launch(ctx context.Context, spec Spec, kernel KernelImage, q QEMUInfo, acce
 	// patchtest shuts it down in order; Pdeathsig ends it if patchtest dies.
 	m.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	m.started = time.Now()
+	if spec.Prepared.IsZero() {
+		spec.Prepared = m.started
+	}
+	m.info.Prepare = m.started.Sub(spec.Prepared)
 	if err := m.cmd.Start(); err != nil {
 		return nil, m.infra("start "+q.Path, err)
 	}
@@ -404,8 +416,40 @@ func (m *Machine) decorate(e *Error) *Error {
 	out.Reports = m.detector.Reports()
 	out.ConsoleTail = append([]string(nil), m.tail...)
 	out.ConsoleLog = m.info.ConsoleLog
-	out.Cmdline = m.info.Cmdline
+	out.Cmdline = m.reproduce()
 	return &out
+}
+
+// reproduce returns a shell command that boots this guest again by hand:
+// the boot's initramfs is kept beside the console log, and the sockets go
+// to a directory that outlives the machine's private one.
+func (m *Machine) reproduce() string {
+	if m.args == nil {
+		return ""
+	}
+	initrd := filepath.Join(m.dir, "initramfs.cpio")
+	kept := strings.TrimSuffix(m.info.ConsoleLog, ".log") + ".initramfs.cpio"
+	if err := copyFile(kept, initrd); err != nil {
+		return m.info.Cmdline
+	}
+	const dir = "/tmp/patchtest-repro"
+	argv := []string{m.info.QEMU.Path}
+	for _, a := range m.args {
+		a = strings.ReplaceAll(a, initrd, kept)
+		argv = append(argv, strings.ReplaceAll(a, m.dir, dir))
+	}
+	return "mkdir -p " + dir + " && " + ShellQuote(argv)
+}
+
+func copyFile(dst, src string) error {
+	if _, err := os.Stat(dst); err == nil {
+		return nil
+	}
+	b, err := os.ReadFile(src)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(dst, b, 0o644)
 }
 
 func (m *Machine) infra(what string, err error) error {
@@ -449,6 +493,7 @@ func consoleLogPath(spec Spec) (string, error) {
 		// Names sort by time; drop the oldest.
 		for _, f := range old[:len(old)-consoleLogs+1] {
 			os.Remove(f)
+			os.Remove(strings.TrimSuffix(f, ".log") + ".initramfs.cpio")
 		}
 	}
 	name := fmt.Sprintf("%s-%d.log", time.Now().UTC().Format("20060102T150405.000000"), os.Getpid())

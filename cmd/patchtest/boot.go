@@ -63,12 +63,12 @@ func (f *bootFlags) prepare(w io.Writer) error {
 }
 
 // ready prints what the user asked to see about a machine that came up.
-func (f *bootFlags) ready(w io.Writer, m *vm.Machine, prepStart, bootStart time.Time) error {
+func (f *bootFlags) ready(w io.Writer, m *vm.Machine) error {
 	info := m.Info()
 	if f.timings {
 		h := info.Agent
 		fmt.Fprintf(w, "patchtest: timings: prepare %v, boot-to-ready %v (guest: kernel to init %v, init to ready %v) [%s, %s, %s, QEMU %s]\n",
-			bootStart.Sub(prepStart).Round(time.Millisecond),
+			info.Prepare.Round(time.Millisecond),
 			info.Ready.Round(time.Millisecond),
 			time.Duration(h.InitNS).Round(time.Millisecond),
 			time.Duration(h.UptimeNS-h.InitNS).Round(time.Millisecond),
@@ -103,13 +103,12 @@ Failures that are not the command's have their own exit codes:
 			if err := f.prepare(stderr); err != nil {
 				return err
 			}
-			prepStart := time.Now()
 			m, err := vm.Boot(c.Context(), f.opts)
 			if err != nil {
 				return err
 			}
 			defer m.Close()
-			if err := f.ready(stderr, m, prepStart, prepStart.Add(0)); err != nil {
+			if err := f.ready(stderr, m); err != nil {
 				return err
 			}
 			code, err := m.Run(c.Context(), args, stdinOrNil(), c.OutOrStdout(), stderr)
@@ -141,13 +140,12 @@ func newShell() *cobra.Command {
 			if err := f.prepare(stderr); err != nil {
 				return err
 			}
-			start := time.Now()
 			m, err := vm.Boot(c.Context(), f.opts)
 			if err != nil {
 				return err
 			}
 			defer m.Close()
-			if err := f.ready(stderr, m, start, start); err != nil {
+			if err := f.ready(stderr, m); err != nil {
 				return err
 			}
 			fmt.Fprintf(stderr, "patchtest: shell on %s; exit the shell to power off\n", m.Info().Agent.Release)

@@ -108,6 +108,13 @@ func findTree(dir, release string) (string, error) {
 			}
 		}
 	}
+	if len(found) == 1 && release == "" {
+		for _, base := range []string{dir, filepath.Join(dir, "lib/modules"), filepath.Join(dir, "usr/lib/modules")} {
+			if isTree(filepath.Join(base, found[0])) {
+				return filepath.Join(base, found[0]), nil
+			}
+		}
+	}
 	if len(found) > 0 {
 		return "", fmt.Errorf("%w: %s has modules for %s, not for the kernel's release %s", ErrModules, dir, strings.Join(found, ", "), release)
 	}
