@@ -1,0 +1,258 @@
+package vm_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/patchtest/patchtest/guest/build"
+	"github.com/patchtest/patchtest/kernels"
+	"github.com/patchtest/patchtest/vm"
+)
+
+// These tests boot real Debian kernels under QEMU; -short skips them.
+
+var (
+	agentOnce sync.Once
+	agentPath string
+	agentErr  error
+)
+
+func integration(t testing.TB) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("boots a kernel under QEMU; skipped with -short")
+	}
+}
+
+// guestAgent builds the guest binary once per test binary.
+func guestAgent(t testing.TB) string {
+	t.Helper()
+	agentOnce.Do(func() {
+		src, err := build.FindSource()
+		if err != nil {
+			agentErr = err
+			return
+		}
+		agentPath, _, agentErr = build.Guest(context.Background(), src, filepath.Join(vm.DefaultCacheDir(), "guest"))
+	})
+	if agentErr != nil {
+		t.Fatalf("build guest binary: %v", agentErr)
+	}
+	return agentPath
+}
+
+// debianKernel fetches (or finds cached) a Debian kernel package.
+func debianKernel(t testing.TB, flavour string) kernels.DebianImage {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	img, err := kernels.FetchDebianImage(ctx, vm.DefaultCacheDir(), flavour)
+	if err != nil {
+		t.Fatalf("fetch Debian kernel %s: %v", flavour, err)
+	}
+	return img
+}
+
+// isolate points TMPDIR at a directory of the test's own, so that every
+// QEMU the test starts names it on its command line, and checks at the end
+// that none of them survived.
+func isolate(t *testing.T) {
+	t.Helper()
+	dir := t.TempDir()
+	t.Setenv("TMPDIR", dir)
+	t.Cleanup(func() {
+		if pids := processesMentioning(dir); len(pids) > 0 {
+			t.Errorf("QEMU processes survived the test: %v", pids)
+		}
+	})
+}
+
+// processesMentioning lists processes whose command line contains s.
+func processesMentioning(s string) []string {
+	var out []string
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err == nil && bytes.Contains(b, []byte(s)) {
+			out = append(out, e.Name()+": "+strings.ReplaceAll(string(b), "\x00", " ")[:60])
+		}
+	}
+	return out
+}
+
+func boot(t *testing.T, o vm.BootOptions) (*vm.Machine, error) {
+	t.Helper()
+	o.GuestBinary = guestAgent(t)
+	o.CacheDir = vm.DefaultCacheDir()
+	o.Events = func(ev vm.Event) { t.Logf("%s: %s", ev.Kind, ev.Msg) }
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	return vm.Boot(ctx, o)
+}
+
+func TestIntegrationBootDebianKernels(t *testing.T) {
+	integration(t)
+	for _, tc := range []struct {
+		flavour     string
+		withModules bool
+	}{
+		{"6.12-amd64", false}, // virtio built in
+		{"6.1-cloud", true},   // virtio as modules, from the package
+	} {
+		t.Run(tc.flavour, func(t *testing.T) {
+			isolate(t)
+			img := debianKernel(t, tc.flavour)
+			k, err := vm.InspectKernel(img.Kernel)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if k.Release() != img.Release {
+				t.Errorf("InspectKernel release %q, package says %q", k.Release(), img.Release)
+			}
+			o := vm.BootOptions{Kernel: img.Kernel}
+			if tc.withModules {
+				o.ModulesDir = img.Dir // the package root; the tree is found inside
+			}
+			m, err := boot(t, o)
+			if err != nil {
+				t.Fatalf("boot: %v\n%s", err, detail(err))
+			}
+			defer m.Close()
+			var stdout, stderr bytes.Buffer
+			code, err := m.Run(context.Background(), []string{"uname", "-r"}, nil, &stdout, &stderr)
+			if err != nil || code != 0 {
+				t.Fatalf("uname -r: code %d, err %v, stderr %q", code, err, stderr.String())
+			}
+			if got := strings.TrimSpace(stdout.String()); got != img.Release {
+				t.Errorf("uname -r = %q, want %q", got, img.Release)
+			}
+			info := m.Info()
+			if !strings.HasPrefix(info.MachineType, "pc-") || info.QEMU.Version == "" || info.CPUModel == "" || info.Accel == "" {
+				t.Errorf("boot record incomplete: %+v", info)
+			}
+			if tc.withModules && len(info.Agent.Modules) == 0 {
+				t.Errorf("no modules loaded with --modules; warnings %v", info.Agent.Warnings)
+			}
+			st, err := m.Status(context.Background())
+			if err != nil || st != "running" {
+				t.Errorf("query-status = %q, %v; want running", st, err)
+			}
+			if err := m.Close(); err != nil {
+				t.Errorf("close: %v", err)
+			}
+		})
+	}
+}
+
+func TestIntegrationCommands(t *testing.T) {
+	integration(t)
+	isolate(t)
+	m, err := boot(t, vm.BootOptions{Kernel: debianKernel(t, "6.12-amd64").Kernel})
+	if err != nil {
+		t.Fatalf("boot: %v\n%s", err, detail(err))
+	}
+	defer m.Close()
+	for _, tc := range []struct {
+		name   string
+		argv   []string
+		stdin  string
+		code   int
+		stdout string
+	}{
+		{"exit status", []string{"sh", "-c", "exit 7"}, "", 7, ""},
+		{"killed by signal", []string{"sh", "-c", "kill -9 $$"}, "", 137, ""},
+		{"stdin", []string{"cat"}, "through the agent\n", 0, "through the agent\n"},
+		{"quoting", []string{"printf", "%s|", "a b", "it's", ""}, "", 0, "a b|it's||"},
+		{"lo is up", []string{"sh", "-c", "cat /sys/class/net/lo/operstate"}, "", 0, "unknown\n"},
+		{"no such command", []string{"/no/such/command"}, "", 127, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var stdout bytes.Buffer
+			code, err := m.Run(context.Background(), tc.argv, strings.NewReader(tc.stdin), &stdout, os.Stderr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if code != tc.code || (tc.stdout != "" && stdout.String() != tc.stdout) {
+				t.Errorf("%q: code %d, stdout %q; want %d, %q", tc.argv, code, stdout.String(), tc.code, tc.stdout)
+			}
+		})
+	}
+	t.Run("context ends command", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_, err := m.Run(ctx, []string{"sleep", "60"}, nil, nil, nil)
+		if vm.OutcomeOf(err) != vm.Infrastructure || !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("err = %v; want interrupted by deadline", err)
+		}
+		code, err := m.Run(context.Background(), []string{"true"}, nil, nil, nil)
+		if err != nil || code != 0 {
+			t.Errorf("machine unusable after an interrupted command: %d %v", code, err)
+		}
+	})
+}
+
+func TestIntegrationPanic(t *testing.T) {
+	integration(t)
+	isolate(t)
+	m, err := boot(t, vm.BootOptions{Kernel: debianKernel(t, "6.12-amd64").Kernel})
+	if err != nil {
+		t.Fatalf("boot: %v\n%s", err, detail(err))
+	}
+	defer m.Close()
+	start := time.Now()
+	_, err = m.Run(context.Background(), []string{"sh", "-c", "echo c > /proc/sysrq-trigger"}, nil, nil, nil)
+	if vm.OutcomeOf(err) != vm.KernelPanic {
+		t.Fatalf("err = %v; want a kernel panic", err)
+	}
+	var e *vm.Error
+	errors.As(err, &e)
+	if len(e.Reports) == 0 || !strings.Contains(e.Reports[0].Title, "sysrq triggered crash") {
+		t.Errorf("reports %+v; want the sysrq panic", e.Reports)
+	}
+	if e.Cmdline == "" || e.ConsoleLog == "" {
+		t.Errorf("error lacks the reproducer or the console log: %+v", e)
+	}
+	t.Logf("panic reported after %v", time.Since(start))
+}
+
+func TestIntegrationKernelWithoutChannel(t *testing.T) {
+	integration(t)
+	isolate(t)
+	// The cloud kernel builds virtio_console as a module: without
+	// --modules the agent cannot be reached, and init says so at once.
+	start := time.Now()
+	_, err := boot(t, vm.BootOptions{Kernel: debianKernel(t, "6.1-cloud").Kernel})
+	if vm.OutcomeOf(err) != vm.BootFailed || !strings.Contains(err.Error(), "virtio") {
+		t.Fatalf("err = %v; want boot failed naming virtio", err)
+	}
+	if d := time.Since(start); d > vm.DefaultTimeout {
+		t.Errorf("failing boot took %v; it must fail fast, not wait for the timeout", d)
+	}
+}
+
+func TestIntegrationModulesMismatch(t *testing.T) {
+	integration(t)
+	isolate(t)
+	_, err := boot(t, vm.BootOptions{
+		Kernel:     debianKernel(t, "6.12-amd64").Kernel,
+		ModulesDir: debianKernel(t, "6.1-cloud").Modules,
+	})
+	if vm.OutcomeOf(err) != vm.BadInput || !strings.Contains(err.Error(), "modules") {
+		t.Fatalf("err = %v; want bad input about the modules", err)
+	}
+}
+
+func detail(err error) string {
+	var e *vm.Error
+	if errors.As(err, &e) {
+		return e.Detail()
+	}
+	return ""
+}
