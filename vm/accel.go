@@ -107,9 +107,13 @@ func cpuModel() string {
 	return "unknown"
 }
 
-// KVMDevice reports why /dev/kvm cannot be used, or nil.
-func KVMDevice() error {
-	f, err := os.OpenFile("/dev/kvm", os.O_RDWR, 0)
+// KVMDevice reports why the KVM device (/dev/kvm when empty) cannot be
+// used, or nil.
+func KVMDevice(dev string) error {
+	if dev == "" {
+		dev = "/dev/kvm"
+	}
+	f, err := os.OpenFile(dev, os.O_RDWR, 0)
 	if err != nil {
 		return err
 	}

@@ -31,7 +31,7 @@ func Doctor(ctx context.Context, cacheDir, qemu string) []Check {
 	} else {
 		add(Check{Name: "qemu", OK: true, Detail: q.Path + " " + q.Version})
 		kvm := Check{Name: "kvm", Optional: true}
-		if err := KVMDevice(); err != nil {
+		if err := KVMDevice(""); err != nil {
 			kvm.Detail = err.Error() + "; guests run under TCG"
 			kvm.Fix = "load kvm_intel or kvm_amd and add yourself to group kvm (optional)"
 		} else if v, ok := LoadVerdict(cacheDir, HostKeyFor(q.Version)); ok {

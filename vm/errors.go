@@ -35,6 +35,9 @@ const (
 	MissingFile
 	// QEMUMissing: the QEMU binary cannot be found.
 	QEMUMissing
+	// Interrupted: patchtest was told to stop (a signal, a deadline) and
+	// stopped the guest.
+	Interrupted
 	// Infrastructure: any other fault of the host or the harness
 	// (QEMU refused its arguments, KVM broken, disk full…).
 	Infrastructure
@@ -54,6 +57,7 @@ var outcomeInfo = map[Outcome]struct {
 	BadInput:       {"bad input", 65, false},
 	MissingFile:    {"missing file", 66, false},
 	QEMUMissing:    {"qemu missing", 69, false},
+	Interrupted:    {"interrupted", 130, false},
 	Infrastructure: {"infrastructure error", 70, false},
 }
 
@@ -73,7 +77,7 @@ func (o Outcome) KernelFault() bool { return outcomeInfo[o].kernel }
 
 // Outcomes lists every outcome, for documentation.
 func Outcomes() []Outcome {
-	return []Outcome{BootFailed, KernelPanic, KernelReport, NoOutput, LostConnection, CommandFailed, BadInput, MissingFile, QEMUMissing, Infrastructure}
+	return []Outcome{BootFailed, KernelPanic, KernelReport, NoOutput, LostConnection, CommandFailed, BadInput, MissingFile, QEMUMissing, Interrupted, Infrastructure}
 }
 
 // Error is a failure with its Outcome. It carries what a user needs to act

@@ -188,7 +188,7 @@ func TestIntegrationCommands(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
 		_, err := m.Run(ctx, []string{"sleep", "60"}, nil, nil, nil)
-		if vm.OutcomeOf(err) != vm.Infrastructure || !errors.Is(err, context.DeadlineExceeded) {
+		if vm.OutcomeOf(err) != vm.Interrupted || !errors.Is(err, context.DeadlineExceeded) {
 			t.Errorf("err = %v; want interrupted by deadline", err)
 		}
 		code, err := m.Run(context.Background(), []string{"true"}, nil, nil, nil)
@@ -255,4 +255,100 @@ func detail(err error) string {
 		return e.Detail()
 	}
 	return ""
+}
+
+// brokenKVMQEMU is a QEMU wrapper that behaves like these hosts' nested
+// KVM: with -accel kvm the guest dies with an emulation failure and QEMU
+// hangs; with any other accelerator the real QEMU runs.
+const brokenKVMQEMU = `#!/bin/sh
+case " $* " in
+*" -accel kvm "*)
+	echo "KVM internal error. Suberror: 1" >&2
+	echo "emulation failure" >&2
+	exec sleep 600 ;;
+esac
+exec qemu-system-x86_64 "$@"
+`
+
+// hangingKVMQEMU runs a guest that never makes progress under KVM: the
+// real QEMU, its monitor up, its CPU stopped (-S), so nothing is printed.
+const hangingKVMQEMU = `#!/bin/sh
+kvm=
+for a in "$@"; do
+	shift
+	case "$a" in kvm) kvm=1; a=tcg ;; host) a=max ;; esac
+	set -- "$@" "$a"
+done
+[ -n "$kvm" ] && set -- "$@" -S
+exec qemu-system-x86_64 "$@"
+`
+
+func TestIntegrationKVMFallback(t *testing.T) {
+	integration(t)
+	img := debianKernel(t, "6.12-amd64")
+	k, err := vm.InspectKernel(img.Kernel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cache := t.TempDir()
+	base, err := vm.PrepareImage(k, vm.GuestImage{Agent: guestAgent(t), CacheDir: vm.DefaultCacheDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, script, reason string
+	}{
+		{"emulation failure", brokenKVMQEMU, "KVM internal error"},
+		{"silent hang", hangingKVMQEMU, "printed nothing within 5s"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			isolate(t)
+			qemu := filepath.Join(t.TempDir(), "qemu-system-x86_64")
+			if err := os.WriteFile(qemu, []byte(tc.script), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			os.Remove(vm.VerdictFile(cache))
+			var notices []string
+			spec := vm.Spec{
+				Kernel: img.Kernel, Initramfs: base.Path, AgentBuildID: base.AgentBuildID,
+				QEMU: qemu, KVMDevice: "/dev/null", CacheDir: cache, Accel: vm.Auto,
+				KVMProgress: 5 * time.Second,
+				Events: func(ev vm.Event) {
+					if ev.Kind == vm.EventNotice {
+						notices = append(notices, ev.Msg)
+					}
+				},
+			}
+			start := time.Now()
+			m, err := vm.Start(context.Background(), spec)
+			if err != nil {
+				t.Fatalf("auto did not fall back: %v", err)
+			}
+			m.Close()
+			t.Logf("fell back and booted in %v; notices %q", time.Since(start), notices)
+			if info := m.Info(); info.Accel != vm.TCG || !strings.Contains(info.AccelNote, tc.reason) {
+				t.Errorf("accel %s (%s); want tcg because %s", info.Accel, info.AccelNote, tc.reason)
+			}
+			if len(notices) != 1 || !strings.Contains(notices[0], "falling back to TCG") {
+				t.Errorf("notices %q; want one fallback line", notices)
+			}
+			// The verdict is remembered: the next boot goes straight to TCG.
+			notices = nil
+			start = time.Now()
+			m, err = vm.Start(context.Background(), spec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m.Close()
+			if m.Info().Accel != vm.TCG || len(notices) != 1 || !strings.Contains(notices[0], "KVM broken on this host") {
+				t.Errorf("second boot: accel %s, notices %q; want the cached verdict used", m.Info().Accel, notices)
+			}
+			// Asked for explicitly, a broken KVM is an infrastructure error.
+			spec.Accel = vm.KVM
+			_, err = vm.Start(context.Background(), spec)
+			if err == nil || vm.OutcomeOf(err) != vm.Infrastructure || !strings.Contains(err.Error(), "KVM") {
+				t.Errorf("--accel kvm on broken KVM: %v; want an infrastructure error", err)
+			}
+		})
+	}
 }

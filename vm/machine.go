@@ -49,6 +49,12 @@ type Spec struct {
 	Timeout time.Duration
 	// QEMU is the QEMU binary; qemu-system-x86_64 from PATH when empty.
 	QEMU string
+	// KVMDevice is the device whose access decides whether KVM is tried;
+	// /dev/kvm when empty.
+	KVMDevice string
+	// KVMProgress bounds the wait for a KVM guest's first console line
+	// before KVM counts as broken; 20s when zero.
+	KVMProgress time.Duration
 	// CacheDir holds the KVM verdict and, unless ConsoleLog is set, the
 	// console logs.
 	CacheDir string
@@ -172,12 +178,17 @@ func Start(ctx context.Context, spec Spec) (*Machine, error) {
 	case TCG:
 		return launch(ctx, spec, kernel, q, TCG, "requested", false)
 	case KVM:
-		if err := KVMDevice(); err != nil {
+		if err := KVMDevice(spec.KVMDevice); err != nil {
 			return nil, &Error{Outcome: Infrastructure, Msg: "--accel kvm", Err: err}
 		}
-		return launch(ctx, spec, kernel, q, KVM, "requested", false)
+		m, err := launch(ctx, spec, kernel, q, KVM, "requested", true)
+		var kb *kvmBroken
+		if errors.As(err, &kb) {
+			return nil, &Error{Outcome: Infrastructure, Msg: "--accel kvm (try --accel auto or tcg)", Err: kb}
+		}
+		return m, err
 	}
-	if err := KVMDevice(); err != nil {
+	if err := KVMDevice(spec.KVMDevice); err != nil {
 		note := fmt.Sprintf("KVM unusable (%v); using TCG", err)
 		notice(note)
 		return launch(ctx, spec, kernel, q, TCG, note, false)
@@ -185,7 +196,14 @@ func Start(ctx context.Context, spec Spec) (*Machine, error) {
 	key := HostKeyFor(q.Version)
 	if v, ok := LoadVerdict(spec.CacheDir, key); ok {
 		if v.Works {
-			return launch(ctx, spec, kernel, q, KVM, "verified earlier", false)
+			m, err := launch(ctx, spec, kernel, q, KVM, "verified earlier", true)
+			var kb *kvmBroken
+			if errors.As(err, &kb) {
+				// It worked once; say so rather than silently retrying.
+				_ = ForgetVerdict(spec.CacheDir)
+				return nil, &Error{Outcome: Infrastructure, Msg: "KVM, verified earlier on this host, failed now; the verdict is forgotten, run again to re-test", Err: kb}
+			}
+			return m, err
 		}
 		note := fmt.Sprintf("KVM broken on this host (%s, found %s); using TCG — `patchtest doctor --recheck-kvm` tests it again", v.Reason, v.Checked.Format(time.DateOnly))
 		notice(note)
@@ -227,6 +245,10 @@ func launch(ctx context.Context, spec Spec, kernel KernelImage, q QEMUInfo, acce
 	}
 	if accel == TCG {
 		timeout *= TCGScale
+	}
+	progressLimit := spec.KVMProgress
+	if progressLimit <= 0 {
+		progressLimit = kvmProgress
 	}
 	dir, err := os.MkdirTemp("", "patchtest-vm-")
 	if err != nil {
@@ -313,7 +335,17 @@ func launch(ctx context.Context, spec Spec, kernel KernelImage, q QEMUInfo, acce
 
 	bootCtx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	if err := m.connectQMP(bootCtx, qmpSock); err != nil {
+	qmpCtx, qmpCancel := bootCtx, context.CancelFunc(func() {})
+	if probe {
+		qmpCtx, qmpCancel = context.WithTimeout(bootCtx, progressLimit)
+	}
+	err = m.connectQMP(qmpCtx, qmpSock)
+	probeExpired := errors.Is(qmpCtx.Err(), context.DeadlineExceeded) && bootCtx.Err() == nil && m.Err() == nil
+	qmpCancel()
+	if err != nil {
+		if probe && probeExpired {
+			return nil, &kvmBroken{reason: fmt.Sprintf("QEMU's monitor did not answer within %v", progressLimit)}
+		}
 		return nil, m.failure(ctx, bootCtx, timeout, err)
 	}
 	m.info.MachineType = m.machineType(bootCtx)
@@ -330,7 +362,7 @@ func launch(ctx context.Context, spec Spec, kernel KernelImage, q QEMUInfo, acce
 	}()
 	var progress <-chan time.Time
 	if probe {
-		t := time.NewTimer(kvmProgress)
+		t := time.NewTimer(progressLimit)
 		defer t.Stop()
 		progress = t.C
 	}
@@ -357,7 +389,7 @@ func launch(ctx context.Context, spec Spec, kernel KernelImage, q QEMUInfo, acce
 			select {
 			case <-m.firstLine:
 			default:
-				return nil, &kvmBroken{reason: fmt.Sprintf("guest printed nothing within %v", kvmProgress)}
+				return nil, &kvmBroken{reason: fmt.Sprintf("guest printed nothing within %v", progressLimit)}
 			}
 		}
 	}
@@ -396,7 +428,7 @@ func (m *Machine) failure(ctx, bootCtx context.Context, timeout time.Duration, e
 		return m.decorate(fault)
 	}
 	if ctx.Err() != nil {
-		return m.decorate(&Error{Outcome: Infrastructure, Msg: "boot interrupted", Err: context.Cause(ctx)})
+		return m.decorate(&Error{Outcome: Interrupted, Msg: "boot interrupted", Err: context.Cause(ctx)})
 	}
 	if bootCtx.Err() != nil {
 		return m.decorate(&Error{Outcome: NoOutput, Msg: fmt.Sprintf("agent not ready within %v (%s)", timeout, m.info.Accel)})
@@ -860,14 +892,16 @@ func (m *Machine) close() error {
 	m.closing = true
 	m.mu.Unlock()
 	if m.cmd != nil && m.cmd.Process != nil {
+		exited := false
 		if m.client != nil {
 			_, _, _ = m.client.SendRequest(proto.RequestPowerOff, false, nil)
+			exited = m.waitExit(5 * time.Second)
 		}
-		if !m.waitExit(5 * time.Second) {
+		if !exited {
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-			_, _ = m.qmpRun(ctx, qmpCommand{Execute: "quit"})
+			_, err := m.qmpRun(ctx, qmpCommand{Execute: "quit"})
 			cancel()
-			if !m.waitExit(3 * time.Second) {
+			if err != nil || !m.waitExit(3*time.Second) {
 				_ = syscall.Kill(-m.cmd.Process.Pid, syscall.SIGKILL)
 				m.waitExit(10 * time.Second)
 			}

@@ -81,7 +81,7 @@ func (m *Machine) session(ctx context.Context, start func(*ssh.Session) error) (
 	case err = <-done:
 	case <-ctx.Done():
 		_ = s.Signal(ssh.SIGKILL)
-		return 0, &Error{Outcome: Infrastructure, Msg: "command interrupted", Err: context.Cause(ctx)}
+		return 0, &Error{Outcome: Interrupted, Msg: "command interrupted", Err: context.Cause(ctx)}
 	case <-m.dead:
 		return 0, m.lost(nil)
 	}

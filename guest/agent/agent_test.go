@@ -41,10 +41,12 @@ func pair(t *testing.T, clientKey ssh.Signer, poweroff func()) (*ssh.Client, err
 	srv, err := NewServer(Config{
 		HostKey:       host,
 		AuthorizedKey: authorized.PublicKey(),
-		Hello:         func() proto.Hello { return proto.Hello{Version: proto.Version, BuildID: "test-build", Release: "6.12.0-test"} },
-		PowerOff:      poweroff,
-		Env:           []string{"PATH=" + os.Getenv("PATH"), "AGENT_TEST=1"},
-		Logf:          t.Logf,
+		Hello: func() proto.Hello {
+			return proto.Hello{Version: proto.Version, BuildID: "test-build", Release: "6.12.0-test"}
+		},
+		PowerOff: poweroff,
+		Env:      []string{"PATH=" + os.Getenv("PATH"), "AGENT_TEST=1"},
+		Logf:     t.Logf,
 	})
 	if err != nil {
 		t.Fatal(err)

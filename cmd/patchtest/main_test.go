@@ -1,0 +1,256 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/patchtest/patchtest/kernels"
+	"github.com/patchtest/patchtest/vm"
+)
+
+func TestReport(t *testing.T) {
+	for _, tc := range []struct {
+		err      error
+		code     int
+		contains string
+	}{
+		{nil, 0, ""},
+		{&exitError{code: 7}, 7, ""},
+		{&vm.Error{Outcome: vm.KernelPanic, Msg: "Kernel panic - not syncing"}, 81, "kernel fault"},
+		{&vm.Error{Outcome: vm.QEMUMissing, Msg: "no qemu"}, 69, "host/harness fault"},
+		{fmt.Errorf("wrapped: %w", &vm.Error{Outcome: vm.BadInput, Msg: "x"}), 65, "bad input"},
+		{errors.New("plain"), 2, "plain"},
+	} {
+		var b bytes.Buffer
+		if got := report(&b, tc.err); got != tc.code || !strings.Contains(b.String(), tc.contains) {
+			t.Errorf("report(%v) = %d, %q; want %d containing %q", tc.err, got, b.String(), tc.code, tc.contains)
+		}
+	}
+}
+
+func TestOutcomeCodesDistinct(t *testing.T) {
+	seen := map[int]vm.Outcome{}
+	for _, o := range vm.Outcomes() {
+		if o == vm.CommandFailed {
+			continue
+		}
+		if prev, dup := seen[o.ExitCode()]; dup {
+			t.Errorf("%v and %v share exit code %d", o, prev, o.ExitCode())
+		}
+		seen[o.ExitCode()] = o
+	}
+}
+
+// The tests below run the patchtest binary as a user would.
+
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "patchtest-cli-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binary = filepath.Join(dir, "patchtest")
+	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "build patchtest: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func debianKernel(t *testing.T, flavour string) kernels.DebianImage {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("boots a kernel under QEMU; skipped with -short")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	img, err := kernels.FetchDebianImage(ctx, vm.DefaultCacheDir(), flavour)
+	if err != nil {
+		t.Fatalf("fetch %s: %v", flavour, err)
+	}
+	return img
+}
+
+// command returns patchtest with args, its TMPDIR private to the test so
+// that survivors can be found by it.
+func command(t *testing.T, tmp string, args ...string) (*exec.Cmd, *bytes.Buffer, *bytes.Buffer) {
+	cmd := exec.Command(binary, args...)
+	cmd.Env = append(os.Environ(), "TMPDIR="+tmp)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	return cmd, &stdout, &stderr
+}
+
+func exitCode(err error) int {
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return ee.ExitCode()
+	}
+	if err != nil {
+		return -1
+	}
+	return 0
+}
+
+// survivors lists processes whose command line mentions dir.
+func survivors(dir string) []string {
+	var out []string
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err == nil && bytes.Contains(b, []byte(dir)) {
+			out = append(out, e.Name())
+		}
+	}
+	return out
+}
+
+func TestCLIBootUname(t *testing.T) {
+	img := debianKernel(t, "6.12-amd64")
+	tmp := t.TempDir()
+	cmd, stdout, stderr := command(t, tmp, "boot", "--timings", "--kernel", img.Kernel, "--", "uname", "-r")
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	if got := strings.TrimSpace(stdout.String()); got != img.Release {
+		t.Errorf("stdout %q; want %q", got, img.Release)
+	}
+	if !strings.Contains(stderr.String(), "boot-to-ready") {
+		t.Errorf("--timings printed nothing: %s", stderr)
+	}
+	t.Log(strings.TrimSpace(stderr.String()))
+}
+
+func TestCLIFailures(t *testing.T) {
+	img612 := debianKernel(t, "6.12-amd64")
+	img61 := debianKernel(t, "6.1-cloud")
+	notKernel := filepath.Join(t.TempDir(), "notes.txt")
+	os.WriteFile(notKernel, []byte("not a kernel\n"), 0o644)
+	for _, tc := range []struct {
+		name string
+		args []string
+		env  []string
+		code int
+		line string // the first line of stderr contains this
+	}{
+		{"not a kernel", []string{"boot", "-k", notKernel, "--", "true"}, nil, 65, "not an x86 Linux kernel"},
+		{"missing kernel", []string{"boot", "-k", "/no/such/bzImage", "--", "true"}, nil, 66, "no such file"},
+		{"missing qemu", []string{"boot", "-k", img612.Kernel, "--", "true"}, []string{"PATH=/nonexistent"}, 69, "qemu-system-x86_64 not found"},
+		{"kernel cannot reach agent", []string{"boot", "-k", img61.Kernel, "--", "true"}, nil, 80, "no virtio console driver"},
+		{"command fails", []string{"boot", "-k", img612.Kernel, "--", "sh", "-c", "exit 9"}, nil, 9, ""},
+		{"kernel panics", []string{"boot", "-k", img612.Kernel, "--", "sh", "-c", "echo c > /proc/sysrq-trigger"}, nil, 81, "Kernel panic"},
+		{"bad flag", []string{"boot", "--nope", "-k", img612.Kernel, "--", "true"}, nil, 65, "unknown flag"},
+		{"bad accel", []string{"boot", "--accel", "hvf", "-k", img612.Kernel, "--", "true"}, nil, 65, "want auto, kvm or tcg"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tmp := t.TempDir()
+			cmd, _, stderr := command(t, tmp, tc.args...)
+			cmd.Env = append(cmd.Env, tc.env...)
+			if len(tc.env) > 0 {
+				// Go itself must still be found to build the guest.
+				cmd.Args = append([]string{binary, tc.args[0], "--guest-binary", guestBinary(t)}, tc.args[1:]...)
+			}
+			err := cmd.Run()
+			if got := exitCode(err); got != tc.code {
+				t.Errorf("exit %d; want %d\n%s", got, tc.code, stderr)
+			}
+			first, _, _ := strings.Cut(stderr.String(), "\n")
+			for strings.HasPrefix(first, "patchtest: KVM") { // the accelerator notice
+				_, rest, _ := strings.Cut(stderr.String(), "\n")
+				first, _, _ = strings.Cut(rest, "\n")
+			}
+			if !strings.Contains(first, tc.line) {
+				t.Errorf("first error line %q; want it to contain %q\n%s", first, tc.line, stderr)
+			}
+			if s := survivors(tmp); len(s) > 0 {
+				t.Errorf("processes survived: %v", s)
+			}
+		})
+	}
+}
+
+func guestBinary(t *testing.T) string {
+	t.Helper()
+	out, err := exec.Command(binary, "boot", "--help").CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	ents, _ := filepath.Glob(filepath.Join(vm.DefaultCacheDir(), "guest", "patchtest-guest-*"))
+	if len(ents) == 0 {
+		t.Skip("no cached guest binary yet")
+	}
+	newest := ents[0]
+	for _, e := range ents {
+		a, _ := os.Stat(e)
+		b, _ := os.Stat(newest)
+		if a.ModTime().After(b.ModTime()) {
+			newest = e
+		}
+	}
+	return newest
+}
+
+// SIGINT at any moment — mid-boot or mid-command — ends patchtest promptly
+// and leaves no QEMU, socket or directory behind.
+func TestCLISIGINT(t *testing.T) {
+	img := debianKernel(t, "6.12-amd64")
+	for _, tc := range []struct {
+		name  string
+		after time.Duration
+	}{
+		{"mid-boot", 1500 * time.Millisecond},
+		{"mid-command", 0}, // wait for the command to start
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tmp := t.TempDir()
+			cmd, stdout, stderr := command(t, tmp, "boot", "-k", img.Kernel, "--", "sh", "-c", "echo started; sleep 300")
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			if tc.after > 0 {
+				time.Sleep(tc.after)
+			} else {
+				deadline := time.Now().Add(2 * time.Minute)
+				for !strings.Contains(stdout.String(), "started") && time.Now().Before(deadline) {
+					time.Sleep(50 * time.Millisecond)
+				}
+			}
+			if len(survivors(tmp)) == 0 {
+				t.Fatalf("no QEMU running when the signal was to be sent\n%s", stderr)
+			}
+			sent := time.Now()
+			cmd.Process.Signal(syscall.SIGINT)
+			done := make(chan error, 1)
+			go func() { done <- cmd.Wait() }()
+			select {
+			case err := <-done:
+				if code := exitCode(err); code != 130 {
+					t.Errorf("exit %d after SIGINT; want 130", code)
+				}
+				t.Logf("ended %v after SIGINT; stderr: %s", time.Since(sent).Round(time.Millisecond), stderr)
+			case <-time.After(30 * time.Second):
+				cmd.Process.Kill()
+				t.Fatalf("patchtest still running 30s after SIGINT\n%s", stderr)
+			}
+			if s := survivors(tmp); len(s) > 0 {
+				t.Errorf("processes survived: %v", s)
+			}
+			if left, _ := filepath.Glob(filepath.Join(tmp, "patchtest-vm-*")); len(left) > 0 {
+				t.Errorf("left behind: %v", left)
+			}
+		})
+	}
+}
