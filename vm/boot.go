@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/patchtest/patchtest/guest/build"
+	"github.com/patchtest/patchtest/vm/initramfs"
 )
 
 // BootOptions is everything a user chooses about one boot.
@@ -17,16 +18,18 @@ type BootOptions struct {
 	// GuestBinary is a prebuilt guest binary; empty builds it from source.
 	GuestBinary string
 	// NoBusybox leaves busybox out of the guest even when the host has it.
-	NoBusybox  bool
-	Accel      Accelerator
-	CPUs       int
-	MemoryMiB  int
-	Timeout    time.Duration
-	QEMU       string
-	CacheDir   string
-	ConsoleLog string
-	KernelArgs []string
-	Events     func(Event)
+	NoBusybox bool
+	// Compression of the initramfs; initramfs.Default when empty.
+	Compression initramfs.Compression
+	Accel       Accelerator
+	CPUs        int
+	MemoryMiB   int
+	Timeout     time.Duration
+	QEMU        string
+	CacheDir    string
+	ConsoleLog  string
+	KernelArgs  []string
+	Events      func(Event)
 }
 
 // DefaultCacheDir is $PATCHTEST_CACHE, or patchtest under the user's cache
@@ -80,7 +83,7 @@ func Boot(ctx context.Context, o BootOptions) (*Machine, error) {
 			busybox = bb
 		}
 	}
-	img, err := PrepareImage(kernel, GuestImage{Agent: agent, Busybox: busybox, ModulesDir: o.ModulesDir, CacheDir: o.CacheDir})
+	img, err := PrepareImage(kernel, GuestImage{Agent: agent, Busybox: busybox, ModulesDir: o.ModulesDir, CacheDir: o.CacheDir, Compression: o.Compression})
 	if err != nil {
 		return nil, err
 	}

@@ -31,6 +31,8 @@ type GuestImage struct {
 	ModulesDir string
 	// CacheDir holds the built archives.
 	CacheDir string
+	// Compression of the base archive; initramfs.Default when empty.
+	Compression initramfs.Compression
 }
 
 // Image is a prepared base initramfs.
@@ -62,7 +64,7 @@ func PrepareImage(kernel KernelImage, g GuestImage) (Image, error) {
 		}
 		base.Modules = mods
 	}
-	path, cached, err := initramfs.Cached(filepath.Join(g.CacheDir, "initramfs"), base)
+	path, cached, err := initramfs.Cached(filepath.Join(g.CacheDir, "initramfs"), base, g.Compression)
 	if err != nil {
 		return Image{}, &Error{Outcome: Infrastructure, Msg: "build initramfs", Err: err}
 	}

@@ -11,15 +11,17 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/patchtest/patchtest/vm"
+	"github.com/patchtest/patchtest/vm/initramfs"
 )
 
 // bootFlags are the flags shared by boot and shell.
 type bootFlags struct {
-	opts    vm.BootOptions
-	accel   string
-	timings bool
-	verbose bool
-	info    string
+	opts     vm.BootOptions
+	accel    string
+	timings  bool
+	verbose  bool
+	info     string
+	compress string
 }
 
 func (f *bootFlags) register(fs *pflag.FlagSet) {
@@ -34,6 +36,7 @@ func (f *bootFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.opts.CacheDir, "cache-dir", vm.DefaultCacheDir(), "cache directory ($PATCHTEST_CACHE)")
 	fs.StringVar(&f.opts.ConsoleLog, "console-log", "", "file to keep the serial console in (default: under the cache directory)")
 	fs.StringSliceVar(&f.opts.KernelArgs, "append", nil, "extra kernel command-line arguments")
+	fs.StringVar(&f.compress, "initramfs-compression", string(initramfs.Default), "initramfs compression: zstd, gzip or none (the kernel must support it)")
 	fs.BoolVar(&f.timings, "timings", false, "print boot timings")
 	fs.BoolVarP(&f.verbose, "verbose", "v", false, "print every machine event")
 	fs.StringVar(&f.info, "info", "", "write the boot record (kernel, QEMU, accel, machine type, CPU model, timings) as JSON to this file")
@@ -49,6 +52,11 @@ func (f *bootFlags) prepare(w io.Writer) error {
 		return &vm.Error{Outcome: vm.BadInput, Msg: "--accel", Err: err}
 	}
 	f.opts.Accel = a
+	c, err := initramfs.ParseCompression(f.compress)
+	if err != nil {
+		return &vm.Error{Outcome: vm.BadInput, Msg: "--initramfs-compression", Err: err}
+	}
+	f.opts.Compression = c
 	f.opts.Events = func(ev vm.Event) {
 		switch {
 		case ev.Kind == vm.EventNotice:
@@ -73,6 +81,15 @@ func (f *bootFlags) ready(w io.Writer, m *vm.Machine) error {
 			time.Duration(h.InitNS).Round(time.Millisecond),
 			time.Duration(h.UptimeNS-h.InitNS).Round(time.Millisecond),
 			info.Accel, info.MachineType, info.CPUModel, info.QEMU.Version)
+		if len(h.Phases) > 0 {
+			var b strings.Builder
+			prev := int64(0)
+			for _, p := range h.Phases {
+				fmt.Fprintf(&b, " %s +%v", p.Name, time.Duration(p.NS-prev).Round(time.Millisecond))
+				prev = p.NS
+			}
+			fmt.Fprintf(w, "patchtest: timings: guest phases:%s\n", b.String())
+		}
 	}
 	for _, wmsg := range info.Agent.Warnings {
 		fmt.Fprintf(w, "patchtest: guest init: %s\n", wmsg)

@@ -38,6 +38,7 @@ type Server struct {
 	env      []string
 	handlers map[string]ChannelHandler
 	logf     func(format string, a ...any)
+	onHost   func()
 }
 
 // Config is what a Server needs.
@@ -47,6 +48,7 @@ type Config struct {
 	Hello         func() proto.Hello // answers the readiness handshake
 	PowerOff      func()             // powers the guest off; nil refuses the request
 	Env           []string           // environment of the commands it runs
+	OnHostConnect func()             // called when the host side of the port connects
 	Logf          func(format string, a ...any)
 }
 
@@ -77,6 +79,7 @@ func NewServer(cfg Config) (*Server, error) {
 		env:      cfg.Env,
 		handlers: map[string]ChannelHandler{},
 		logf:     logf,
+		onHost:   cfg.OnHostConnect,
 	}, nil
 }
 
@@ -217,6 +220,9 @@ func (s *Server) Serve(ctx context.Context, port *PortConn) error {
 	for {
 		if err := port.WaitHost(ctx); err != nil {
 			return err
+		}
+		if s.onHost != nil {
+			s.onHost()
 		}
 		if err := port.SetReadDeadline(time.Time{}); err != nil {
 			return fmt.Errorf("agent port: %w", err)

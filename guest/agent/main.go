@@ -6,6 +6,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 
 	"golang.org/x/crypto/ssh"
 
@@ -18,6 +19,7 @@ const (
 	EnvInitNS   = "PATCHTEST_INIT_NS"  // CLOCK_BOOTTIME at init start, in ns
 	EnvModules  = "PATCHTEST_MODULES"  // modules init loaded, comma separated
 	EnvWarnings = "PATCHTEST_WARNINGS" // init's warnings, newline separated
+	EnvPhases   = "PATCHTEST_PHASES"   // init's boot phases, proto.FormatPhases
 )
 
 // Guest holds what the agent learns about the guest it runs in.
@@ -26,6 +28,7 @@ type Guest struct {
 	InitNS   int64
 	Modules  []string
 	Warnings []string
+	Phases   []proto.Phase
 	// Uptime returns the time since the guest kernel started, in ns.
 	Uptime func() int64
 	// PowerOff powers the guest off.
@@ -39,6 +42,7 @@ func GuestFromEnv() Guest {
 	if m := os.Getenv(EnvModules); m != "" {
 		g.Modules = strings.Split(m, ",")
 	}
+	g.Phases = proto.ParsePhases(os.Getenv(EnvPhases))
 	if w := os.Getenv(EnvWarnings); w != "" {
 		g.Warnings = strings.Split(w, "\n")
 	}
@@ -47,6 +51,13 @@ func GuestFromEnv() Guest {
 
 // Main runs the agent in the guest until the guest powers off or ctx ends.
 func Main(ctx context.Context, g Guest) error {
+	var mu sync.Mutex
+	phases := append(g.Phases, proto.Phase{Name: "agent", NS: g.Uptime()})
+	mark := func(name string) {
+		mu.Lock()
+		phases = append(phases, proto.Phase{Name: name, NS: g.Uptime()})
+		mu.Unlock()
+	}
 	hostKey, err := readSigner(proto.HostKeyPath)
 	if err != nil {
 		return err
@@ -68,15 +79,19 @@ func Main(ctx context.Context, g Guest) error {
 		HostKey:       hostKey,
 		AuthorizedKey: authorized,
 		Hello: func() proto.Hello {
+			mu.Lock()
+			defer mu.Unlock()
 			return proto.Hello{
+				Phases:  append(phases[:len(phases):len(phases)], proto.Phase{Name: "hello", NS: g.Uptime()}),
 				Version: proto.Version, BuildID: buildID,
 				Release: release, Machine: machine,
 				UptimeNS: g.Uptime(), InitNS: g.InitNS,
 				Modules: g.Modules, Warnings: g.Warnings,
 			}
 		},
-		PowerOff: g.PowerOff,
-		Env:      os.Environ(),
+		PowerOff:      g.PowerOff,
+		Env:           os.Environ(),
+		OnHostConnect: func() { mark("host-connected") },
 	})
 	if err != nil {
 		return err
@@ -85,6 +100,7 @@ func Main(ctx context.Context, g Guest) error {
 	if err != nil {
 		return err
 	}
+	mark("listening")
 	defer port.Close()
 	return srv.Serve(ctx, port)
 }

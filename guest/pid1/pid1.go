@@ -36,6 +36,8 @@ const portWait = 5 * time.Second
 // Main runs init. It never returns: the guest powers off at the end.
 func Main() {
 	start := Boottime()
+	phases := []proto.Phase{{Name: "init", NS: start.Nanoseconds()}}
+	mark := func(name string) { phases = append(phases, proto.Phase{Name: name, NS: Boottime().Nanoseconds()}) }
 	console := openConsole()
 	say := func(format string, a ...any) {
 		fmt.Fprintf(console, proto.ConsolePrefix+format+"\n", a...)
@@ -53,17 +55,22 @@ func Main() {
 		warnings = append(warnings, fmt.Sprintf("loopback: %v", err))
 	}
 	_ = unix.Sethostname([]byte("patchtest"))
+	mark("mounted")
 
 	loaded, modWarnings := loadModules(proto.ModulesListPath)
 	warnings = append(warnings, modWarnings...)
 	for _, w := range modWarnings {
 		say("warning: %s", w)
 	}
+	if len(loaded) > 0 {
+		mark("modules")
+	}
 
 	port, err := findPort(proto.PortName, portWait)
 	if err != nil {
 		fatal("%v", err)
 	}
+	mark("port")
 
 	self, err := os.Executable()
 	if err != nil {
@@ -76,6 +83,7 @@ func Main() {
 		fmt.Sprintf("%s=%d", agent.EnvInitNS, start.Nanoseconds()),
 		agent.EnvModules+"="+strings.Join(loaded, ","),
 		agent.EnvWarnings+"="+strings.Join(warnings, "\n"),
+		agent.EnvPhases+"="+proto.FormatPhases(append(phases, proto.Phase{Name: "exec-agent", NS: Boottime().Nanoseconds()})),
 	)
 	child.Stdout, child.Stderr = console, console
 	if err := child.Start(); err != nil {

@@ -61,6 +61,37 @@ type Hello struct {
 	// noticed but could live with (a module that failed to load, say).
 	Modules  []string `json:"modules,omitempty"`
 	Warnings []string `json:"warnings,omitempty"`
+	// Phases are the guest's milestones from init's start to the hello,
+	// in order, for boot timing breakdowns.
+	Phases []Phase `json:"phases,omitempty"`
+}
+
+// Phase is a named moment of the guest's boot, as CLOCK_BOOTTIME in ns.
+type Phase struct {
+	Name string `json:"name"`
+	NS   int64  `json:"ns"`
+}
+
+// FormatPhases encodes phases for an environment variable.
+func FormatPhases(phases []Phase) string {
+	parts := make([]string, len(phases))
+	for i, p := range phases {
+		parts[i] = fmt.Sprintf("%s=%d", p.Name, p.NS)
+	}
+	return strings.Join(parts, ",")
+}
+
+// ParsePhases decodes FormatPhases' output, skipping malformed entries.
+func ParsePhases(s string) []Phase {
+	var out []Phase
+	for _, part := range strings.Split(s, ",") {
+		name, ns, ok := strings.Cut(part, "=")
+		var n int64
+		if _, err := fmt.Sscan(ns, &n); ok && err == nil && name != "" {
+			out = append(out, Phase{Name: name, NS: n})
+		}
+	}
+	return out
 }
 
 // Marshal encodes h for the wire.

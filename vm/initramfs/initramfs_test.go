@@ -226,16 +226,16 @@ func TestCachedAndAssemble(t *testing.T) {
 	}
 	base := Base{Init: init, Modules: []Module{{Name: "virtio_console", Image: fakeModule()}}}
 	cache := filepath.Join(dir, "cache")
-	p1, cached, err := Cached(cache, base)
+	p1, cached, err := Cached(cache, base, Gzip)
 	if err != nil || cached {
 		t.Fatalf("first Cached = %v, %v", cached, err)
 	}
-	p2, cached, err := Cached(cache, base)
+	p2, cached, err := Cached(cache, base, Gzip)
 	if err != nil || !cached || p2 != p1 {
 		t.Fatalf("second Cached = %s, %v, %v; want the first archive", p2, cached, err)
 	}
 	base.Modules[0].Image = fakeModule("changed=1")
-	if p3, _, _ := Cached(cache, base); p3 == p1 {
+	if p3, _, _ := Cached(cache, base, Gzip); p3 == p1 {
 		t.Error("a changed module reused the cached archive")
 	}
 
