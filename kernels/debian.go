@@ -169,3 +169,26 @@ func openImage(dir string) (DebianImage, error) {
 	}
 	return img, nil
 }
+
+// Resolved is a kernel ready to boot: its bzImage and, when it has its
+// modules beside it, their tree.
+type Resolved struct {
+	Kernel  string
+	Modules string
+	// Desc names where the kernel came from, for reports.
+	Desc string
+}
+
+// Resolve turns a --kernel argument into a kernel: "debian:FLAVOUR" is a
+// Debian package fetched into cacheDir (its modules come with it);
+// anything else is the path of a bzImage.
+func Resolve(ctx context.Context, arg, cacheDir string) (Resolved, error) {
+	if flavour, ok := strings.CutPrefix(arg, "debian:"); ok {
+		img, err := FetchDebianImage(ctx, cacheDir, flavour)
+		if err != nil {
+			return Resolved{}, err
+		}
+		return Resolved{Kernel: img.Kernel, Modules: img.Modules, Desc: img.Package + " " + img.Version}, nil
+	}
+	return Resolved{Kernel: arg, Desc: arg}, nil
+}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/patchtest/patchtest/kernels"
 	"github.com/patchtest/patchtest/vm"
 	"github.com/patchtest/patchtest/vm/initramfs"
 )
@@ -25,7 +27,7 @@ type bootFlags struct {
 }
 
 func (f *bootFlags) register(fs *pflag.FlagSet) {
-	fs.StringVarP(&f.opts.Kernel, "kernel", "k", "", "bzImage to boot (required)")
+	fs.StringVarP(&f.opts.Kernel, "kernel", "k", "", "bzImage to boot, or debian:6.12-amd64 / debian:6.1-cloud for a Debian package (required)")
 	fs.StringVar(&f.opts.ModulesDir, "modules", "", "/lib/modules/VERSION tree to take the virtio modules from, for kernels that build them as modules")
 	fs.StringVar(&f.accel, "accel", "auto", "accelerator: auto (verify KVM, fall back to TCG), kvm or tcg")
 	fs.IntVar(&f.opts.CPUs, "cpus", 1, "guest CPUs")
@@ -42,10 +44,18 @@ func (f *bootFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.info, "info", "", "write the boot record (kernel, QEMU, accel, machine type, CPU model, timings) as JSON to this file")
 }
 
-// prepare checks the flags and connects events to w.
-func (f *bootFlags) prepare(w io.Writer) error {
+// prepare checks the flags, resolves the kernel and connects events to w.
+func (f *bootFlags) prepare(ctx context.Context, w io.Writer) error {
 	if f.opts.Kernel == "" {
-		return &vm.Error{Outcome: vm.BadInput, Msg: "--kernel is required: pass a bzImage such as arch/x86/boot/bzImage"}
+		return &vm.Error{Outcome: vm.BadInput, Msg: "--kernel is required: pass a bzImage such as arch/x86/boot/bzImage, or debian:6.12-amd64"}
+	}
+	k, err := kernels.Resolve(ctx, f.opts.Kernel, f.opts.CacheDir)
+	if err != nil {
+		return &vm.Error{Outcome: vm.BadInput, Msg: "--kernel " + f.opts.Kernel, Err: err}
+	}
+	f.opts.Kernel = k.Kernel
+	if f.opts.ModulesDir == "" {
+		f.opts.ModulesDir = k.Modules
 	}
 	a, err := vm.ParseAccelerator(f.accel)
 	if err != nil {
@@ -117,7 +127,7 @@ Failures that are not the command's have their own exit codes:
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			stderr := c.ErrOrStderr()
-			if err := f.prepare(stderr); err != nil {
+			if err := f.prepare(c.Context(), stderr); err != nil {
 				return err
 			}
 			m, err := vm.Boot(c.Context(), f.opts)
@@ -154,7 +164,7 @@ func newShell() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
 			stderr := c.ErrOrStderr()
-			if err := f.prepare(stderr); err != nil {
+			if err := f.prepare(c.Context(), stderr); err != nil {
 				return err
 			}
 			m, err := vm.Boot(c.Context(), f.opts)
