@@ -549,10 +549,27 @@ func (m *Machine) connectQMP(ctx context.Context, sock string) error {
 		case <-time.After(5 * time.Millisecond):
 		}
 	}
-	mon, err := qmp.NewSocketMonitor("unix", sock, 5*time.Second)
-	if err != nil {
-		return fmt.Errorf("connect QMP: %w", err)
+	// The socket exists from QEMU's bind(); until its listen() a connect
+	// is refused, so retry that briefly.
+	var mon *qmp.SocketMonitor
+	for {
+		var err error
+		mon, err = qmp.NewSocketMonitor("unix", sock, 5*time.Second)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, syscall.ECONNREFUSED) {
+			return fmt.Errorf("connect QMP: %w", err)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("connect QMP: %w", err)
+		case <-m.dead:
+			return errors.New("QEMU exited before its monitor came up")
+		case <-time.After(5 * time.Millisecond):
+		}
 	}
+	var err error
 	connected := make(chan error, 1)
 	go func() { connected <- mon.Connect() }()
 	select {
@@ -660,10 +677,20 @@ func (m *Machine) Status(ctx context.Context) (string, error) {
 
 // handshake connects SSH over the agent's port and asks for its hello.
 func (m *Machine) handshake(ctx context.Context, sock string, hostKey ssh.PublicKey, client ssh.Signer) (*ssh.Client, proto.Hello, error) {
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "unix", sock)
-	if err != nil {
-		return nil, proto.Hello{}, fmt.Errorf("connect agent socket: %w", err)
+	var (
+		d    net.Dialer
+		conn net.Conn
+		err  error
+	)
+	for {
+		conn, err = d.DialContext(ctx, "unix", sock)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, syscall.ECONNREFUSED) && !errors.Is(err, os.ErrNotExist) || ctx.Err() != nil {
+			return nil, proto.Hello{}, fmt.Errorf("connect agent socket: %w", err)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	cfg := &ssh.ClientConfig{
