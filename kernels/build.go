@@ -634,4 +634,3 @@ func copyFile(dst, src string) error {
 	}
 	return out.Close()
 }
-
