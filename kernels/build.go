@@ -120,6 +120,13 @@ func (e *PatchError) Error() string {
 	return fmt.Sprintf("patch %s (%q) does not apply:\n%s", e.Patch, e.Subject, e.Detail)
 }
 
+// InputError is a source, series or fragment that cannot be used.
+type InputError struct{ Err error }
+
+func (e *InputError) Error() string { return e.Err.Error() }
+
+func (e *InputError) Unwrap() error { return e.Err }
+
 // BuildError is a failed make, with the log's last lines.
 type BuildError struct {
 	Log  string
@@ -196,7 +203,7 @@ func (b *Builder) plan(ctx context.Context, req Request) (*plan, error) {
 		p.base = "tinyconfig"
 	}
 	if !contains(Bases, p.base) {
-		return nil, fmt.Errorf("config base %q: want one of %s", p.base, strings.Join(Bases, ", "))
+		return nil, &InputError{fmt.Errorf("config base %q: want one of %s", p.base, strings.Join(Bases, ", "))}
 	}
 	spec := req.Source
 	if spec == "" {
@@ -204,21 +211,21 @@ func (b *Builder) plan(ctx context.Context, req Request) (*plan, error) {
 	}
 	src, err := ParseSource(spec)
 	if err != nil {
-		return nil, err
+		return nil, &InputError{err}
 	}
 	if err := src.Identify(ctx, b.CacheDir); err != nil {
-		return nil, err
+		return nil, &InputError{err}
 	}
 	p.src = src
 	if req.Patches != "" {
 		s, err := LoadSeries(req.Patches)
 		if err != nil {
-			return nil, err
+			return nil, &InputError{err}
 		}
 		p.series = &s
 	}
 	if p.fragments, err = loadFragments(req.Fragments); err != nil {
-		return nil, err
+		return nil, &InputError{err}
 	}
 	if p.compiler, err = Compiler(ctx); err != nil {
 		return nil, err

@@ -90,11 +90,13 @@ func (Console) QEMUArgs() []string {
 func (Console) KernelArgs() []string { return []string{"console=ttyS0", "loglevel=5"} }
 
 // PVPanic is QEMU's panic device: a guest with its driver reports a panic
-// as the QMP event GUEST_PANICKED.
+// as the QMP event GUEST_PANICKED. It comes twice: the ISA device, found
+// through ACPI (distribution kernels), and the PCI one, which needs no ACPI
+// (patchtest's own small kernels).
 type PVPanic struct{}
 
 // QEMUArgs implements Device.
-func (PVPanic) QEMUArgs() []string { return []string{"-device", "pvpanic"} }
+func (PVPanic) QEMUArgs() []string { return []string{"-device", "pvpanic", "-device", "pvpanic-pci"} }
 
 // KernelArgs implements Device.
 func (PVPanic) KernelArgs() []string { return nil }

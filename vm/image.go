@@ -17,7 +17,7 @@ var ChannelModules = []string{"virtio_pci", "virtio_console"}
 
 // OptionalModules are loaded when the module tree has them: pvpanic lets
 // QEMU see a panic as an event.
-var OptionalModules = []string{"pvpanic_mmio", "pvpanic"}
+var OptionalModules = []string{"pvpanic_mmio", "pvpanic_pci"}
 
 // GuestImage is what goes into a guest's initramfs.
 type GuestImage struct {

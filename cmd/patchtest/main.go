@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/patchtest/patchtest/kernels"
 	"github.com/patchtest/patchtest/vm"
 )
 
@@ -62,7 +63,30 @@ func report(w io.Writer, err error) int {
 	if errors.As(err, &ee) {
 		return ee.code
 	}
-	return 2
+	return kernelExitCode(err)
+}
+
+// Exit codes of kernel builds.
+const (
+	exitBadKernelInput = 65 // the source, series or config cannot be used
+	exitBuildFailed    = 72 // make failed
+	exitOther          = 2
+)
+
+func kernelExitCode(err error) int {
+	var (
+		pe *kernels.PatchError
+		ce *kernels.ConfigError
+		be *kernels.BuildError
+		ie *kernels.InputError
+	)
+	switch {
+	case errors.As(err, &be):
+		return exitBuildFailed
+	case errors.As(err, &pe), errors.As(err, &ce), errors.As(err, &ie):
+		return exitBadKernelInput
+	}
+	return exitOther
 }
 
 func newRoot() *cobra.Command {

@@ -1,0 +1,171 @@
+package kernels_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/patchtest/patchtest/guest/build"
+	"github.com/patchtest/patchtest/kernels"
+	"github.com/patchtest/patchtest/vm"
+)
+
+// These tests build Debian's 6.12 source, stock and with the reference
+// series, into the shared cache (a cold build takes minutes, a cached one
+// under a second), and boot both. -short skips them.
+
+func builder(t testing.TB) *kernels.Builder {
+	if testing.Short() {
+		t.Skip("builds kernels; skipped with -short")
+	}
+	return &kernels.Builder{CacheDir: vm.DefaultCacheDir(), Progress: func(s string) { t.Log(s) }}
+}
+
+const reference = "patches/vmsplice-wrapper"
+
+func buildKernel(t *testing.T, req kernels.Request) *kernels.Build {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
+	defer cancel()
+	start := time.Now()
+	bld, err := builder(t).Build(ctx, req)
+	if err != nil {
+		t.Fatalf("build %+v: %v", req, err)
+	}
+	t.Logf("build %s: %v (cached %v, recorded build time %v)", bld.Key, time.Since(start).Round(time.Millisecond), bld.Cached, bld.Duration.Round(time.Second))
+	return bld
+}
+
+func bootUname(t *testing.T, bzImage string) string {
+	t.Helper()
+	src, err := build.FindSource()
+	if err != nil {
+		t.Fatal(err)
+	}
+	agent, _, err := build.Guest(context.Background(), src, filepath.Join(vm.DefaultCacheDir(), "guest"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	m, err := vm.Boot(ctx, vm.BootOptions{Kernel: bzImage, GuestBinary: agent, CacheDir: vm.DefaultCacheDir()})
+	if err != nil {
+		var e *vm.Error
+		errors.As(err, &e)
+		t.Fatalf("boot %s: %v\n%s", bzImage, err, e.Detail())
+	}
+	defer m.Close()
+	var out bytes.Buffer
+	if code, err := m.Run(ctx, []string{"uname", "-rv"}, nil, &out, os.Stderr); err != nil || code != 0 {
+		t.Fatalf("uname: %d %v", code, err)
+	}
+	if rs := m.Reports(); len(rs) > 0 {
+		t.Errorf("kernel reports while booting %s: %+v", bzImage, rs)
+	}
+	return strings.TrimSpace(out.String())
+}
+
+func symbols(t *testing.T, systemMap string) string {
+	t.Helper()
+	b, err := os.ReadFile(systemMap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func TestIntegrationStockAndPatched(t *testing.T) {
+	stock := buildKernel(t, kernels.Request{})
+	patched := buildKernel(t, kernels.Request{Patches: reference})
+	if stock.Key == patched.Key || stock.Source != patched.Source {
+		t.Fatalf("stock %s and patched %s: want different keys, one source", stock.Key, patched.Key)
+	}
+	if len(patched.Patches) != 3 {
+		t.Errorf("patched build records %d patches; want 3", len(patched.Patches))
+	}
+	// The series removes iter_to_pipe(), which only vmsplice used.
+	if !strings.Contains(symbols(t, stock.SystemMap), " iter_to_pipe\n") {
+		t.Error("stock kernel lacks iter_to_pipe; is System.map complete?")
+	}
+	if strings.Contains(symbols(t, patched.SystemMap), " iter_to_pipe\n") {
+		t.Error("patched kernel still has iter_to_pipe: the series was not applied")
+	}
+	// Identical requests are cache hits.
+	again := buildKernel(t, kernels.Request{Patches: reference})
+	if !again.Cached || again.BzImage != patched.BzImage {
+		t.Errorf("rebuild of the patched kernel was not a cache hit: %+v", again)
+	}
+	// Building the series must not have left the shared tree patched.
+	again = buildKernel(t, kernels.Request{})
+	if !again.Cached {
+		t.Error("stock rebuild not cached")
+	}
+	for _, b := range []*kernels.Build{stock, patched} {
+		got := bootUname(t, b.BzImage)
+		if !strings.HasPrefix(got, "6.12.") {
+			t.Errorf("%s: uname -rv = %q", b.Key, got)
+		}
+		t.Logf("%s boots: %s", b.Key, got)
+	}
+}
+
+func TestIntegrationBuildErrors(t *testing.T) {
+	b := builder(t)
+	dir := t.TempDir()
+	frag := filepath.Join(dir, "impossible.config")
+	os.WriteFile(frag, []byte("CONFIG_PATCHTEST_NO_SUCH_OPTION=y\nCONFIG_KASAN=y\n"), 0o644)
+	bad := filepath.Join(dir, "bad.patch")
+	os.WriteFile(bad, []byte(strings.Replace(mustRead(t, reference+"/0002-vmsplice-implement-vmsplice-out-of-a-pipe-as-a-pread.patch"),
+		"static ssize_t vmsplice_to_user", "static ssize_t vmsplice_to_someone", 1)), 0o644)
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name string
+		req  kernels.Request
+		want string
+		as   any
+	}{
+		{"missing source", kernels.Request{Source: filepath.Join(dir, "linux")}, "no such file", nil},
+		{"not a git repository", kernels.Request{Source: "git:" + dir}, "not a git repository", nil},
+		{"option cannot be set", kernels.Request{Fragments: []string{frag}}, "CONFIG_PATCHTEST_NO_SUCH_OPTION=y", new(*kernels.ConfigError)},
+		{"patch does not apply", kernels.Request{Patches: bad}, "fs/splice.c", new(*kernels.PatchError)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := b.Build(ctx, tc.req)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v; want one mentioning %q", err, tc.want)
+			}
+			if tc.as != nil && !errors.As(err, tc.as) {
+				t.Errorf("err is a %T; want %T", err, tc.as)
+			}
+			t.Logf("%v", err)
+		})
+	}
+}
+
+func mustRead(t *testing.T, p string) string {
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// BenchmarkCachedBuild measures an identical rebuild: a cache hit.
+func BenchmarkCachedBuild(b *testing.B) {
+	bl := builder(b)
+	bl.Progress = nil
+	for b.Loop() {
+		bld, err := bl.Build(context.Background(), kernels.Request{Patches: reference})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if !bld.Cached {
+			b.Fatal("not a cache hit")
+		}
+	}
+}
