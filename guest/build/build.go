@@ -24,9 +24,10 @@ const ModulePath = "github.com/patchtest/patchtest"
 // Package is the guest binary's package, relative to the module root.
 const Package = "./guest/cmd/patchtest-guest"
 
-// guestTree is the part of the repository the guest binary is built from.
-// The guest imports nothing else of the module (a test checks this).
-const guestTree = "guest"
+// guestTrees are the parts of the repository the guest binary is built
+// from: init and agent, and the suites it runs. It imports nothing else of
+// the module (a test checks this).
+var guestTrees = []string{"guest", "suites"}
 
 // ErrNoSource means the repository's source could not be found.
 var ErrNoSource = errors.New("patchtest source not found")
@@ -82,17 +83,22 @@ func SourceKey(ctx context.Context, src string) (string, error) {
 	for _, f := range []string{"go.mod", "go.sum"} {
 		files = append(files, filepath.Join(src, f))
 	}
-	err = filepath.WalkDir(filepath.Join(src, guestTree), func(path string, d fs.DirEntry, err error) error {
+	for _, tree := range guestTrees {
+		err = filepath.WalkDir(filepath.Join(src, tree), func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if d.Type().IsRegular() && !strings.HasSuffix(path, "_test.go") {
+				files = append(files, path)
+			}
+			return nil
+		})
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
 		if err != nil {
-			return err
+			return "", fmt.Errorf("hash guest source: %w", err)
 		}
-		if d.Type().IsRegular() && !strings.HasSuffix(path, "_test.go") {
-			files = append(files, path)
-		}
-		return nil
-	})
-	if err != nil {
-		return "", fmt.Errorf("hash guest source: %w", err)
 	}
 	sort.Strings(files)
 	for _, f := range files {

@@ -10,11 +10,15 @@ import (
 
 	"github.com/patchtest/patchtest/guest/agent"
 	"github.com/patchtest/patchtest/guest/pid1"
+	"github.com/patchtest/patchtest/suites"
 )
 
 func main() {
 	if os.Getpid() == 1 {
 		pid1.Main() // never returns
+	}
+	if len(os.Args) > 2 && os.Args[1] == "suites" && os.Args[2] == "run" {
+		os.Exit(runSuites(os.Args[3:]))
 	}
 	if os.Getenv(pid1.EnvRole) != pid1.RoleAgent {
 		fmt.Fprintln(os.Stderr, "patchtest-guest runs inside a patchtest guest as /init; there is nothing to do here")
@@ -27,4 +31,19 @@ func main() {
 		fmt.Fprintf(os.Stderr, "patchtest-agent: %v\n", err)
 		os.Exit(1)
 	}
+}
+
+// runSuites runs the cases matching patterns and writes the result
+// stream to standard output.
+func runSuites(patterns []string) int {
+	cases, err := suites.Catalogue().Select(patterns...)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	if err := suites.Run(os.Stdout, cases); err != nil {
+		fmt.Fprintf(os.Stderr, "suites: %v\n", err)
+		return 1
+	}
+	return 0
 }

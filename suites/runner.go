@@ -1,0 +1,140 @@
+package suites
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Run runs cases in this process (the guest) and writes the result
+// stream to w: a hello, then a start and a case record per case, then the
+// final end record.
+func Run(w io.Writer, cases []*Case) error {
+	enc := json.NewEncoder(w)
+	ids := make([]string, len(cases))
+	for i, c := range cases {
+		ids[i] = c.ID
+	}
+	if err := enc.Encode(Record{Kind: RecordHello, Version: StreamVersion, Cases: ids}); err != nil {
+		return err
+	}
+	kmsg := openKmsg()
+	defer kmsg.close()
+	for _, c := range cases {
+		if err := enc.Encode(Record{Kind: RecordStart, ID: c.ID}); err != nil {
+			return err
+		}
+		rec := runCase(c)
+		rec.Kmsg = kmsg.read()
+		if err := enc.Encode(rec); err != nil {
+			return err
+		}
+	}
+	return enc.Encode(Record{Kind: RecordEnd, Count: len(cases)})
+}
+
+// runCase runs one case within its timeout. A case that outlives it is
+// recorded as hung and left behind; its descriptors are closed, which
+// wakes a helper blocked on a pipe or socket.
+func runCase(c *Case) Record {
+	rec := Record{Kind: RecordCase, ID: c.ID}
+	t, err := newT()
+	if err != nil {
+		rec.Error = err.Error()
+		return rec
+	}
+	timeout := c.Timeout
+	if timeout == 0 {
+		timeout = DefaultTimeout
+	}
+	type outcome struct {
+		obs Observation
+		err string
+	}
+	done := make(chan outcome, 1)
+	start := time.Now()
+	go func() {
+		defer func() {
+			if p := recover(); p != nil {
+				if f, ok := p.(fatal); ok {
+					done <- outcome{err: "setup: " + f.err.Error()}
+					return
+				}
+				done <- outcome{err: fmt.Sprintf("panic: %v\n%s", p, debug.Stack())}
+			}
+		}()
+		done <- outcome{obs: c.Run(t)}
+	}()
+	select {
+	case o := <-done:
+		rec.Duration = time.Since(start)
+		if o.err != "" {
+			rec.Error = o.err
+		} else {
+			rec.Obs = &o.obs
+		}
+	case <-time.After(timeout):
+		rec.Duration = time.Since(start)
+		rec.Error = fmt.Sprintf("hung: no result within %v", timeout)
+	}
+	t.end()
+	t.mu.Lock()
+	rec.Invariant = t.failures
+	t.mu.Unlock()
+	return rec
+}
+
+// kmsgReader reads the kernel log records that appear while cases run.
+type kmsgReader struct{ fd int }
+
+func openKmsg() *kmsgReader {
+	fd, err := unix.Open("/dev/kmsg", unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return &kmsgReader{fd: -1}
+	}
+	unix.Seek(fd, 0, unix.SEEK_END) // only what comes from now on
+	return &kmsgReader{fd: fd}
+}
+
+// read returns the new records of priority warning or worse, as
+// "<level> message".
+func (k *kmsgReader) read() []string {
+	if k.fd < 0 {
+		return nil
+	}
+	var out []string
+	buf := make([]byte, 8192)
+	for {
+		n, err := unix.Read(k.fd, buf)
+		if err == unix.EPIPE {
+			continue // records were overwritten; go on with the next
+		}
+		if err != nil || n <= 0 {
+			return out
+		}
+		// "prio,seq,usec,flags;message\n continuation lines"
+		hdr, msg, ok := strings.Cut(string(buf[:n]), ";")
+		if !ok {
+			continue
+		}
+		f := strings.SplitN(hdr, ",", 2)
+		prio, err := strconv.Atoi(f[0])
+		if err != nil || prio&7 > 4 {
+			continue
+		}
+		msg, _, _ = strings.Cut(msg, "\n")
+		out = append(out, fmt.Sprintf("<%d> %s", prio&7, msg))
+	}
+}
+
+func (k *kmsgReader) close() {
+	if k.fd >= 0 {
+		unix.Close(k.fd)
+	}
+}

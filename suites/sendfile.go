@@ -1,0 +1,315 @@
+package suites
+
+import (
+	"fmt"
+
+	"golang.org/x/sys/unix"
+)
+
+func sendfileCases() []*Case {
+	type sink struct {
+		name string
+		open func(t *T) (out int, read func(n int) []byte)
+	}
+	sinks := []sink{
+		{"tcp", func(t *T) (int, func(int) []byte) {
+			c, s := t.TCPPair()
+			return c, func(n int) []byte { return readAll(s, n) }
+		}},
+		{"unix", func(t *T) (int, func(int) []byte) {
+			a, b := t.SocketPair(unix.SOCK_STREAM)
+			return a, func(n int) []byte { return readAll(b, n) }
+		}},
+		{"pipe", func(t *T) (int, func(int) []byte) {
+			r, w := t.Pipe(0)
+			return w, func(n int) []byte { return readAll(r, n) }
+		}},
+	}
+	var cases []*Case
+	for _, sk := range sinks {
+		sk := sk
+		cases = append(cases, &Case{
+			ID:    "sendfile/integrity/to-" + sk.name,
+			Desc:  "32 KiB from offset 1000 of a file sent to a " + sk.name,
+			Calls: "sendfile(out, file, &1000, 32 KiB); read peer",
+			Run: func(t *T) Observation {
+				data := Pattern(40000, 41)
+				_, f := t.File("f", data, unix.O_RDONLY)
+				out, read := sk.open(t)
+				off := int64(1000)
+				total := 0
+				for total < 32768 {
+					n, err := unix.Sendfile(out, f, &off, 32768-total)
+					if err != nil || n == 0 {
+						return Result(n, err)
+					}
+					total += n
+				}
+				o := Intact(read(32768), data[1000:1000+32768])
+				t.Check(o.Value == "intact", "sendfile to %s: %s", sk.name, o.Value)
+				return o
+			},
+		})
+	}
+	cases = append(cases,
+		&Case{
+			ID: "sendfile/integrity/to-devnull", Desc: "a file sent to /dev/null",
+			Calls: "sendfile(/dev/null, file, NULL, 8 KiB)",
+			Run: func(t *T) Observation {
+				_, f := t.File("f", Pattern(8192, 42), unix.O_RDONLY)
+				null, err := unix.Open("/dev/null", unix.O_WRONLY|unix.O_CLOEXEC, 0)
+				if err != nil {
+					return Skip("no /dev/null")
+				}
+				t.Track(null)
+				return Result(unix.Sendfile(null, f, nil, 8192))
+			},
+		},
+		&Case{
+			ID: "sendfile/offset/pointer-updated-position-kept", Desc: "with an offset pointer: the pointer advances, the file position does not",
+			Calls: "sendfile(pipe, file, &100, 1000); lseek(file, 0, SEEK_CUR)",
+			Pins:  "sendfile(2): offset",
+			Run: func(t *T) Observation {
+				_, f := t.File("f", Pattern(4096, 43), unix.O_RDONLY)
+				_, w := t.Pipe(0)
+				off := int64(100)
+				n, err := unix.Sendfile(w, f, &off, 1000)
+				pos, _ := unix.Seek(f, 0, unix.SEEK_CUR)
+				return Seq(res(n, err), kv("offset", off), kv("position", pos))
+			},
+		},
+		&Case{
+			ID: "sendfile/offset/null-advances-position", Desc: "without an offset pointer the file position advances",
+			Calls: "sendfile(pipe, file, NULL, 1000); lseek(file, 0, SEEK_CUR)",
+			Run: func(t *T) Observation {
+				_, f := t.File("f", Pattern(4096, 44), unix.O_RDONLY)
+				_, w := t.Pipe(0)
+				n, err := unix.Sendfile(w, f, nil, 1000)
+				pos, _ := unix.Seek(f, 0, unix.SEEK_CUR)
+				return Seq(res(n, err), kv("position", pos))
+			},
+		},
+		&Case{
+			ID: "sendfile/errors/ebadf", Desc: "a closed input descriptor",
+			Calls: "sendfile(pipe, closed, NULL, 100)",
+			Run: func(t *T) Observation {
+				_, w := t.Pipe(0)
+				_, f := t.File("f", nil, unix.O_RDONLY)
+				t.Close(f)
+				return Result(unix.Sendfile(w, f, nil, 100))
+			},
+		},
+		&Case{
+			ID: "sendfile/errors/o-append-output", Desc: "output file opened O_APPEND",
+			Calls: "sendfile(file(O_APPEND), file, NULL, 100)",
+			Run: func(t *T) Observation {
+				_, in := t.File("in", Pattern(100, 45), unix.O_RDONLY)
+				_, out := t.File("out", nil, unix.O_WRONLY|unix.O_APPEND)
+				return Result(unix.Sendfile(out, in, nil, 100))
+			},
+		},
+		&Case{
+			ID: "sendfile/errors/socket-input", Desc: "a socket as the input",
+			Calls: "sendfile(pipe, socket, NULL, 100)",
+			Run: func(t *T) Observation {
+				a, b := t.SocketPair(unix.SOCK_STREAM)
+				Must(writeAll(b, Pattern(100, 46)))
+				_, w := t.Pipe(0)
+				return t.Blocking(func() (int, error) { return unix.Sendfile(w, a, nil, 100) })
+			},
+		},
+		&Case{
+			ID: "sendfile/errors/negative-offset", Desc: "a negative offset",
+			Calls: "sendfile(pipe, file, &-1, 100)",
+			Run: func(t *T) Observation {
+				_, f := t.File("f", Pattern(100, 47), unix.O_RDONLY)
+				_, w := t.Pipe(0)
+				off := int64(-1)
+				return Result(unix.Sendfile(w, f, &off, 100))
+			},
+		},
+		&Case{
+			ID: "sendfile/len/zero", Desc: "a zero count",
+			Calls: "sendfile(pipe, file, NULL, 0)",
+			Run: func(t *T) Observation {
+				_, f := t.File("f", Pattern(100, 48), unix.O_RDONLY)
+				_, w := t.Pipe(0)
+				return Result(unix.Sendfile(w, f, nil, 0))
+			},
+		},
+		&Case{
+			ID: "sendfile/len/huge-count", Desc: "a count far beyond the file's size, into a socket",
+			Calls: "sendfile(unix socket, 8 KiB file, NULL, 1<<40)",
+			Run: func(t *T) Observation {
+				_, f := t.File("f", Pattern(8192, 49), unix.O_RDONLY)
+				a, _ := t.SocketPair(unix.SOCK_STREAM)
+				return t.Blocking(func() (int, error) { return unix.Sendfile(a, f, nil, 1<<40) })
+			},
+		},
+		&Case{
+			ID: "sendfile/nonblock/full-dgram", Desc: "a full nonblocking AF_UNIX datagram socket",
+			Calls: "fill socket; sendfile(dgram, file, NULL, 100)",
+			Run: func(t *T) Observation {
+				a, _ := t.SocketPair(unix.SOCK_DGRAM)
+				Must(unix.SetNonblock(a, true))
+				for i := 0; i < 10000; i++ {
+					if _, err := unix.Write(a, make([]byte, 100)); err != nil {
+						break
+					}
+				}
+				_, f := t.File("f", Pattern(100, 50), unix.O_RDONLY)
+				return t.Blocking(func() (int, error) { return unix.Sendfile(a, f, nil, 100) })
+			},
+		},
+		&Case{
+			ID: "sendfile/alias/unread-socket", Desc: "file sent to a TCP socket, the file rewritten before the receiver reads",
+			Calls: "sendfile(tcp, file, NULL, 4 KiB); pwrite(file, B); recv",
+			Pins:  "zero-copy transmit shares page-cache pages until sent",
+			Run: func(t *T) Observation {
+				a, b := Pattern(page, 51), Pattern(page, 52)
+				_, f := t.File("f", a, unix.O_RDWR)
+				c, s := t.TCPPair()
+				if n, err := unix.Sendfile(c, f, nil, page); err != nil || n != page {
+					return Result(n, err)
+				}
+				if _, err := unix.Pwrite(f, b, 0); err != nil {
+					return Result(0, err)
+				}
+				o := Aliased(changed(readAll(s, page), a), page)
+				o.Note = "timing-dependent: loopback may have copied before the rewrite"
+				return o
+			},
+		},
+	)
+	return cases
+}
+
+func teeCases() []*Case {
+	return []*Case{
+		{
+			ID: "tee/data/equal", Desc: "tee duplicates the pipe's data into a second pipe",
+			Calls: "write(w1, 10 KiB); tee(r1, w2); read both",
+			Run: func(t *T) Observation {
+				r1, w1 := t.Pipe(0)
+				r2, w2 := t.Pipe(0)
+				data := Pattern(10240, 61)
+				Must(writeAll(w1, data))
+				n, err := tee(r1, w2, len(data), 0)
+				if err != nil {
+					return Result(n, err)
+				}
+				got2 := readAll(r2, n)
+				got1 := readAll(r1, len(data))
+				t.Check(eq(got1, data), "tee consumed or changed the source")
+				return Seq(res(n, err), Intact(got2, data[:n]).Value)
+			},
+		},
+		{
+			ID: "tee/data/does-not-consume", Desc: "FIONREAD of the source before and after tee",
+			Calls: "write(w1, 5000); FIONREAD; tee; FIONREAD",
+			Run: func(t *T) Observation {
+				r1, w1 := t.Pipe(0)
+				_, w2 := t.Pipe(0)
+				Must(writeAll(w1, Pattern(5000, 62)))
+				before := fionread(r1)
+				n, err := tee(r1, w2, 5000, 0)
+				return Seq(kv("before", before), res(n, err), kv("after", fionread(r1)))
+			},
+		},
+		{
+			ID: "tee/nonblock/empty", Desc: "tee from an empty pipe with SPLICE_F_NONBLOCK",
+			Calls: "tee(r1, w2, 100, SPLICE_F_NONBLOCK)",
+			Run: func(t *T) Observation {
+				r1, _ := t.Pipe(0)
+				_, w2 := t.Pipe(0)
+				return t.Blocking(func() (int, error) { return tee(r1, w2, 100, unix.SPLICE_F_NONBLOCK) })
+			},
+		},
+		{
+			ID: "tee/eof/no-writers", Desc: "tee from an empty pipe without writers",
+			Calls: "close(w1); tee(r1, w2, 100, 0)",
+			Run: func(t *T) Observation {
+				r1, w1 := t.Pipe(0)
+				_, w2 := t.Pipe(0)
+				t.Close(w1)
+				return t.Blocking(func() (int, error) { return tee(r1, w2, 100, 0) })
+			},
+		},
+		{
+			ID: "tee/errors/same-pipe", Desc: "tee from a pipe into itself",
+			Calls: "tee(r, w) on one pipe",
+			Run: func(t *T) Observation {
+				r, w := t.Pipe(0)
+				Must(writeAll(w, Pattern(100, 63)))
+				return Result(tee(r, w, 100, 0))
+			},
+		},
+		{
+			ID: "tee/errors/not-a-pipe", Desc: "tee from a regular file",
+			Calls: "tee(file, w, 100, 0)",
+			Run: func(t *T) Observation {
+				_, f := t.File("f", Pattern(100, 64), unix.O_RDONLY)
+				_, w := t.Pipe(0)
+				return Result(tee(f, w, 100, 0))
+			},
+		},
+	}
+}
+
+func copyRangeCases() []*Case {
+	return []*Case{
+		{
+			ID: "copy_file_range/integrity/basic", Desc: "100 KiB copied between files at offsets",
+			Calls: "copy_file_range(in, &10, out, &20, 100 KiB)",
+			Run: func(t *T) Observation {
+				data := Pattern(110000, 71)
+				_, in := t.File("in", data, unix.O_RDONLY)
+				outPath, out := t.File("out", nil, unix.O_RDWR)
+				inOff, outOff := int64(10), int64(20)
+				total := 0
+				for total < 102400 {
+					n, err := unix.CopyFileRange(in, &inOff, out, &outOff, 102400-total, 0)
+					if err != nil || n == 0 {
+						return Result(n, err)
+					}
+					total += n
+				}
+				got := readFile(outPath)
+				if len(got) < 20+102400 {
+					return Observation{Type: TIntegrity, Value: fmt.Sprintf("length %d", len(got))}
+				}
+				o := Intact(got[20:20+102400], data[10:10+102400])
+				t.Check(o.Value == "intact", "copy_file_range: %s", o.Value)
+				return o
+			},
+		},
+		{
+			ID: "copy_file_range/errors/ebadf", Desc: "a closed input descriptor",
+			Calls: "copy_file_range(closed, out)",
+			Run: func(t *T) Observation {
+				_, in := t.File("in", nil, unix.O_RDONLY)
+				_, out := t.File("out", nil, unix.O_WRONLY)
+				t.Close(in)
+				return Result(unix.CopyFileRange(in, nil, out, nil, 100, 0))
+			},
+		},
+		{
+			ID: "copy_file_range/errors/overlap", Desc: "overlapping ranges of one file",
+			Calls: "copy_file_range(f, &0, f, &10, 100)",
+			Run: func(t *T) Observation {
+				_, f := t.File("f", Pattern(1000, 72), unix.O_RDWR)
+				a, b := int64(0), int64(10)
+				return Result(unix.CopyFileRange(f, &a, f, &b, 100, 0))
+			},
+		},
+		{
+			ID: "copy_file_range/errors/bad-flags", Desc: "nonzero flags",
+			Calls: "copy_file_range(in, out, 100, 1)",
+			Run: func(t *T) Observation {
+				_, in := t.File("in", Pattern(100, 73), unix.O_RDONLY)
+				_, out := t.File("out", nil, unix.O_WRONLY)
+				return Result(unix.CopyFileRange(in, nil, out, nil, 100, 1))
+			},
+		},
+	}
+}

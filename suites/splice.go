@@ -1,0 +1,229 @@
+package suites
+
+import (
+	"fmt"
+
+	"golang.org/x/sys/unix"
+)
+
+// spliceFilePipeFile moves size bytes from offset off of a file through a
+// pipe into a second file and reports whether they arrived intact.
+func spliceFilePipeFile(t *T, size, off int) Observation {
+	data := Pattern(size+off, 21)
+	_, in := t.File("in", data, unix.O_RDONLY)
+	outPath, out := t.File("out", nil, unix.O_WRONLY)
+	r, w := t.Pipe(0)
+	inOff := int64(off)
+	moved := 0
+	for moved < size {
+		n, err := splice(in, &inOff, w, nil, min(size-moved, 65536), 0)
+		if err != nil || n == 0 {
+			return Result(n, err)
+		}
+		for left := n; left > 0; {
+			m, err := splice(r, nil, out, nil, left, 0)
+			if err != nil || m == 0 {
+				return Result(m, err)
+			}
+			left -= m
+		}
+		moved += n
+	}
+	got := readFile(outPath)
+	o := Intact(got, data[off:])
+	t.Check(o.Value == "intact", "file→pipe→file %d bytes at %d: %s", size, off, o.Value)
+	return o
+}
+
+func spliceCases() []*Case {
+	var cases []*Case
+	for _, c := range []struct{ size, off int }{{1, 0}, {4095, 1}, {4096, 0}, {65536 + 13, 4096 + 7}, {1 << 20, 0}} {
+		c := c
+		cases = append(cases, &Case{
+			ID:    fmt.Sprintf("splice/integrity/file-pipe-file-%d-at-%d", c.size, c.off),
+			Desc:  fmt.Sprintf("%d bytes from offset %d of a file, through a pipe, into a file", c.size, c.off),
+			Calls: "splice(file, &off, w); splice(r, out)",
+			Run:   func(t *T) Observation { return spliceFilePipeFile(t, c.size, c.off) },
+		})
+	}
+	cases = append(cases,
+		&Case{
+			ID: "splice/integrity/pipe-pipe-socket", Desc: "64 KiB written to a pipe, spliced to a second pipe, then to a TCP socket",
+			Calls: "write(w1); splice(r1, w2); splice(r2, tcp); recv",
+			Run: func(t *T) Observation {
+				r1, w1 := t.Pipe(0)
+				r2, w2 := t.Pipe(0)
+				c, s := t.TCPPair()
+				data := Pattern(65536, 22)
+				go writeAll(w1, data)
+				total := 0
+				for total < len(data) {
+					n, err := splice(r1, nil, w2, nil, len(data)-total, 0)
+					if err != nil || n == 0 {
+						return Result(n, err)
+					}
+					for left := n; left > 0; {
+						m, err := splice(r2, nil, c, nil, left, 0)
+						if err != nil {
+							return Result(m, err)
+						}
+						left -= m
+					}
+					total += n
+				}
+				o := Intact(readAll(s, len(data)), data)
+				t.Check(o.Value == "intact", "pipe→pipe→socket: %s", o.Value)
+				return o
+			},
+		},
+		&Case{
+			ID: "splice/alias/page-cache", Desc: "file spliced into a pipe, the file then rewritten, the pipe read",
+			Calls: "splice(file, w, 4 KiB); pwrite(file, B); read(r)",
+			Pins:  "splice shares page-cache pages with the pipe",
+			Run: func(t *T) Observation {
+				a, b := Pattern(page, 23), Pattern(page, 24)
+				_, f := t.File("f", a, unix.O_RDWR)
+				r, w := t.Pipe(0)
+				if n, err := splice(f, nil, w, nil, page, 0); err != nil || n != page {
+					return Result(n, err)
+				}
+				if _, err := unix.Pwrite(f, b, 0); err != nil {
+					return Result(0, err)
+				}
+				return Aliased(changed(readAll(r, page), a), page)
+			},
+		},
+		&Case{
+			ID: "splice/errors/ebadf", Desc: "a closed input descriptor",
+			Calls: "splice(closed, w)",
+			Run: func(t *T) Observation {
+				_, w := t.Pipe(0)
+				r2, _ := t.Pipe(0)
+				t.Close(r2)
+				return Result(splice(r2, nil, w, nil, page, 0))
+			},
+		},
+		&Case{
+			ID: "splice/errors/o-append-output", Desc: "a pipe spliced into a file opened O_APPEND",
+			Calls: "splice(r, file(O_APPEND))",
+			Run: func(t *T) Observation {
+				r, w := t.Pipe(0)
+				Must(writeAll(w, Pattern(100, 25)))
+				_, f := t.File("f", nil, unix.O_WRONLY|unix.O_APPEND)
+				return Result(splice(r, nil, f, nil, 100, 0))
+			},
+		},
+		&Case{
+			ID: "splice/errors/same-pipe", Desc: "both ends of the same pipe",
+			Calls: "splice(r, w) on one pipe",
+			Run: func(t *T) Observation {
+				r, w := t.Pipe(0)
+				Must(writeAll(w, Pattern(100, 26)))
+				return Result(splice(r, nil, w, nil, 100, 0))
+			},
+		},
+		&Case{
+			ID: "splice/errors/offset-on-pipe", Desc: "an offset given for the pipe side",
+			Calls: "splice(r, &off, file)",
+			Run: func(t *T) Observation {
+				r, w := t.Pipe(0)
+				Must(writeAll(w, Pattern(100, 27)))
+				_, f := t.File("f", nil, unix.O_WRONLY)
+				off := int64(0)
+				return Result(splice(r, &off, f, nil, 100, 0))
+			},
+		},
+		&Case{
+			ID: "splice/errors/bad-flags", Desc: "an undefined flag bit",
+			Calls: "splice(file, w, 0x100)",
+			Run: func(t *T) Observation {
+				_, w := t.Pipe(0)
+				_, f := t.File("f", Pattern(100, 28), unix.O_RDONLY)
+				return Result(splice(f, nil, w, nil, 100, 0x100))
+			},
+		},
+		&Case{
+			ID: "splice/errors/negative-offset", Desc: "a negative file offset",
+			Calls: "splice(file, &-1, w)",
+			Run: func(t *T) Observation {
+				_, w := t.Pipe(0)
+				_, f := t.File("f", Pattern(100, 29), unix.O_RDONLY)
+				off := int64(-1)
+				return Result(splice(f, &off, w, nil, 100, 0))
+			},
+		},
+		&Case{
+			ID: "splice/len/zero", Desc: "a zero-length splice",
+			Calls: "splice(file, w, 0)",
+			Run: func(t *T) Observation {
+				_, w := t.Pipe(0)
+				_, f := t.File("f", Pattern(100, 30), unix.O_RDONLY)
+				return Result(splice(f, nil, w, nil, 0, 0))
+			},
+		},
+		&Case{
+			ID: "splice/len/1m-into-empty-pipe", Desc: "1 MiB requested from a 1 MiB file into an empty 64 KiB pipe",
+			Calls: "splice(file, w, 1 MiB)",
+			Run: func(t *T) Observation {
+				_, w := t.Pipe(0)
+				_, f := t.File("f", Pattern(1<<20, 31), unix.O_RDONLY)
+				return t.Blocking(func() (int, error) { return splice(f, nil, w, nil, 1<<20, 0) })
+			},
+		},
+		&Case{
+			ID: "splice/dev/zero-to-pipe", Desc: "/dev/zero spliced into a pipe",
+			Calls: "splice(/dev/zero, w, 4 KiB)",
+			Run: func(t *T) Observation {
+				_, w := t.Pipe(0)
+				z, err := unix.Open("/dev/zero", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+				if err != nil {
+					return Skip("no /dev/zero")
+				}
+				t.Track(z)
+				return Result(splice(z, nil, w, nil, page, 0))
+			},
+		},
+		&Case{
+			ID: "splice/dev/pipe-to-null", Desc: "a pipe spliced into /dev/null",
+			Calls: "write(w, 4 KiB); splice(r, /dev/null)",
+			Run: func(t *T) Observation {
+				r, w := t.Pipe(0)
+				Must(writeAll(w, Pattern(page, 32)))
+				null, err := unix.Open("/dev/null", unix.O_WRONLY|unix.O_CLOEXEC, 0)
+				if err != nil {
+					return Skip("no /dev/null")
+				}
+				t.Track(null)
+				return Result(splice(r, nil, null, nil, page, 0))
+			},
+		},
+		&Case{
+			ID: "splice/nonblock/full-pipe", Desc: "a file spliced into a full O_NONBLOCK pipe",
+			Calls: "fill pipe; splice(file, w, 4 KiB, SPLICE_F_NONBLOCK)",
+			Run: func(t *T) Observation {
+				_, w := t.Pipe(unix.O_NONBLOCK)
+				fillPipe(w)
+				_, f := t.File("f", Pattern(page, 33), unix.O_RDONLY)
+				return t.Blocking(func() (int, error) { return splice(f, nil, w, nil, page, unix.SPLICE_F_NONBLOCK) })
+			},
+		},
+		&Case{
+			ID: "splice/procfs/proc-version", Desc: "/proc/version spliced into a pipe",
+			Calls: "splice(/proc/version, w, 4 KiB)",
+			Run: func(t *T) Observation {
+				_, w := t.Pipe(0)
+				f, err := unix.Open("/proc/version", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+				if err != nil {
+					return Skip("no /proc/version")
+				}
+				t.Track(f)
+				n, err := splice(f, nil, w, nil, page, 0)
+				if err != nil {
+					return Result(n, err)
+				}
+				return Bool(n > 0)
+			},
+		},
+	)
+	return cases
+}

@@ -1,0 +1,161 @@
+package suites
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// Raw syscall helpers where x/sys/unix gives no control over the
+// arguments (bad pointers, odd iovec counts).
+
+// iov builds an iovec array over bufs.
+func iov(bufs ...[]byte) []unix.Iovec {
+	v := make([]unix.Iovec, len(bufs))
+	for i, b := range bufs {
+		if len(b) > 0 {
+			v[i].Base = &b[0]
+		}
+		v[i].SetLen(len(b))
+	}
+	return v
+}
+
+// vmsplice calls vmsplice(2) with iovs exactly as given (nil for none).
+func vmsplice(fd int, iovs []unix.Iovec, flags int) (int, error) {
+	var p unsafe.Pointer
+	if len(iovs) > 0 {
+		p = unsafe.Pointer(&iovs[0])
+	}
+	n, _, e := unix.Syscall6(unix.SYS_VMSPLICE, uintptr(fd), uintptr(p), uintptr(len(iovs)), uintptr(flags), 0, 0)
+	if e != 0 {
+		return int(n), e
+	}
+	return int(n), nil
+}
+
+// vmspliceBad calls vmsplice(2) with one iovec at an unmapped address
+// (page 1, never mapped), built as raw words so no Go pointer is faked.
+func vmspliceBad(fd int, length int, flags int) (int, error) {
+	raw := [2]uint64{4096, uint64(length)} // struct iovec {base, len}
+	n, _, e := unix.Syscall6(unix.SYS_VMSPLICE, uintptr(fd), uintptr(unsafe.Pointer(&raw)), 1, uintptr(flags), 0, 0)
+	if e != 0 {
+		return int(n), e
+	}
+	return int(n), nil
+}
+
+func splice(in int, inOff *int64, out int, outOff *int64, n int, flags int) (int, error) {
+	r, err := unix.Splice(in, inOff, out, outOff, n, flags)
+	return int(r), err
+}
+
+func tee(in, out, n, flags int) (int, error) {
+	r, err := unix.Tee(in, out, n, flags)
+	return int(r), err
+}
+
+// readAll reads from fd until n bytes arrived, EOF, or EAGAIN.
+func readAll(fd, n int) []byte {
+	out := make([]byte, 0, n)
+	buf := make([]byte, 65536)
+	for len(out) < n {
+		m, err := unix.Read(fd, buf[:min(len(buf), n-len(out))])
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil || m <= 0 {
+			break
+		}
+		out = append(out, buf[:m]...)
+	}
+	return out
+}
+
+// writeAll writes b to fd.
+func writeAll(fd int, b []byte) error {
+	for len(b) > 0 {
+		n, err := unix.Write(fd, b)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		b = b[n:]
+	}
+	return nil
+}
+
+// fionread returns how many bytes wait in a pipe or socket.
+func fionread(fd int) int {
+	n, err := unix.IoctlGetInt(fd, unix.TIOCINQ) // FIONREAD
+	if err != nil {
+		return -1
+	}
+	return n
+}
+
+// fillPipe writes to a nonblocking-flagged pipe end until it is full and
+// returns how many bytes it took.
+func fillPipe(w int) int {
+	fl, _ := unix.FcntlInt(uintptr(w), unix.F_GETFL, 0)
+	unix.FcntlInt(uintptr(w), unix.F_SETFL, fl|unix.O_NONBLOCK)
+	defer unix.FcntlInt(uintptr(w), unix.F_SETFL, fl)
+	buf := make([]byte, 4096)
+	total := 0
+	for {
+		n, err := unix.Write(w, buf)
+		if err != nil || n <= 0 {
+			return total
+		}
+		total += n
+	}
+}
+
+// changed counts the positions where a and b differ.
+func changed(a, b []byte) int {
+	n := 0
+	for i := range min(len(a), len(b)) {
+		if a[i] != b[i] {
+			n++
+		}
+	}
+	return n
+}
+
+// procIO returns the named counters of /proc/self/io.
+func procIO() map[string]int64 {
+	b, err := os.ReadFile("/proc/self/io")
+	if err != nil {
+		return nil
+	}
+	out := map[string]int64{}
+	for _, l := range strings.Split(string(b), "\n") {
+		k, v, ok := strings.Cut(l, ":")
+		if ok {
+			out[k], _ = strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		}
+	}
+	return out
+}
+
+// readFile reads a whole file.
+func readFile(path string) []byte {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		panic(fatal{err})
+	}
+	return b
+}
+
+func eq(a, b []byte) bool { return bytes.Equal(a, b) }
+
+func res(n int, err error) string { return resultValue(n, err) }
+
+func kv(k string, v any) string { return fmt.Sprintf("%s=%v", k, v) }
