@@ -1,0 +1,120 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/patchtest/patchtest/suites"
+	"github.com/patchtest/patchtest/suites/remote"
+)
+
+func newSuites() *cobra.Command {
+	c := &cobra.Command{Use: "suites", Short: "List the test cases or run them on a kernel"}
+	var patterns []string
+	var asJSON bool
+
+	list := &cobra.Command{
+		Use:   "list [--suite GLOB]",
+		Short: "List the cases: ID, what they do, what they pin down",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, args []string) error {
+			cases, err := suites.Catalogue().Select(patterns...)
+			if err != nil {
+				return &exitError{code: 65, err: err}
+			}
+			w := tabwriter.NewWriter(c.OutOrStdout(), 0, 4, 2, ' ', 0)
+			for _, cs := range cases {
+				fmt.Fprintf(w, "%s\t%s\n", cs.ID, cs.Desc)
+			}
+			fmt.Fprintf(w, "%d cases\n", len(cases))
+			return w.Flush()
+		},
+	}
+	list.Flags().StringSliceVar(&patterns, "suite", nil, "glob(s) selecting cases, e.g. 'vmsplice/*'")
+
+	var f bootFlags
+	run := &cobra.Command{
+		Use:   "run --kernel K [--suite GLOB] [--json]",
+		Short: "Run the cases in a guest and print their observations",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, args []string) error {
+			stderr := c.ErrOrStderr()
+			if err := f.prepare(c.Context(), stderr); err != nil {
+				return err
+			}
+			out := c.OutOrStdout()
+			w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+			o := remote.Options{
+				Boot: f.opts, Patterns: patterns,
+				Notice: func(s string) { fmt.Fprintf(stderr, "patchtest: %s\n", s) },
+			}
+			if !asJSON {
+				o.OnResult = func(r suites.CaseResult) {
+					fmt.Fprintf(w, "%s\t%s\n", r.ID, describe(r))
+				}
+			}
+			run, err := remote.RunSuites(c.Context(), o)
+			w.Flush()
+			if run != nil && asJSON {
+				enc := json.NewEncoder(out)
+				enc.SetIndent("", "  ")
+				if jerr := enc.Encode(run); jerr != nil {
+					return jerr
+				}
+			}
+			if err != nil {
+				return err
+			}
+			failed := 0
+			for _, r := range run.Results {
+				if len(r.Invariant) > 0 || r.Crash != "" {
+					failed++
+				}
+			}
+			fmt.Fprintf(stderr, "patchtest: %d cases on %s: %v of guest time, %v wall, %d boot(s), %d crash(es), %d invariant failure(s)\n",
+				len(run.Results), run.Release, run.GuestTime.Round(time.Millisecond), run.Wall.Round(time.Millisecond), len(run.Boots), run.Crashes, failed)
+			if failed > 0 {
+				return &exitError{code: 1}
+			}
+			return nil
+		},
+	}
+	f.register(run.Flags())
+	run.Flags().StringSliceVar(&patterns, "suite", nil, "glob(s) selecting cases, e.g. 'vmsplice/*'")
+	run.Flags().BoolVar(&asJSON, "json", false, "print the run (boots and results) as JSON")
+	c.AddCommand(list, run)
+	return c
+}
+
+// describe renders a result in one line.
+func describe(r suites.CaseResult) string {
+	s := ""
+	switch {
+	case r.Crash != "":
+		s = "CRASH " + firstLine(r.Crash)
+	case r.Error != "":
+		s = "ERROR " + r.Error
+	case r.Obs != nil:
+		s = r.Obs.String()
+	}
+	for _, inv := range r.Invariant {
+		s += " INVARIANT FAILED: " + inv
+	}
+	if len(r.Kmsg) > 0 {
+		s += fmt.Sprintf(" [kernel: %s]", r.Kmsg[0])
+	}
+	return s
+}
+
+func firstLine(s string) string {
+	for i, c := range s {
+		if c == '\n' {
+			return s[:i]
+		}
+	}
+	return s
+}
