@@ -18,4 +18,5 @@ require (
 require (
 	github.com/digitalocean/go-libvirt v0.0.0-20220804181439-8648fbde413e // indirect
 	github.com/inconshreveable/mousetrap v1.1.0 // indirect
+	gopkg.in/yaml.v3 v3.0.1 // indirect
 )

@@ -1,0 +1,155 @@
+// Package results compares what the suites observed on two kernels: the
+// changed observations, and whether they are the ones a patch series
+// declares it means to change (its expect.yaml).
+package results
+
+import (
+	"fmt"
+	"os"
+	"path"
+	"sort"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/patchtest/patchtest/suites"
+)
+
+// Outcome renders a case result as one comparable string: the observation
+// ("aliasing:copied"), or what went wrong ("crash", "error: hung…"). A
+// timing note is left out: it qualifies, it does not change the value.
+func Outcome(r suites.CaseResult) string {
+	switch {
+	case r.Crash != "":
+		return "crash"
+	case r.Error != "":
+		return "error: " + r.Error
+	case r.Obs != nil:
+		return string(r.Obs.Type) + ":" + r.Obs.Value
+	}
+	return "missing"
+}
+
+// Change is one case whose outcome differs between the base and the
+// candidate kernel.
+type Change struct {
+	ID   string `json:"id"`
+	From string `json:"from"`
+	To   string `json:"to"`
+}
+
+func (c Change) String() string { return fmt.Sprintf("%s: %s -> %s", c.ID, c.From, c.To) }
+
+// Diff lists the cases whose outcomes differ, in case ID order. A case
+// present on one side only shows as "missing" on the other.
+func Diff(base, cand []suites.CaseResult) []Change {
+	b, c := index(base), index(cand)
+	ids := map[string]bool{}
+	for id := range b {
+		ids[id] = true
+	}
+	for id := range c {
+		ids[id] = true
+	}
+	var out []Change
+	for id := range ids {
+		from, to := "missing", "missing"
+		if r, ok := b[id]; ok {
+			from = Outcome(r)
+		}
+		if r, ok := c[id]; ok {
+			to = Outcome(r)
+		}
+		if from != to {
+			out = append(out, Change{ID: id, From: from, To: to})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+func index(rs []suites.CaseResult) map[string]suites.CaseResult {
+	m := make(map[string]suites.CaseResult, len(rs))
+	for _, r := range rs {
+		m[r.ID] = r
+	}
+	return m
+}
+
+// Expectation is one change a series declares it makes: cases matching
+// Cases (a glob) go from From to To. Empty From or To match anything.
+type Expectation struct {
+	Cases string `yaml:"cases"`
+	From  string `yaml:"from"`
+	To    string `yaml:"to"`
+	Why   string `yaml:"why"`
+}
+
+// Expect is a series' expect.yaml.
+type Expect struct {
+	Changes []Expectation `yaml:"changes"`
+}
+
+// LoadExpect reads an expect.yaml.
+func LoadExpect(p string) (*Expect, error) {
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return nil, err
+	}
+	var e Expect
+	dec := yaml.NewDecoder(strings.NewReader(string(b)))
+	dec.KnownFields(true)
+	if err := dec.Decode(&e); err != nil {
+		return nil, fmt.Errorf("%s: %w", p, err)
+	}
+	for i, c := range e.Changes {
+		if c.Cases == "" {
+			return nil, fmt.Errorf("%s: change %d has no cases pattern", p, i+1)
+		}
+		if _, err := path.Match(c.Cases, ""); err != nil {
+			return nil, fmt.Errorf("%s: change %d: pattern %q: %w", p, i+1, c.Cases, err)
+		}
+	}
+	return &e, nil
+}
+
+func (x Expectation) matches(c Change) bool {
+	ok, _ := path.Match(x.Cases, c.ID)
+	return ok && (x.From == "" || x.From == c.From) && (x.To == "" || x.To == c.To)
+}
+
+// Verdict says how observed changes compare with the declared ones.
+type Verdict struct {
+	// Expected are changes some expectation declares.
+	Expected []Change
+	// Unexpected are changes no expectation declares: what a reviewer
+	// must look at.
+	Unexpected []Change
+	// Unmet are expectations no change fulfilled.
+	Unmet []Expectation
+}
+
+// Check sorts changes by whether e declares them.
+func (e *Expect) Check(changes []Change) Verdict {
+	var v Verdict
+	met := make([]bool, len(e.Changes))
+	for _, c := range changes {
+		found := false
+		for i, x := range e.Changes {
+			if x.matches(c) {
+				met[i], found = true, true
+			}
+		}
+		if found {
+			v.Expected = append(v.Expected, c)
+		} else {
+			v.Unexpected = append(v.Unexpected, c)
+		}
+	}
+	for i, x := range e.Changes {
+		if !met[i] {
+			v.Unmet = append(v.Unmet, x)
+		}
+	}
+	return v
+}

@@ -1,0 +1,88 @@
+package results
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/patchtest/patchtest/suites"
+)
+
+func obs(t suites.Type, v string) *suites.Observation { return &suites.Observation{Type: t, Value: v} }
+
+func TestDiff(t *testing.T) {
+	base := []suites.CaseResult{
+		{ID: "vmsplice/alias/read", Obs: obs(suites.TAliasing, "aliased")},
+		{ID: "vmsplice/short/x", Obs: obs(suites.TBlocking, "returned 65536")},
+		{ID: "splice/len/zero", Obs: obs(suites.TResult, "0")},
+		{ID: "sendfile/alias/unread-socket", Obs: &suites.Observation{Type: suites.TAliasing, Value: "aliased", Note: "timing"}},
+		{ID: "only/in/base", Obs: obs(suites.TBool, "yes")},
+	}
+	cand := []suites.CaseResult{
+		{ID: "vmsplice/alias/read", Obs: obs(suites.TAliasing, "copied")},
+		{ID: "vmsplice/short/x", Obs: obs(suites.TBlocking, "blocked")},
+		{ID: "splice/len/zero", Obs: obs(suites.TResult, "0")},
+		{ID: "sendfile/alias/unread-socket", Obs: &suites.Observation{Type: suites.TAliasing, Value: "aliased", Note: "other note"}},
+		{ID: "tee/crash/x", Crash: "Kernel panic"},
+	}
+	var got []string
+	for _, c := range Diff(base, cand) {
+		got = append(got, c.String())
+	}
+	want := []string{
+		"only/in/base: bool:yes -> missing",
+		"tee/crash/x: missing -> crash",
+		"vmsplice/alias/read: aliasing:aliased -> aliasing:copied",
+		"vmsplice/short/x: blocking:returned 65536 -> blocking:blocked",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("Diff =\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+func TestExpect(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "expect.yaml")
+	os.WriteFile(p, []byte(`changes:
+  - cases: "vmsplice/alias/*"
+    from: "aliasing:aliased"
+    to: "aliasing:copied"
+    why: vmsplice copies now
+  - cases: "vmsplice/short/*"
+    to: "blocking:blocked"
+  - cases: "tee/never/*"
+`), 0o644)
+	e, err := LoadExpect(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := e.Check([]Change{
+		{ID: "vmsplice/alias/read", From: "aliasing:aliased", To: "aliasing:copied"},
+		{ID: "vmsplice/alias/tee", From: "aliasing:aliased", To: "aliasing:partial"},
+		{ID: "vmsplice/short/x", From: "blocking:returned 65536", To: "blocking:blocked"},
+	})
+	if len(v.Expected) != 2 || len(v.Unexpected) != 1 || v.Unexpected[0].ID != "vmsplice/alias/tee" {
+		t.Errorf("verdict %+v", v)
+	}
+	if len(v.Unmet) != 1 || v.Unmet[0].Cases != "tee/never/*" {
+		t.Errorf("unmet %+v", v.Unmet)
+	}
+	os.WriteFile(p, []byte("changes:\n  - case: typo\n"), 0o644)
+	if _, err := LoadExpect(p); err == nil {
+		t.Error("unknown field accepted")
+	}
+}
+
+func TestReferenceExpect(t *testing.T) {
+	e, err := LoadExpect("../kernels/patches/vmsplice-wrapper/expect.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat := suites.Catalogue()
+	for _, x := range e.Changes {
+		if _, err := cat.Select(x.Cases); err != nil {
+			t.Errorf("expectation %q selects no case: %v", x.Cases, err)
+		}
+	}
+}
