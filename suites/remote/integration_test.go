@@ -1,0 +1,89 @@
+package remote_test
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/patchtest/patchtest/guest/build"
+	"github.com/patchtest/patchtest/kernels"
+	"github.com/patchtest/patchtest/results"
+	"github.com/patchtest/patchtest/suites"
+	"github.com/patchtest/patchtest/suites/remote"
+	"github.com/patchtest/patchtest/vm"
+)
+
+// These tests build (or take from the cache) the project's stock and
+// vmsplice-wrapper 6.12 kernels, run the whole catalogue on both under
+// QEMU, and check that the observations that changed are exactly the ones
+// the series' expect.yaml declares. -short skips them.
+
+const series = "../../kernels/patches/vmsplice-wrapper"
+
+func runOn(t *testing.T, req kernels.Request) *remote.Run {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
+	defer cancel()
+	cache := vm.DefaultCacheDir()
+	bld, err := (&kernels.Builder{CacheDir: cache, Progress: func(s string) { t.Log(s) }}).Build(ctx, req)
+	if err != nil {
+		t.Fatalf("build %+v: %v", req, err)
+	}
+	src, err := build.FindSource()
+	if err != nil {
+		t.Fatal(err)
+	}
+	agent, _, err := build.Guest(ctx, src, filepath.Join(cache, "guest"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, err := remote.RunSuites(ctx, remote.Options{
+		Boot:   vm.BootOptions{Kernel: bld.BzImage, GuestBinary: agent, CacheDir: cache},
+		Notice: func(s string) { t.Log(s) },
+	})
+	if err != nil {
+		t.Fatalf("run suites on %s: %v", bld.Key, err)
+	}
+	t.Logf("%s: %d cases, %v guest time, %v wall, %d crashes", run.Release, len(run.Results), run.GuestTime, run.Wall, run.Crashes)
+	return run
+}
+
+func TestIntegrationCatalogueStockVsPatched(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and boots kernels; skipped with -short")
+	}
+	stock := runOn(t, kernels.Request{})
+	patched := runOn(t, kernels.Request{Patches: series})
+
+	want := len(suites.Catalogue().Cases())
+	for name, run := range map[string]*remote.Run{"stock": stock, "patched": patched} {
+		if len(run.Results) != want {
+			t.Errorf("%s: %d results; want %d", name, len(run.Results), want)
+		}
+		for _, r := range run.Results {
+			if r.Error != "" || r.Crash != "" || len(r.Invariant) > 0 {
+				t.Errorf("%s: %s: error %q crash %q invariant %q", name, r.ID, r.Error, r.Crash, r.Invariant)
+			}
+			if r.Obs != nil && r.Obs.Type == suites.TSkip {
+				t.Errorf("%s: %s skipped on the project's kernel: %s", name, r.ID, r.Obs.Value)
+			}
+		}
+	}
+
+	expect, err := results.LoadExpect(filepath.Join(series, "expect.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	changes := results.Diff(stock.Results, patched.Results)
+	for _, c := range changes {
+		t.Logf("changed: %s", c)
+	}
+	v := expect.Check(changes)
+	for _, c := range v.Unexpected {
+		t.Errorf("change not declared in expect.yaml: %s", c)
+	}
+	for _, x := range v.Unmet {
+		t.Errorf("expect.yaml declares a change that did not happen: %s %s -> %s", x.Cases, x.From, x.To)
+	}
+}
