@@ -115,6 +115,23 @@ func (f *bootFlags) ready(w io.Writer, m *vm.Machine) error {
 	return nil
 }
 
+// boot prepares the flags, boots the guest and reports on it; the caller
+// closes the machine.
+func (f *bootFlags) boot(ctx context.Context, stderr io.Writer) (*vm.Machine, error) {
+	if err := f.prepare(ctx, stderr); err != nil {
+		return nil, err
+	}
+	m, err := vm.Boot(ctx, f.opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := f.ready(stderr, m); err != nil {
+		m.Close()
+		return nil, err
+	}
+	return m, nil
+}
+
 func newBoot() *cobra.Command {
 	var f bootFlags
 	c := &cobra.Command{
@@ -127,17 +144,11 @@ Failures that are not the command's have their own exit codes:
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			stderr := c.ErrOrStderr()
-			if err := f.prepare(c.Context(), stderr); err != nil {
-				return err
-			}
-			m, err := vm.Boot(c.Context(), f.opts)
+			m, err := f.boot(c.Context(), stderr)
 			if err != nil {
 				return err
 			}
 			defer m.Close()
-			if err := f.ready(stderr, m); err != nil {
-				return err
-			}
 			code, err := m.Run(c.Context(), args, stdinOrNil(), c.OutOrStdout(), stderr)
 			if err != nil {
 				return err
@@ -164,17 +175,11 @@ func newShell() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
 			stderr := c.ErrOrStderr()
-			if err := f.prepare(c.Context(), stderr); err != nil {
-				return err
-			}
-			m, err := vm.Boot(c.Context(), f.opts)
+			m, err := f.boot(c.Context(), stderr)
 			if err != nil {
 				return err
 			}
 			defer m.Close()
-			if err := f.ready(stderr, m); err != nil {
-				return err
-			}
 			fmt.Fprintf(stderr, "patchtest: shell on %s; exit the shell to power off\n", m.Info().Agent.Release)
 			code, err := m.Shell(c.Context(), os.Stdin, c.OutOrStdout())
 			if err != nil {
