@@ -3,11 +3,13 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"os"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/patchtest/patchtest/results"
 	"github.com/patchtest/patchtest/suites"
 	"github.com/patchtest/patchtest/suites/remote"
 )
@@ -86,7 +88,59 @@ func newSuites() *cobra.Command {
 	f.register(run.Flags())
 	run.Flags().StringSliceVar(&patterns, "suite", nil, "glob(s) selecting cases, e.g. 'vmsplice/*'")
 	run.Flags().BoolVar(&asJSON, "json", false, "print the run (boots and results) as JSON")
-	c.AddCommand(list, run)
+	var expectFile string
+	diff := &cobra.Command{
+		Use:   "diff BASE.json CANDIDATE.json [--expect expect.yaml]",
+		Short: "Compare two 'suites run --json' outputs; with --expect, sort changes into declared and unexpected",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(c *cobra.Command, args []string) error {
+			var runs [2]remote.Run
+			for i, p := range args {
+				b, err := os.ReadFile(p)
+				if err != nil {
+					return &exitError{code: 66, err: err}
+				}
+				if err := json.Unmarshal(b, &runs[i]); err != nil {
+					return &exitError{code: 65, err: fmt.Errorf("%s: not a 'suites run --json' output: %w", p, err)}
+				}
+			}
+			changes := results.Diff(runs[0].Results, runs[1].Results)
+			out := c.OutOrStdout()
+			fmt.Fprintf(out, "%d of %d cases changed (%s -> %s)\n", len(changes), len(runs[1].Results), runs[0].Release, runs[1].Release)
+			if expectFile == "" {
+				for _, ch := range changes {
+					fmt.Fprintf(out, "  %s\n", ch)
+				}
+				return nil
+			}
+			e, err := results.LoadExpect(expectFile)
+			if err != nil {
+				return &exitError{code: 65, err: err}
+			}
+			v := e.Check(changes)
+			for _, group := range []struct {
+				title string
+				list  []results.Change
+			}{{"declared in " + expectFile, v.Expected}, {"UNEXPECTED", v.Unexpected}} {
+				fmt.Fprintf(out, "%s (%d):\n", group.title, len(group.list))
+				for _, ch := range group.list {
+					fmt.Fprintf(out, "  %s\n", ch)
+				}
+			}
+			if len(v.Unmet) > 0 {
+				fmt.Fprintf(out, "declared but not seen (%d):\n", len(v.Unmet))
+				for _, x := range v.Unmet {
+					fmt.Fprintf(out, "  %s: %s -> %s\n", x.Cases, x.From, x.To)
+				}
+			}
+			if len(v.Unexpected) > 0 || len(v.Unmet) > 0 {
+				return &exitError{code: 1}
+			}
+			return nil
+		},
+	}
+	diff.Flags().StringVar(&expectFile, "expect", "", "the series' expect.yaml")
+	c.AddCommand(list, run, diff)
 	return c
 }
 
