@@ -399,6 +399,41 @@ func (b *Builder) follow(r io.Reader, log io.Writer) {
 	io.Copy(io.Discard, r)
 }
 
+// configStamp records, beside out/.config, which config inputs made it
+// and the hash of the result, so that a build with the same inputs skips
+// the configuration steps (some 15 s of make on two cores).
+const configStamp = ".patchtest-config"
+
+// configKey hashes what determines the merged config: the source, the
+// base, the fragments, and the series only where it touches a Kconfig
+// file (a patched kernel then reuses the stock kernel's config).
+func (p *plan) configKey() string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\n%s\n%s\n", buildFormat, p.src.ID, p.base)
+	for _, f := range p.fragments {
+		fmt.Fprintf(h, "%s %d\n", f.name, len(f.data))
+		h.Write(f.data)
+	}
+	if p.series != nil {
+		for _, f := range p.series.Files() {
+			if strings.HasPrefix(filepath.Base(f), "Kconfig") {
+				fmt.Fprintf(h, "series %s\n", p.series.Hash())
+				break
+			}
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+func configured(out, key string) bool {
+	stamp, err := os.ReadFile(filepath.Join(out, configStamp))
+	if err != nil {
+		return false
+	}
+	cfg, err := hashFile(filepath.Join(out, ".config"))
+	return err == nil && string(stamp) == key+" "+cfg
+}
+
 // configure writes out/.config: the base, the fragments merged with the
 // kernel's merge_config.sh, olddefconfig, and a check that every requested
 // option stuck.
@@ -406,6 +441,12 @@ func (b *Builder) configure(ctx context.Context, p *plan, src, out string, log i
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return err
 	}
+	key := p.configKey()
+	if configured(out, key) {
+		b.progress("config unchanged: %s + %s", p.base, strings.Join(fragmentNames(p.fragments), " + "))
+		return nil
+	}
+	os.Remove(filepath.Join(out, configStamp))
 	b.progress("configuring: %s + %s", p.base, strings.Join(fragmentNames(p.fragments), " + "))
 	if err := b.make(ctx, src, out, log, p.base); err != nil {
 		return fmt.Errorf("make %s: %w", p.base, err)
@@ -433,7 +474,14 @@ func (b *Builder) configure(ctx context.Context, p *plan, src, out string, log i
 	if err := b.make(ctx, src, out, log, "olddefconfig"); err != nil {
 		return fmt.Errorf("make olddefconfig: %w", err)
 	}
-	return verifyConfig(filepath.Join(out, ".config"), p.fragments)
+	if err := verifyConfig(filepath.Join(out, ".config"), p.fragments); err != nil {
+		return err
+	}
+	cfg, err := hashFile(filepath.Join(out, ".config"))
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(out, configStamp), []byte(key+" "+cfg), 0o644)
 }
 
 func fragmentNames(fs []fragment) []string {
