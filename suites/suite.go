@@ -32,6 +32,9 @@ type Case struct {
 	Timeout time.Duration
 	// Run performs the case and returns what it observed.
 	Run func(t *T) Observation
+	// Hidden cases (the harness's self-tests) run only when a pattern
+	// names their suite explicitly; "all cases" leaves them out.
+	Hidden bool
 }
 
 // DefaultTimeout bounds a case that sets no Timeout.
@@ -69,7 +72,7 @@ func (r *Registry) Add(cases ...*Case) {
 	}
 }
 
-// Cases returns every case, in registration order.
+// Cases returns every case, hidden ones included, in registration order.
 func (r *Registry) Cases() []*Case { return append([]*Case(nil), r.cases...) }
 
 // Lookup returns the case with id.
@@ -81,7 +84,13 @@ func (r *Registry) Lookup(id string) (*Case, bool) { c, ok := r.byID[id]; return
 // so that a typo does not silently run nothing.
 func (r *Registry) Select(patterns ...string) ([]*Case, error) {
 	if len(patterns) == 0 {
-		return r.Cases(), nil
+		var out []*Case
+		for _, c := range r.cases {
+			if !c.Hidden {
+				out = append(out, c)
+			}
+		}
+		return out, nil
 	}
 	seen := map[string]bool{}
 	var out []*Case
@@ -91,6 +100,9 @@ func (r *Registry) Select(patterns ...string) ([]*Case, error) {
 		}
 		n := 0
 		for _, c := range r.cases {
+			if c.Hidden && !strings.HasPrefix(p, c.Suite()+"/") {
+				continue
+			}
 			if matches(p, c.ID) {
 				n++
 				if !seen[c.ID] {
@@ -138,5 +150,6 @@ func Catalogue() *Registry {
 	r.Add(teeCases()...)
 	r.Add(copyRangeCases()...)
 	r.Add(securityCases()...)
+	r.Add(selftestCases()...)
 	return r
 }

@@ -170,3 +170,20 @@ func TestRunAndReadStream(t *testing.T) {
 		t.Errorf("wrong version accepted: %v", err)
 	}
 }
+
+func TestHiddenCases(t *testing.T) {
+	cat := Catalogue()
+	all, _ := cat.Select()
+	for _, c := range all {
+		if c.Hidden {
+			t.Errorf("hidden case %s selected by default", c.ID)
+		}
+	}
+	if got, _ := cat.Select("*/*"); len(got) != len(all) {
+		t.Errorf("*/* selected %d cases, want the %d visible ones", len(got), len(all))
+	}
+	got, err := cat.Select("selftest/*")
+	if err != nil || len(got) != 2 {
+		t.Errorf("selftest/* = %d cases, %v", len(got), err)
+	}
+}

@@ -3,6 +3,7 @@ package remote_test
 import (
 	"context"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -85,5 +86,56 @@ func TestIntegrationCatalogueStockVsPatched(t *testing.T) {
 	}
 	for _, x := range v.Unmet {
 		t.Errorf("expect.yaml declares a change that did not happen: %s %s -> %s", x.Cases, x.From, x.To)
+	}
+}
+
+// A case that panics the kernel is charged with the crash, the guest is
+// booted again, and the cases after it still run.
+func TestIntegrationCrashRecovery(t *testing.T) {
+	if testing.Short() {
+		t.Skip("boots kernels; skipped with -short")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	cache := vm.DefaultCacheDir()
+	img, err := kernels.FetchDebianImage(ctx, cache, "6.12-amd64")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := build.FindSource()
+	if err != nil {
+		t.Fatal(err)
+	}
+	agent, _, err := build.Guest(ctx, src, filepath.Join(cache, "guest"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var order []string
+	run, err := remote.RunSuites(ctx, remote.Options{
+		Boot:     vm.BootOptions{Kernel: img.Kernel, GuestBinary: agent, CacheDir: cache},
+		Patterns: []string{"tee/data/*", "selftest/crash/*", "selftest/hang/*", "tee/errors/*"},
+		OnResult: func(r suites.CaseResult) { order = append(order, r.ID) },
+		Notice:   func(s string) { t.Log(s) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run.Crashes != 1 || len(run.Boots) != 2 {
+		t.Errorf("%d crashes, %d boots; want 1 and 2", run.Crashes, len(run.Boots))
+	}
+	byID := map[string]suites.CaseResult{}
+	for _, r := range run.Results {
+		byID[r.ID] = r
+	}
+	if r := byID["selftest/crash/sysrq"]; r.Crash == "" || !strings.Contains(r.Crash, "sysrq") {
+		t.Errorf("crash not charged to its case: %+v", r)
+	}
+	if r := byID["selftest/hang/sleep"]; !strings.HasPrefix(r.Error, "hung") {
+		t.Errorf("hanging case: %+v", r)
+	}
+	for _, id := range []string{"tee/data/equal", "tee/data/does-not-consume", "tee/errors/same-pipe", "tee/errors/not-a-pipe"} {
+		if r, ok := byID[id]; !ok || r.Obs == nil {
+			t.Errorf("%s: no observation (%+v); results in order %v", id, r, order)
+		}
 	}
 }
