@@ -57,6 +57,12 @@ func (f *bootFlags) prepare(ctx context.Context, w io.Writer) error {
 	if f.opts.ModulesDir == "" {
 		f.opts.ModulesDir = k.Modules
 	}
+	return f.prepareEvents(w)
+}
+
+// prepareEvents checks the flags that do not name a kernel and connects
+// the machine's events to w.
+func (f *bootFlags) prepareEvents(w io.Writer) error {
 	a, err := vm.ParseAccelerator(f.accel)
 	if err != nil {
 		return &vm.Error{Outcome: vm.BadInput, Msg: "--accel", Err: err}

@@ -1,0 +1,103 @@
+package results
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Markdown renders the run as plain text that reads well both in a
+// terminal and as a reply to a patch series on a mailing list: short
+// lines, no tables wider than 72 columns, no links.
+func (r *Record) Markdown() string {
+	var b strings.Builder
+	w := func(format string, a ...any) { fmt.Fprintf(&b, format+"\n", a...) }
+	w("patchtest run %s", r.ID)
+	w("")
+	for _, k := range []KernelResult{r.Baseline, r.Candidate} {
+		w("%-9s %s", k.Role+":", kernelDesc(k))
+		if k.Run != nil && len(k.Run.Boots) > 0 {
+			info := k.Run.Boots[0]
+			w("          %s, %d cases, %d boot(s), %d crash(es),", info.Agent.Release, len(k.Run.Results), len(k.Run.Boots), k.Run.Crashes)
+			w("          QEMU %s, %s, %s", info.QEMU.Version, info.Accel, info.MachineType)
+		}
+	}
+	w("")
+	switch {
+	case len(r.Changes) == 0:
+		w("No observation changed.")
+	case r.Verdict == nil:
+		w("%d observation(s) changed (no expect.yaml to compare with):", len(r.Changes))
+		writeChanges(w, r.Changes)
+	default:
+		w("%d observation(s) changed; %d declared in expect.yaml, %d not.", len(r.Changes), len(r.Verdict.Expected), len(r.Verdict.Unexpected))
+		if len(r.Verdict.Unexpected) > 0 {
+			w("")
+			w("UNEXPECTED changes:")
+			writeChanges(w, r.Verdict.Unexpected)
+		}
+		if len(r.Verdict.Expected) > 0 {
+			w("")
+			w("Expected changes:")
+			writeChanges(w, r.Verdict.Expected)
+		}
+		if len(r.Verdict.Unmet) > 0 {
+			w("")
+			w("Declared in expect.yaml but not seen:")
+			for _, x := range r.Verdict.Unmet {
+				w("  %s", x.Cases)
+				w("      %s -> %s", orAny(x.From), orAny(x.To))
+			}
+		}
+	}
+	for _, k := range []KernelResult{r.Baseline, r.Candidate} {
+		s := k.Summary
+		if len(s.Invariants)+len(s.Crashes)+len(s.Errors)+len(s.Kmsg) == 0 {
+			continue
+		}
+		w("")
+		w("Problems on the %s kernel:", k.Role)
+		for _, l := range s.Crashes {
+			w("  crash: %s", l)
+		}
+		for _, l := range s.Invariants {
+			w("  invariant failed: %s", l)
+		}
+		for _, l := range s.Kmsg {
+			w("  kernel log: %s", l)
+		}
+		for _, l := range s.Errors {
+			w("  case error: %s", l)
+		}
+	}
+	w("")
+	if r.Failed() {
+		w("Verdict: needs a look (unexpected changes or problems above).")
+	} else {
+		w("Verdict: only expected changes, no invariant failures, no crashes.")
+	}
+	return b.String()
+}
+
+func writeChanges(w func(string, ...any), cs []Change) {
+	for _, c := range cs {
+		w("  %s", c.ID)
+		w("      %s -> %s", c.From, c.To)
+	}
+}
+
+func orAny(s string) string {
+	if s == "" {
+		return "(any)"
+	}
+	return s
+}
+
+func kernelDesc(k KernelResult) string {
+	switch {
+	case k.Build != nil && len(k.Build.Patches) > 0:
+		return fmt.Sprintf("%s + %d patch(es) from %s", k.Build.Source, len(k.Build.Patches), k.Build.Series)
+	case k.Build != nil:
+		return k.Build.Source + ", " + k.Build.Base + "+" + strings.Join(k.Build.Fragments, "+")
+	}
+	return k.BzImage
+}

@@ -1,0 +1,216 @@
+package results
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"time"
+
+	"github.com/google/renameio/v2"
+
+	"github.com/patchtest/patchtest/kernels"
+	"github.com/patchtest/patchtest/suites"
+	"github.com/patchtest/patchtest/suites/remote"
+	"github.com/patchtest/patchtest/vm"
+)
+
+// SchemaVersion is the version of the run record's JSON schema.
+const SchemaVersion = 1
+
+// KernelSpec says where one side's kernel comes from: a bzImage (or
+// debian:FLAVOUR) given as Path, or a build of Source with Patches.
+type KernelSpec struct {
+	Path      string   `json:"path,omitempty"`
+	Source    string   `json:"source,omitempty"`
+	Patches   string   `json:"patches,omitempty"`
+	Fragments []string `json:"fragments,omitempty"`
+}
+
+// Options configure a stock-versus-candidate run.
+type Options struct {
+	Baseline, Candidate KernelSpec
+	Patterns            []string
+	// Expect is the candidate series' expect.yaml; none when empty.
+	Expect string
+	// Boot is the template for both boots; its Kernel and ModulesDir are
+	// set per side.
+	Boot     vm.BootOptions
+	CacheDir string
+	// OutDir receives one folder per run.
+	OutDir string
+	// Progress receives a line per step.
+	Progress func(string)
+}
+
+// KernelResult is one side of a run.
+type KernelResult struct {
+	Role    string          `json:"role"`
+	Spec    KernelSpec      `json:"spec"`
+	BzImage string          `json:"bzimage"`
+	Build   *kernels.Build  `json:"build,omitempty"`
+	Run     *remote.Run     `json:"run"`
+	Summary ProblemsSummary `json:"summary"`
+}
+
+// ProblemsSummary counts what is wrong on one kernel by itself.
+type ProblemsSummary struct {
+	Invariants []string `json:"invariant_failures,omitempty"`
+	Crashes    []string `json:"crashes,omitempty"`
+	Errors     []string `json:"errors,omitempty"`
+	Kmsg       []string `json:"kernel_warnings,omitempty"`
+}
+
+// Record is a whole run: what ran, on what, and what changed.
+type Record struct {
+	Schema    int          `json:"schema"`
+	ID        string       `json:"id"`
+	Started   time.Time    `json:"started"`
+	Finished  time.Time    `json:"finished"`
+	Host      string       `json:"host"`
+	Baseline  KernelResult `json:"baseline"`
+	Candidate KernelResult `json:"candidate"`
+	Changes   []Change     `json:"changes"`
+	Expect    string       `json:"expect,omitempty"`
+	Verdict   *Verdict     `json:"verdict,omitempty"`
+	Dir       string       `json:"dir"`
+}
+
+// Failed reports whether the run found something a reviewer must look
+// at: an unexpected change, or an invariant failure, crash or kernel
+// warning on the candidate.
+func (r *Record) Failed() bool {
+	if r.Verdict != nil {
+		if len(r.Verdict.Unexpected) > 0 || len(r.Verdict.Unmet) > 0 {
+			return true
+		}
+	} else if len(r.Changes) > 0 {
+		return true
+	}
+	s := r.Candidate.Summary
+	return len(s.Invariants) > 0 || len(s.Crashes) > 0 || len(s.Kmsg) > 0
+}
+
+// Execute builds or finds both kernels, runs the suites on each, diffs
+// the observations and writes the record into a new folder of OutDir.
+func Execute(ctx context.Context, o Options) (*Record, error) {
+	progress := o.Progress
+	if progress == nil {
+		progress = func(string) {}
+	}
+	rec := &Record{Schema: SchemaVersion, Started: time.Now().UTC(), Host: hostDesc(), Expect: o.Expect}
+	rec.ID = rec.Started.Format("20060102T150405Z")
+	var expect *Expect
+	if o.Expect != "" {
+		var err error
+		if expect, err = LoadExpect(o.Expect); err != nil {
+			return nil, &vm.Error{Outcome: vm.BadInput, Msg: "expectations", Err: err}
+		}
+	}
+	sides := []*KernelResult{{Role: "baseline", Spec: o.Baseline}, {Role: "candidate", Spec: o.Candidate}}
+	builder := &kernels.Builder{CacheDir: o.CacheDir, Progress: progress}
+	for _, side := range sides {
+		if err := resolve(ctx, builder, side, o.CacheDir); err != nil {
+			return nil, fmt.Errorf("%s kernel: %w", side.Role, err)
+		}
+	}
+	for _, side := range sides {
+		progress(fmt.Sprintf("running the suites on the %s kernel (%s)", side.Role, side.BzImage))
+		boot := o.Boot
+		boot.Kernel = side.BzImage
+		if side.Spec.Path != "" {
+			if k, err := kernels.Resolve(ctx, side.Spec.Path, o.CacheDir); err == nil {
+				boot.Kernel, boot.ModulesDir = k.Kernel, k.Modules
+			}
+		}
+		run, err := remote.RunSuites(ctx, remote.Options{
+			Boot: boot, Patterns: o.Patterns, Notice: progress,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("%s kernel: %w", side.Role, err)
+		}
+		side.Run = run
+		side.Summary = summarize(run.Results)
+	}
+	rec.Baseline, rec.Candidate = *sides[0], *sides[1]
+	rec.Changes = Diff(rec.Baseline.Run.Results, rec.Candidate.Run.Results)
+	if expect != nil {
+		v := expect.Check(rec.Changes)
+		rec.Verdict = &v
+	}
+	rec.Finished = time.Now().UTC()
+	if o.OutDir != "" {
+		if err := rec.Write(o.OutDir); err != nil {
+			return rec, err
+		}
+	}
+	return rec, nil
+}
+
+func resolve(ctx context.Context, b *kernels.Builder, side *KernelResult, cacheDir string) error {
+	if side.Spec.Path != "" {
+		k, err := kernels.Resolve(ctx, side.Spec.Path, cacheDir)
+		if err != nil {
+			return err
+		}
+		side.BzImage = k.Kernel
+		return nil
+	}
+	bld, err := b.Build(ctx, kernels.Request{Source: side.Spec.Source, Patches: side.Spec.Patches, Fragments: side.Spec.Fragments})
+	if err != nil {
+		return err
+	}
+	side.Build, side.BzImage = bld, bld.BzImage
+	return nil
+}
+
+func summarize(rs []suites.CaseResult) ProblemsSummary {
+	var s ProblemsSummary
+	for _, r := range rs {
+		for _, inv := range r.Invariant {
+			s.Invariants = append(s.Invariants, r.ID+": "+inv)
+		}
+		if r.Crash != "" {
+			s.Crashes = append(s.Crashes, r.ID+": "+firstLine(r.Crash))
+		} else if r.Error != "" {
+			s.Errors = append(s.Errors, r.ID+": "+firstLine(r.Error))
+		}
+		for _, k := range r.Kmsg {
+			s.Kmsg = append(s.Kmsg, r.ID+": "+k)
+		}
+	}
+	return s
+}
+
+func firstLine(s string) string {
+	for i, c := range s {
+		if c == '\n' {
+			return s[:i]
+		}
+	}
+	return s
+}
+
+func hostDesc() string {
+	h, _ := os.Hostname()
+	return fmt.Sprintf("%s %s/%s, %d CPUs", h, runtime.GOOS, runtime.GOARCH, runtime.NumCPU())
+}
+
+// Write stores the record as run.json and report.md in a new folder of
+// dir, each file written atomically.
+func (r *Record) Write(dir string) error {
+	r.Dir = filepath.Join(dir, r.ID)
+	if err := os.MkdirAll(r.Dir, 0o755); err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := renameio.WriteFile(filepath.Join(r.Dir, "run.json"), append(b, '\n'), 0o644); err != nil {
+		return err
+	}
+	return renameio.WriteFile(filepath.Join(r.Dir, "report.md"), []byte(r.Markdown()), 0o644)
+}
