@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"os"
 	"path/filepath"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -101,6 +102,27 @@ func securityCases() []*Case {
 			},
 		},
 		{
+			ID: "security/readonly/af-alg-skcipher", Desc: "a 0444 file's pages spliced into an AF_ALG cbc(aes) socket: file untouched",
+			Calls: "socket(AF_ALG, skcipher cbc(aes)); setkey; sendmsg(op, iv, MSG_MORE); splice(ro file→pipe→alg); read; reread file",
+			Run: func(t *T) Observation {
+				data := Pattern(2*page, 84)
+				p, f := readOnlyFile(t, data)
+				op, skip := algSkcipher(t)
+				if skip != "" {
+					return Skip(skip)
+				}
+				r, w := t.Pipe(0)
+				if n, err := splice(f, nil, w, nil, len(data), 0); err != nil || n != len(data) {
+					return Result(n, err)
+				}
+				if n, err := splice(r, nil, op, nil, len(data), 0); err != nil || n != len(data) {
+					return Result(n, err)
+				}
+				out := readAll(op, len(data))
+				return Seq(kv("ciphertext", len(out)), Bool(!eq(out, data)).Value, unchanged(t, p, data, "AF_ALG skcipher").Value)
+			},
+		},
+		{
 			ID: "security/readonly/ktls-sendfile", Desc: "a 0444 file sent with sendfile into a kTLS socket: file untouched",
 			Calls: "setsockopt(TCP_ULP tls, TLS_TX aes-gcm-128); sendfile(tls, ro file); reread file",
 			Run: func(t *T) Observation {
@@ -156,3 +178,49 @@ func algSocket(t *T, typ, name string) (int, string) {
 
 // tlsTX is TLS_TX from linux/tls.h, which x/sys/unix does not export.
 const tlsTX = 1
+
+// algSkcipher opens an AF_ALG cbc(aes) encryption operation with a fixed
+// key and IV, ready for data.
+func algSkcipher(t *T) (int, string) {
+	s, err := unix.Socket(unix.AF_ALG, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return -1, "no AF_ALG: " + ErrnoName(err)
+	}
+	t.Track(s)
+	if err := unix.Bind(s, &unix.SockaddrALG{Type: "skcipher", Name: "cbc(aes)"}); err != nil {
+		return -1, "AF_ALG skcipher cbc(aes): " + ErrnoName(err)
+	}
+	if err := unix.SetsockoptString(s, unix.SOL_ALG, unix.ALG_SET_KEY, string(make([]byte, 16))); err != nil {
+		return -1, "AF_ALG setkey: " + ErrnoName(err)
+	}
+	op, _, e := unix.Syscall(unix.SYS_ACCEPT, uintptr(s), 0, 0)
+	if e != 0 {
+		return -1, "AF_ALG accept: " + ErrnoName(e)
+	}
+	t.Track(int(op))
+	// Control message: ALG_SET_OP = encrypt, ALG_SET_IV = 16 zero bytes.
+	var opMsg []byte
+	opMsg = append(opMsg, cmsg(unix.SOL_ALG, unix.ALG_SET_OP, le32(unix.ALG_OP_ENCRYPT))...)
+	opMsg = append(opMsg, cmsg(unix.SOL_ALG, unix.ALG_SET_IV, append(le32(16), make([]byte, 16)...))...)
+	if err := unix.Sendmsg(int(op), nil, opMsg, nil, unix.MSG_MORE); err != nil {
+		return -1, "AF_ALG sendmsg: " + ErrnoName(err)
+	}
+	return int(op), ""
+}
+
+func le32(v uint32) []byte {
+	b := make([]byte, 4)
+	binary.LittleEndian.PutUint32(b, v)
+	return b
+}
+
+// cmsg builds one control message.
+func cmsg(level, typ int, data []byte) []byte {
+	b := make([]byte, unix.CmsgSpace(len(data)))
+	h := (*unix.Cmsghdr)(unsafe.Pointer(&b[0]))
+	h.Level = int32(level)
+	h.Type = int32(typ)
+	h.SetLen(unix.CmsgLen(len(data)))
+	copy(b[unix.CmsgLen(0):], data)
+	return b
+}

@@ -119,6 +119,19 @@ func sendfileCases() []*Case {
 			},
 		},
 		&Case{
+			ID: "sendfile/errors/efault-offset", Desc: "an offset pointer to unmapped memory",
+			Calls: "sendfile(pipe, file, (loff_t *)4096, 100)",
+			Run: func(t *T) Observation {
+				_, f := t.File("f", Pattern(100, 53), unix.O_RDONLY)
+				_, w := t.Pipe(0)
+				n, _, e := unix.Syscall6(unix.SYS_SENDFILE, uintptr(w), uintptr(f), 4096, 100, 0, 0)
+				if e != 0 {
+					return Result(int(n), e)
+				}
+				return Result(int(n), nil)
+			},
+		},
+		&Case{
 			ID: "sendfile/errors/negative-offset", Desc: "a negative offset",
 			Calls: "sendfile(pipe, file, &-1, 100)",
 			Run: func(t *T) Observation {

@@ -329,6 +329,31 @@ func vmspliceCases() []*Case {
 			},
 		},
 		{
+			ID: "vmsplice/errors/read-end-with-data", Desc: "the pipe's read-only end given, with data queued: vmsplice reads",
+			Calls: "write(w, 100); vmsplice(r, 4 KiB, 0)",
+			Pins:  "vmsplice(2): direction follows the descriptor's access mode",
+			Run: func(t *T) Observation {
+				r, w := t.Pipe(0)
+				Must(writeAll(w, Pattern(100, 12)))
+				mem := t.Mmap(page)
+				n, err := vmsplice(r, iov(mem), 0)
+				return Seq(res(n, err), Intact(mem[:max(n, 0)], Pattern(100, 12)[:max(min(n, 100), 0)]).Value)
+			},
+		},
+		{
+			ID: "vmsplice/errors/path-fd", Desc: "an O_PATH descriptor of a FIFO, neither readable nor writable",
+			Calls: "open(fifo, O_PATH); vmsplice(fd, 4 KiB, 0)",
+			Run: func(t *T) Observation {
+				p := filepath.Join(t.Dir(), "fifo")
+				Must(unix.Mkfifo(p, 0o600))
+				fd, err := unix.Open(p, unix.O_PATH|unix.O_CLOEXEC, 0)
+				Must(err)
+				t.Track(fd)
+				mem := t.Mmap(page)
+				return Result(vmsplice(fd, iov(mem), 0))
+			},
+		},
+		{
 			ID: "vmsplice/errors/no-reader", Desc: "the read end is closed (SIGPIPE ignored)",
 			Calls: "close(r); vmsplice(w, 4 KiB, 0)",
 			Run: func(t *T) Observation {
