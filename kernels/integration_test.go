@@ -122,6 +122,18 @@ func TestIntegrationBuildErrors(t *testing.T) {
 	bad := filepath.Join(dir, "bad.patch")
 	os.WriteFile(bad, []byte(strings.Replace(mustRead(t, reference+"/0002-vmsplice-implement-vmsplice-out-of-a-pipe-as-a-pread.patch"),
 		"static ssize_t vmsplice_to_user", "static ssize_t vmsplice_to_someone", 1)), 0o644)
+	broken := filepath.Join(dir, "broken.patch")
+	os.WriteFile(broken, []byte(`Subject: [PATCH] splice: break the build on purpose
+
+---
+--- a/fs/splice.c
++++ b/fs/splice.c
+@@ -1,3 +1,4 @@
++#error "patchtest: a patch that does not compile"
+ // SPDX-License-Identifier: GPL-2.0-only
+ /*
+  * "splice": joining two ropes together by interweaving their strands.
+`), 0o644)
 	ctx := context.Background()
 	for _, tc := range []struct {
 		name string
@@ -133,6 +145,7 @@ func TestIntegrationBuildErrors(t *testing.T) {
 		{"not a git repository", kernels.Request{Source: "git:" + dir}, "not a git repository", nil},
 		{"option cannot be set", kernels.Request{Fragments: []string{frag}}, "CONFIG_PATCHTEST_NO_SUCH_OPTION=y", new(*kernels.ConfigError)},
 		{"patch does not apply", kernels.Request{Patches: bad}, "fs/splice.c", new(*kernels.PatchError)},
+		{"patch does not compile", kernels.Request{Patches: broken}, "a patch that does not compile", new(*kernels.BuildError)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := b.Build(ctx, tc.req)
@@ -141,6 +154,12 @@ func TestIntegrationBuildErrors(t *testing.T) {
 			}
 			if tc.as != nil && !errors.As(err, tc.as) {
 				t.Errorf("err is a %T; want %T", err, tc.as)
+			}
+			var be *kernels.BuildError
+			if errors.As(err, &be) {
+				if _, serr := os.Stat(be.Log); serr != nil {
+					t.Errorf("build error names log %s: %v", be.Log, serr)
+				}
 			}
 			t.Logf("%v", err)
 		})
