@@ -84,12 +84,8 @@ func securityCases() []*Case {
 				if skip != "" {
 					return Skip(skip)
 				}
-				r, w := t.Pipe(0)
-				if n, err := splice(f, nil, w, nil, len(data), 0); err != nil || n != len(data) {
-					return Result(n, err)
-				}
-				if n, err := splice(r, nil, op, nil, len(data), 0); err != nil || n != len(data) {
-					return Result(n, err)
+				if o, ok := spliceVia(t, f, op, len(data)); !ok {
+					return o
 				}
 				digest := make([]byte, 32)
 				n, err := unix.Read(op, digest)
@@ -111,12 +107,8 @@ func securityCases() []*Case {
 				if skip != "" {
 					return Skip(skip)
 				}
-				r, w := t.Pipe(0)
-				if n, err := splice(f, nil, w, nil, len(data), 0); err != nil || n != len(data) {
-					return Result(n, err)
-				}
-				if n, err := splice(r, nil, op, nil, len(data), 0); err != nil || n != len(data) {
-					return Result(n, err)
+				if o, ok := spliceVia(t, f, op, len(data)); !ok {
+					return o
 				}
 				out := readAll(op, len(data))
 				return Seq(kv("ciphertext", len(out)), Bool(!eq(out, data)).Value, unchanged(t, p, data, "AF_ALG skcipher").Value)
@@ -154,6 +146,19 @@ func securityCases() []*Case {
 			},
 		},
 	}
+}
+
+// spliceVia moves n bytes from in through a fresh pipe into out, both in
+// single splices; ok is false (with the failing call observed) otherwise.
+func spliceVia(t *T, in, out, n int) (Observation, bool) {
+	r, w := t.Pipe(0)
+	if m, err := splice(in, nil, w, nil, n, 0); err != nil || m != n {
+		return Result(m, err), false
+	}
+	if m, err := splice(r, nil, out, nil, n, 0); err != nil || m != n {
+		return Result(m, err), false
+	}
+	return Observation{}, true
 }
 
 // fillPipeBlocking fills the pipe with write(2), one page at a time.
