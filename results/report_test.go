@@ -1,6 +1,7 @@
 package results
 
 import (
+	"encoding/xml"
 	"strings"
 	"testing"
 
@@ -62,5 +63,35 @@ func TestSummarize(t *testing.T) {
 	})
 	if len(s.Invariants) != 1 || s.Crashes[0] != "a/b/d: Kernel panic" || len(s.Errors) != 1 || len(s.Kmsg) != 1 {
 		t.Errorf("summary %+v", s)
+	}
+}
+
+func TestJUnit(t *testing.T) {
+	results := []suites.CaseResult{
+		{ID: "vmsplice/alias/read", Obs: obs(suites.TAliasing, "copied")},
+		{ID: "security/readonly/dirty-pipe", Obs: obs(suites.TIntegrity, "differs at byte 0"), Invariant: []string{"modified"}},
+		{ID: "tee/x/crash", Crash: "Kernel panic - not syncing"},
+		{ID: "tee/x/setup", Error: "setup: pipe2: EMFILE"},
+		{ID: "tee/x/skip", Obs: obs(suites.TSkip, "no AF_ALG")},
+	}
+	rec := record([]Change{{ID: "vmsplice/alias/read", From: "aliasing:aliased", To: "aliasing:copied"}}, &Verdict{Unexpected: []Change{{ID: "vmsplice/alias/read", From: "aliasing:aliased", To: "aliasing:copied"}}}, ProblemsSummary{})
+	rec.Candidate.Run = &remote.Run{Release: "6.12.117", Results: results}
+	b, err := rec.JUnit()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got junitSuites
+	if err := xml.Unmarshal(b, &got); err != nil {
+		t.Fatalf("not XML: %v\n%s", err, b)
+	}
+	if len(got.Suites) != 2 {
+		t.Fatalf("%d suites", len(got.Suites))
+	}
+	c := got.Suites[1]
+	if c.Tests != 5 || c.Failures != 3 || c.Errors != 1 || c.Skipped != 1 {
+		t.Errorf("candidate suite: tests %d failures %d errors %d skipped %d; want 5 3 1 1", c.Tests, c.Failures, c.Errors, c.Skipped)
+	}
+	if c.Cases[0].Classname != "vmsplice.alias" || c.Cases[0].Failure == nil || !strings.Contains(c.Cases[0].Failure.Text, "unexpected change") {
+		t.Errorf("first case %+v", c.Cases[0])
 	}
 }

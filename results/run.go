@@ -128,11 +128,18 @@ func Execute(ctx context.Context, o Options) (*Record, error) {
 		run, err := remote.RunSuites(ctx, remote.Options{
 			Boot: boot, Patterns: o.Patterns, Notice: progress,
 		})
-		if err != nil {
+		if err != nil && !(side.Role == "candidate" && vm.OutcomeOf(err).KernelFault() && run != nil) {
 			return nil, fmt.Errorf("%s kernel: %w", side.Role, err)
 		}
 		side.Run = run
 		side.Summary = summarize(run.Results)
+		if err != nil {
+			// The candidate kernel itself failed (it did not boot, or
+			// panicked outside any case): that is a finding, not an
+			// error of the run. What ran before it is kept.
+			progress(fmt.Sprintf("the candidate kernel failed: %v", err))
+			side.Summary.Crashes = append(side.Summary.Crashes, "kernel: "+firstLine(err.Error()))
+		}
 	}
 	rec.Baseline, rec.Candidate = *sides[0], *sides[1]
 	rec.Changes = Diff(rec.Baseline.Run.Results, rec.Candidate.Run.Results)
@@ -198,8 +205,8 @@ func hostDesc() string {
 	return fmt.Sprintf("%s %s/%s, %d CPUs", h, runtime.GOOS, runtime.GOARCH, runtime.NumCPU())
 }
 
-// Write stores the record as run.json and report.md in a new folder of
-// dir, each file written atomically.
+// Write stores the record as run.json, report.md and junit.xml in a new
+// folder of dir, each file written atomically.
 func (r *Record) Write(dir string) error {
 	r.Dir = filepath.Join(dir, r.ID)
 	if err := os.MkdirAll(r.Dir, 0o755); err != nil {
@@ -212,5 +219,12 @@ func (r *Record) Write(dir string) error {
 	if err := renameio.WriteFile(filepath.Join(r.Dir, "run.json"), append(b, '\n'), 0o644); err != nil {
 		return err
 	}
-	return renameio.WriteFile(filepath.Join(r.Dir, "report.md"), []byte(r.Markdown()), 0o644)
+	if err := renameio.WriteFile(filepath.Join(r.Dir, "report.md"), []byte(r.Markdown()), 0o644); err != nil {
+		return err
+	}
+	j, err := r.JUnit()
+	if err != nil {
+		return err
+	}
+	return renameio.WriteFile(filepath.Join(r.Dir, "junit.xml"), j, 0o644)
 }

@@ -1,0 +1,122 @@
+package results
+
+import (
+	"encoding/xml"
+	"fmt"
+	"strings"
+
+	"github.com/patchtest/patchtest/suites"
+)
+
+// JUnit XML, as CI dashboards read it: one test suite per kernel, one
+// test case per catalogue case. Kernel problems (broken invariants,
+// crashes, hangs, kernel warnings, and on the candidate unexpected
+// changes) are failures; harness problems (a case that could not be set
+// up) are errors.
+
+type junitSuites struct {
+	XMLName  xml.Name     `xml:"testsuites"`
+	Name     string       `xml:"name,attr"`
+	Tests    int          `xml:"tests,attr"`
+	Failures int          `xml:"failures,attr"`
+	Errors   int          `xml:"errors,attr"`
+	Suites   []junitSuite `xml:"testsuite"`
+}
+
+type junitSuite struct {
+	Name     string      `xml:"name,attr"`
+	Tests    int         `xml:"tests,attr"`
+	Failures int         `xml:"failures,attr"`
+	Errors   int         `xml:"errors,attr"`
+	Skipped  int         `xml:"skipped,attr"`
+	Time     float64     `xml:"time,attr"`
+	Cases    []junitCase `xml:"testcase"`
+}
+
+type junitCase struct {
+	Name      string    `xml:"name,attr"`
+	Classname string    `xml:"classname,attr"`
+	Time      float64   `xml:"time,attr"`
+	Failure   *junitMsg `xml:"failure,omitempty"`
+	Error     *junitMsg `xml:"error,omitempty"`
+	Skipped   *junitMsg `xml:"skipped,omitempty"`
+	SystemOut string    `xml:"system-out,omitempty"`
+}
+
+type junitMsg struct {
+	Message string `xml:"message,attr"`
+	Type    string `xml:"type,attr,omitempty"`
+	Text    string `xml:",chardata"`
+}
+
+// JUnit renders the run as JUnit XML.
+func (r *Record) JUnit() ([]byte, error) {
+	unexpected := map[string]Change{}
+	if r.Verdict != nil {
+		for _, c := range r.Verdict.Unexpected {
+			unexpected[c.ID] = c
+		}
+	} else {
+		for _, c := range r.Changes {
+			unexpected[c.ID] = c
+		}
+	}
+	all := junitSuites{Name: "patchtest " + r.ID}
+	for _, k := range []KernelResult{r.Baseline, r.Candidate} {
+		if k.Run == nil {
+			continue
+		}
+		s := junitSuite{Name: fmt.Sprintf("%s (%s)", k.Role, k.Run.Release)}
+		for _, res := range k.Run.Results {
+			c := junitCase{Name: res.ID, Classname: classname(res.ID), Time: res.Duration.Seconds()}
+			if res.Obs != nil {
+				c.SystemOut = res.Obs.String()
+			}
+			var problems []string
+			problems = append(problems, res.Invariant...)
+			if res.Crash != "" {
+				problems = append(problems, res.Crash)
+			}
+			if strings.HasPrefix(res.Error, "hung") {
+				problems = append(problems, res.Error)
+			}
+			for _, l := range res.Kmsg {
+				problems = append(problems, "kernel log: "+l)
+			}
+			if ch, ok := unexpected[res.ID]; ok && k.Role == "candidate" {
+				problems = append(problems, "unexpected change: "+ch.From+" -> "+ch.To)
+			}
+			switch {
+			case len(problems) > 0:
+				c.Failure = &junitMsg{Message: firstLine(problems[0]), Type: "kernel", Text: strings.Join(problems, "\n")}
+				s.Failures++
+			case res.Error != "":
+				c.Error = &junitMsg{Message: firstLine(res.Error), Type: "harness", Text: res.Error}
+				s.Errors++
+			case res.Obs != nil && res.Obs.Type == suites.TSkip:
+				c.Skipped = &junitMsg{Message: res.Obs.Value}
+				s.Skipped++
+			}
+			s.Tests++
+			s.Time += c.Time
+			s.Cases = append(s.Cases, c)
+		}
+		all.Tests += s.Tests
+		all.Failures += s.Failures
+		all.Errors += s.Errors
+		all.Suites = append(all.Suites, s)
+	}
+	b, err := xml.MarshalIndent(all, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	return append([]byte(xml.Header), append(b, '\n')...), nil
+}
+
+// classname turns vmsplice/alias/read into vmsplice.alias.
+func classname(id string) string {
+	if i := strings.LastIndexByte(id, '/'); i > 0 {
+		return strings.ReplaceAll(id[:i], "/", ".")
+	}
+	return id
+}
