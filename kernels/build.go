@@ -338,6 +338,7 @@ func (b *Builder) Build(ctx context.Context, req Request) (*Build, error) {
 	if err := b.store(bld, out, logPath); err != nil {
 		return nil, err
 	}
+	os.Remove(logPath) // stored with the build
 	b.progress("built %s in %v", bld.BzImage, bld.Duration.Round(time.Second))
 	return bld, nil
 }
