@@ -2,6 +2,8 @@ package results
 
 import (
 	"encoding/xml"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -93,5 +95,33 @@ func TestJUnit(t *testing.T) {
 	}
 	if c.Cases[0].Classname != "vmsplice.alias" || c.Cases[0].Failure == nil || !strings.Contains(c.Cases[0].Failure.Text, "unexpected change") {
 		t.Errorf("first case %+v", c.Cases[0])
+	}
+}
+
+func TestWriteAndLoadRecord(t *testing.T) {
+	rec := record(nil, nil, ProblemsSummary{})
+	rec.Schema = SchemaVersion
+	dir := t.TempDir()
+	if err := rec.Write(dir); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"run.json", "report.md", "junit.xml"} {
+		if _, err := os.Stat(filepath.Join(rec.Dir, f)); err != nil {
+			t.Errorf("%s not written: %v", f, err)
+		}
+	}
+	got, err := LoadRecord(rec.Dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.ID != rec.ID || len(got.Candidate.Run.Results) != 1 {
+		t.Errorf("loaded %+v", got)
+	}
+	if _, err := got.Side("neither"); err == nil {
+		t.Error("Side accepted an unknown role")
+	}
+	os.WriteFile(filepath.Join(dir, "bad.json"), []byte(`{"schema": 99}`), 0o644)
+	if _, err := LoadRecord(filepath.Join(dir, "bad.json")); err == nil {
+		t.Error("a record of another schema was accepted")
 	}
 }

@@ -228,3 +228,33 @@ func (r *Record) Write(dir string) error {
 	}
 	return renameio.WriteFile(filepath.Join(r.Dir, "junit.xml"), j, 0o644)
 }
+
+// LoadRecord reads a run's record from its folder or its run.json.
+func LoadRecord(p string) (*Record, error) {
+	if st, err := os.Stat(p); err == nil && st.IsDir() {
+		p = filepath.Join(p, "run.json")
+	}
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return nil, err
+	}
+	var r Record
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, fmt.Errorf("%s: not a patchtest run record: %w", p, err)
+	}
+	if r.Schema != SchemaVersion {
+		return nil, fmt.Errorf("%s: schema %d, this patchtest reads %d", p, r.Schema, SchemaVersion)
+	}
+	return &r, nil
+}
+
+// Side returns the kernel result for role (baseline or candidate).
+func (r *Record) Side(role string) (*KernelResult, error) {
+	switch role {
+	case "baseline":
+		return &r.Baseline, nil
+	case "candidate":
+		return &r.Candidate, nil
+	}
+	return nil, fmt.Errorf("side %q: want baseline or candidate", role)
+}
