@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/google/renameio/v2"
@@ -192,12 +193,8 @@ func summarize(rs []suites.CaseResult) ProblemsSummary {
 }
 
 func firstLine(s string) string {
-	for i, c := range s {
-		if c == '\n' {
-			return s[:i]
-		}
-	}
-	return s
+	first, _, _ := strings.Cut(s, "\n")
+	return first
 }
 
 func hostDesc() string {

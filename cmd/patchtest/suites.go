@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -149,7 +150,8 @@ func describe(r suites.CaseResult) string {
 	s := ""
 	switch {
 	case r.Crash != "":
-		s = "CRASH " + firstLine(r.Crash)
+		first, _, _ := strings.Cut(r.Crash, "\n")
+		s = "CRASH " + first
 	case r.Error != "":
 		s = "ERROR " + r.Error
 	case r.Obs != nil:
@@ -160,15 +162,6 @@ func describe(r suites.CaseResult) string {
 	}
 	if len(r.Kmsg) > 0 {
 		s += fmt.Sprintf(" [kernel: %s]", r.Kmsg[0])
-	}
-	return s
-}
-
-func firstLine(s string) string {
-	for i, c := range s {
-		if c == '\n' {
-			return s[:i]
-		}
 	}
 	return s
 }
