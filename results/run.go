@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/renameio/v2"
 
+	"github.com/patchtest/patchtest/configs"
 	"github.com/patchtest/patchtest/kernels"
 	"github.com/patchtest/patchtest/suites"
 	"github.com/patchtest/patchtest/suites/remote"
@@ -254,4 +255,48 @@ func (r *Record) Side(role string) (*KernelResult, error) {
 		return &r.Candidate, nil
 	}
 	return nil, fmt.Errorf("side %q: want baseline or candidate", role)
+}
+
+// FromConfig turns a run configuration into Options. Relative paths in it
+// (patches, expect, out) are taken relative to dir. When no expect file is
+// named, the candidate series' own expect.yaml is used if it has one.
+func FromConfig(cfg *configs.Run, dir string) Options {
+	abs := func(p string) string {
+		if p == "" || filepath.IsAbs(p) || strings.Contains(p, ":") {
+			return p
+		}
+		return filepath.Join(dir, p)
+	}
+	spec := func(k configs.KernelSpec) KernelSpec {
+		s := KernelSpec{Path: k.Path, Source: k.Source, Patches: abs(k.Patches), Fragments: cfg.Config.Fragments}
+		if s.Path != "" && !strings.Contains(s.Path, ":") {
+			s.Path = abs(s.Path)
+		}
+		return s
+	}
+	o := Options{
+		Baseline:  spec(cfg.Kernels.Baseline),
+		Candidate: spec(cfg.Kernels.Candidate),
+		Patterns:  cfg.Suites,
+		Expect:    abs(cfg.Expect),
+		OutDir:    cfg.Out,
+	}
+	o.DefaultExpect()
+	return o
+}
+
+// DefaultExpect sets Expect to the candidate series' expect.yaml when none
+// is set and the series has one.
+func (o *Options) DefaultExpect() {
+	if o.Expect != "" || o.Candidate.Patches == "" {
+		return
+	}
+	if p := filepath.Join(o.Candidate.Patches, "expect.yaml"); fileExists(p) {
+		o.Expect = p
+	}
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
 }

@@ -4,27 +4,28 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
+	"github.com/patchtest/patchtest/configs"
 	"github.com/patchtest/patchtest/guest/build"
 	"github.com/patchtest/patchtest/kernels"
 	"github.com/patchtest/patchtest/results"
 )
 
-// defaultSeries is the series patchtest runs when given no kernel at all.
-const defaultSeries = "kernels/patches/vmsplice-wrapper"
-
 func newRun() *cobra.Command {
 	var (
-		f        bootFlags
-		o        results.Options
-		baseline string
-		patches  string
-		source   string
-		asJSON   bool
+		f          bootFlags
+		baseline   string
+		patches    string
+		source     string
+		patterns   []string
+		expect     string
+		outDir     string
+		configFile string
+		asJSON     bool
 	)
 	c := &cobra.Command{
 		Use:   "run [--kernel K | --patches P] [--baseline B] [--suite GLOB] [--expect F] [--out DIR]",
@@ -35,7 +36,9 @@ the series declares in its expect.yaml and unexpected ones.
 
 With no arguments it runs the built-in default: Debian's 6.12 source,
 stock, against the same with the project's vmsplice-wrapper series
-(` + defaultSeries + `), both built and cached.
+(kernels/patches/vmsplice-wrapper), both built and cached: the built-in
+configuration configs/default.yaml. --config FILE takes another; flags
+override it.
 
   --kernel K    the candidate: a bzImage or debian:FLAVOUR
   --patches P   the candidate: --source with this series (directory or mbox)
@@ -48,26 +51,47 @@ or host problem, not the kernel's).`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
 			stderr := c.ErrOrStderr()
-			candidate := f.opts.Kernel
-			if err := f.prepareEvents(stderr); err != nil {
+			fl := c.Flags()
+			cfg, dir, err := loadRunConfig(configFile)
+			if err != nil {
 				return &exitError{code: 2, err: err}
 			}
-			if candidate != "" && patches != "" {
+			o := results.FromConfig(cfg, dir)
+			// Flags override the configuration.
+			if fl.Changed("kernel") && fl.Changed("patches") {
 				return &exitError{code: 2, err: errors.New("--kernel and --patches both name the candidate; give one")}
 			}
-			if candidate == "" && patches == "" {
-				src, err := build.FindSource()
-				if err != nil {
-					return &exitError{code: 2, err: err}
-				}
-				patches = filepath.Join(src, defaultSeries)
+			if fl.Changed("kernel") {
+				o.Candidate = results.KernelSpec{Path: f.opts.Kernel}
+				o.Expect = ""
 			}
-			o.Candidate = results.KernelSpec{Path: candidate, Source: source, Patches: patches}
-			o.Baseline = results.KernelSpec{Path: baseline, Source: source}
-			if o.Expect == "" && patches != "" {
-				if p := filepath.Join(patches, "expect.yaml"); fileExists(p) {
-					o.Expect = p
+			if fl.Changed("patches") {
+				o.Candidate = results.KernelSpec{Source: o.Candidate.Source, Patches: patches, Fragments: o.Candidate.Fragments}
+				o.Expect = ""
+			}
+			if fl.Changed("baseline") {
+				o.Baseline = results.KernelSpec{Path: baseline}
+			}
+			if fl.Changed("source") {
+				for _, k := range []*results.KernelSpec{&o.Baseline, &o.Candidate} {
+					if k.Path == "" {
+						k.Source = source
+					}
 				}
+			}
+			if fl.Changed("suite") {
+				o.Patterns = patterns
+			}
+			if fl.Changed("expect") {
+				o.Expect = expect
+			}
+			o.DefaultExpect()
+			if fl.Changed("out") || o.OutDir == "" {
+				o.OutDir = outDir
+			}
+			applyQEMU(cfg, fl, &f)
+			if err := f.prepareEvents(stderr); err != nil {
+				return &exitError{code: 2, err: err}
 			}
 			o.Boot = f.opts
 			o.Boot.Kernel = ""
@@ -101,14 +125,42 @@ or host problem, not the kernel's).`,
 	fl.StringVar(&baseline, "baseline", "", "baseline bzImage or debian:FLAVOUR (default: --source built stock)")
 	fl.StringVar(&patches, "patches", "", "build the candidate from --source with this series")
 	fl.StringVar(&source, "source", kernels.DefaultSource, "kernel source for built kernels")
-	fl.StringSliceVar(&o.Patterns, "suite", nil, "glob(s) selecting cases")
-	fl.StringVar(&o.Expect, "expect", "", "expect.yaml (default: the series' own, if it has one)")
-	fl.StringVar(&o.OutDir, "out", "patchtest-results", "directory for the run's folder (run.json, report.md)")
+	fl.StringSliceVar(&patterns, "suite", nil, "glob(s) selecting cases")
+	fl.StringVar(&expect, "expect", "", "expect.yaml (default: the series' own, if it has one)")
+	fl.StringVar(&outDir, "out", "patchtest-results", "directory for the run's folder (run.json, report.md, junit.xml)")
+	fl.StringVar(&configFile, "config", "", "run configuration (YAML; default: the built-in configs/default.yaml)")
 	fl.BoolVar(&asJSON, "json", false, "print the run record as JSON instead of the report")
 	return c
 }
 
-func fileExists(p string) bool {
-	_, err := os.Stat(p)
-	return err == nil
+// loadRunConfig reads the run configuration and returns the directory its
+// relative paths are relative to: the file's, or the repository's for the
+// built-in one.
+func loadRunConfig(path string) (*configs.Run, string, error) {
+	if path != "" {
+		cfg, err := configs.LoadRunFile(path)
+		return cfg, filepath.Dir(path), err
+	}
+	src, err := build.FindSource()
+	if err != nil {
+		return nil, "", err
+	}
+	cfg, err := configs.LoadRun("configs/default.yaml (built in)", configs.DefaultRun)
+	return cfg, src, err
+}
+
+// applyQEMU takes the configuration's QEMU settings where no flag set them.
+func applyQEMU(cfg *configs.Run, fl *pflag.FlagSet, f *bootFlags) {
+	if cfg.QEMU.Accel != "" && !fl.Changed("accel") {
+		f.accel = cfg.QEMU.Accel
+	}
+	if cfg.QEMU.CPUs > 0 && !fl.Changed("cpus") {
+		f.opts.CPUs = cfg.QEMU.CPUs
+	}
+	if cfg.QEMU.MemoryMiB > 0 && !fl.Changed("mem") {
+		f.opts.MemoryMiB = cfg.QEMU.MemoryMiB
+	}
+	if cfg.QEMU.Timeout > 0 && !fl.Changed("timeout") {
+		f.opts.Timeout = cfg.QEMU.Timeout
+	}
 }

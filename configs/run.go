@@ -1,0 +1,96 @@
+package configs
+
+import (
+	_ "embed"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// DefaultRun is the built-in run configuration (default.yaml).
+//
+//go:embed default.yaml
+var DefaultRun []byte
+
+// Run is a run configuration: which kernels to compare and how.
+type Run struct {
+	Kernels struct {
+		Baseline  KernelSpec `yaml:"baseline"`
+		Candidate KernelSpec `yaml:"candidate"`
+	} `yaml:"kernels"`
+	Config struct {
+		Base      string   `yaml:"base"`
+		Fragments []string `yaml:"fragments"`
+	} `yaml:"config"`
+	Suites []string `yaml:"suites"`
+	Expect string   `yaml:"expect"`
+	QEMU   struct {
+		Accel     string        `yaml:"accel"`
+		CPUs      int           `yaml:"cpus"`
+		MemoryMiB int           `yaml:"memory_mib"`
+		Timeout   time.Duration `yaml:"timeout"`
+	} `yaml:"qemu"`
+	Out string `yaml:"out"`
+}
+
+// KernelSpec is one kernel of a run: a bzImage or debian:FLAVOUR as path,
+// or a source with an optional patch series.
+type KernelSpec struct {
+	Path    string `yaml:"path"`
+	Source  string `yaml:"source"`
+	Patches string `yaml:"patches"`
+}
+
+// LoadRun parses a run configuration. Unknown keys and bad values are
+// errors naming the file, the line and the key.
+func LoadRun(name string, data []byte) (*Run, error) {
+	var r Run
+	dec := yaml.NewDecoder(strings.NewReader(string(data)))
+	dec.KnownFields(true)
+	if err := dec.Decode(&r); err != nil {
+		var te *yaml.TypeError
+		if errors.As(err, &te) {
+			return nil, fmt.Errorf("%s: %s", name, strings.Join(te.Errors, "; "))
+		}
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	if err := r.check(); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return &r, nil
+}
+
+// LoadRunFile reads and parses a run configuration file.
+func LoadRunFile(path string) (*Run, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return LoadRun(path, b)
+}
+
+func (r *Run) check() error {
+	for role, k := range map[string]KernelSpec{"baseline": r.Kernels.Baseline, "candidate": r.Kernels.Candidate} {
+		if k.Path != "" && (k.Source != "" || k.Patches != "") {
+			return fmt.Errorf("kernels.%s: give path, or source with patches, not both", role)
+		}
+	}
+	switch r.Config.Base {
+	case "", "tinyconfig", "defconfig":
+	default:
+		return fmt.Errorf("config.base: %q, want tinyconfig or defconfig", r.Config.Base)
+	}
+	switch r.QEMU.Accel {
+	case "", "auto", "kvm", "tcg":
+	default:
+		return fmt.Errorf("qemu.accel: %q, want auto, kvm or tcg", r.QEMU.Accel)
+	}
+	if r.QEMU.CPUs < 0 || r.QEMU.MemoryMiB < 0 || r.QEMU.Timeout < 0 {
+		return errors.New("qemu: cpus, memory_mib and timeout must not be negative")
+	}
+	return nil
+}
