@@ -254,3 +254,25 @@ func TestCLISIGINT(t *testing.T) {
 		})
 	}
 }
+
+// Bad run configurations fail before anything is built, naming the file,
+// line and key, with the harness exit code 2.
+func TestCLIRunConfigErrors(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct{ yaml, want string }{
+		{"kernels:\n  candidate:\n    patchs: x\n", "line 3: field patchs not found"},
+		{"qemu:\n  accel: hvf\n", "qemu.accel"},
+	} {
+		p := filepath.Join(dir, "run.yaml")
+		os.WriteFile(p, []byte(tc.yaml), 0o644)
+		cmd, _, stderr := command(t, dir, "run", "--config", p)
+		err := cmd.Run()
+		if code := exitCode(err); code != 2 || !strings.Contains(stderr.String(), tc.want) || !strings.Contains(stderr.String(), p) {
+			t.Errorf("%q: exit %d, stderr %q; want 2 naming %s and %q", tc.yaml, code, stderr, p, tc.want)
+		}
+	}
+	cmd, _, stderr := command(t, dir, "run", "--kernel", "/k", "--patches", "/p")
+	if code := exitCode(cmd.Run()); code != 2 || !strings.Contains(stderr.String(), "give one") {
+		t.Errorf("--kernel with --patches: exit %d, %s", code, stderr)
+	}
+}
