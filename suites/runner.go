@@ -1,6 +1,7 @@
 package suites
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -12,11 +13,29 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// AckTimeout bounds the wait for the host's acknowledgement of a start
+// record.
+const AckTimeout = 5 * time.Second
+
 // Run runs cases in this process (the guest) and writes the result
 // stream to w: a hello, then a start and a case record per case, then the
-// final end record.
-func Run(w io.Writer, cases []*Case) error {
+// final end record. With acks set, each start record waits for a line
+// from acks before its case runs: the host has then seen it, so a case
+// that brings the kernel down is charged correctly even though output
+// still in flight is lost with the kernel.
+func Run(w io.Writer, cases []*Case, acks io.Reader) error {
 	enc := json.NewEncoder(w)
+	var ack chan struct{}
+	if acks != nil {
+		ack = make(chan struct{})
+		go func() {
+			sc := bufio.NewScanner(acks)
+			for sc.Scan() {
+				ack <- struct{}{}
+			}
+			close(ack)
+		}()
+	}
 	ids := make([]string, len(cases))
 	for i, c := range cases {
 		ids[i] = c.ID
@@ -29,6 +48,15 @@ func Run(w io.Writer, cases []*Case) error {
 	for _, c := range cases {
 		if err := enc.Encode(Record{Kind: RecordStart, ID: c.ID}); err != nil {
 			return err
+		}
+		if ack != nil {
+			select {
+			case _, ok := <-ack:
+				if !ok {
+					ack = nil // the host stopped acknowledging; go on without
+				}
+			case <-time.After(AckTimeout):
+			}
 		}
 		rec := runCase(c)
 		rec.Kmsg = kmsg.read()

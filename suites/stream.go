@@ -75,7 +75,10 @@ type Stream struct {
 // ReadStream reads a result stream. It returns ErrTruncated (with what
 // was read) when the final record is missing, which is how a guest that
 // died mid-run shows.
-func ReadStream(r io.Reader, onResult func(CaseResult)) (Stream, error) {
+//
+// onStart, when set, is called for each start record before the next line
+// is read; the host uses it to acknowledge the record.
+func ReadStream(r io.Reader, onStart func(id string), onResult func(CaseResult)) (Stream, error) {
 	var s Stream
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 4<<20)
@@ -94,6 +97,9 @@ func ReadStream(r io.Reader, onResult func(CaseResult)) (Stream, error) {
 			s.Planned = rec.Cases
 		case RecordStart:
 			s.InFlight = rec.ID
+			if onStart != nil {
+				onStart(rec.ID)
+			}
 		case RecordCase:
 			res := CaseResult{ID: rec.ID, Obs: rec.Obs, Invariant: rec.Invariant, Error: rec.Error, Duration: rec.Duration, Kmsg: rec.Kmsg}
 			s.Results = append(s.Results, res)

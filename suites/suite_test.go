@@ -127,11 +127,11 @@ func TestRunAndReadStream(t *testing.T) {
 		}},
 	}
 	var buf bytes.Buffer
-	if err := Run(&buf, cases); err != nil {
+	if err := Run(&buf, cases, nil); err != nil {
 		t.Fatal(err)
 	}
 	var got []string
-	s, err := ReadStream(bytes.NewReader(buf.Bytes()), func(r CaseResult) {
+	s, err := ReadStream(bytes.NewReader(buf.Bytes()), nil, func(r CaseResult) {
 		v := r.Error
 		if r.Obs != nil {
 			v = r.Obs.String()
@@ -162,11 +162,11 @@ func TestRunAndReadStream(t *testing.T) {
 	// Cut the stream inside the third case: truncated, the case in flight known.
 	lines := strings.SplitAfter(buf.String(), "\n")
 	cut := strings.Join(lines[:6], "") // hello, start, case, start, case, start
-	s, err = ReadStream(strings.NewReader(cut), nil)
+	s, err = ReadStream(strings.NewReader(cut), nil, nil)
 	if !errors.Is(err, ErrTruncated) || s.InFlight != "t/bad/panic" || len(s.Results) != 2 {
 		t.Errorf("truncated stream: err %v, in flight %q, %d results", err, s.InFlight, len(s.Results))
 	}
-	if _, err := ReadStream(strings.NewReader(`{"kind":"hello","version":99}`+"\n"), nil); err == nil || !strings.Contains(err.Error(), "version") {
+	if _, err := ReadStream(strings.NewReader(`{"kind":"hello","version":99}`+"\n"), nil, nil); err == nil || !strings.Contains(err.Error(), "version") {
 		t.Errorf("wrong version accepted: %v", err)
 	}
 }

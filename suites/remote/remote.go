@@ -119,8 +119,12 @@ func runOnce(ctx context.Context, o Options, ids []string, run *Run) (done []str
 		err error
 	}
 	ch := make(chan streamed, 1)
+	// Acknowledge each start record, so that the guest starts a case only
+	// once the host knows it is running.
+	ackR, ackW := io.Pipe()
+	defer ackW.Close()
 	go func() {
-		s, err := suites.ReadStream(pr, func(r suites.CaseResult) {
+		s, err := suites.ReadStream(pr, func(string) { go ackW.Write([]byte("ok\n")) }, func(r suites.CaseResult) {
 			run.Results = append(run.Results, r)
 			done = append(done, r.ID)
 			if o.OnResult != nil {
@@ -131,9 +135,10 @@ func runOnce(ctx context.Context, o Options, ids []string, run *Run) (done []str
 		ch <- streamed{s, err}
 	}()
 	var stderr bytes.Buffer
-	argv := append([]string{GuestInit, "suites", "run"}, ids...)
-	code, runErr := m.Run(ctx, argv, nil, pw, &stderr)
+	argv := append([]string{GuestInit, "suites", "run", "--ack"}, ids...)
+	code, runErr := m.Run(ctx, argv, ackR, pw, &stderr)
 	pw.Close()
+	ackW.Close()
 	st := <-ch
 	if st.err == nil {
 		if code != 0 {

@@ -6,6 +6,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/patchtest/patchtest/guest/agent"
@@ -34,14 +35,19 @@ func main() {
 }
 
 // runSuites runs the cases matching patterns and writes the result
-// stream to standard output.
+// stream to standard output. With --ack first, each start record waits
+// for a line on standard input (the host's acknowledgement).
 func runSuites(patterns []string) int {
+	var acks io.Reader
+	if len(patterns) > 0 && patterns[0] == "--ack" {
+		patterns, acks = patterns[1:], os.Stdin
+	}
 	cases, err := suites.Catalogue().Select(patterns...)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
 	}
-	if err := suites.Run(os.Stdout, cases); err != nil {
+	if err := suites.Run(os.Stdout, cases, acks); err != nil {
 		fmt.Fprintf(os.Stderr, "suites: %v\n", err)
 		return 1
 	}
