@@ -110,17 +110,8 @@ func newestPackage(ctx context.Context, re *regexp.Regexp) (name, version string
 	}
 	sortVersions(names)
 	name = names[len(names)-1]
-	out, err = exec.CommandContext(ctx, "apt-cache", "policy", name).Output()
-	if err != nil {
-		return "", "", fmt.Errorf("apt-cache policy %s: %w", name, err)
-	}
-	for _, l := range strings.Split(string(out), "\n") {
-		if v, ok := strings.CutPrefix(strings.TrimSpace(l), "Candidate:"); ok {
-			version = strings.TrimSpace(v)
-		}
-	}
-	if version == "" || version == "(none)" {
-		return "", "", fmt.Errorf("apt has no installable version of %s", name)
+	if version, err = aptCandidate(ctx, name); err != nil {
+		return "", "", err
 	}
 	return name, version, nil
 }

@@ -57,7 +57,7 @@ func securityCases() []*Case {
 			Calls: "fill+drain pipe; splice(ro file, w, 1); write(w, data); reread file",
 			Pins:  "CVE-2022-0847",
 			Run: func(t *T) Observation {
-				return dirtyPipe(t, func(w int) { fillPipeBlocking(w) })
+				return dirtyPipe(t, func(w int) { fillPipe(w) })
 			},
 		},
 		{
@@ -160,9 +160,6 @@ func spliceVia(t *T, in, out, n int) (Observation, bool) {
 	}
 	return Observation{}, true
 }
-
-// fillPipeBlocking fills the pipe with write(2), one page at a time.
-func fillPipeBlocking(w int) { fillPipe(w) }
 
 // algSocket opens an AF_ALG operation socket, or says why it cannot.
 func algSocket(t *T, typ, name string) (int, string) {

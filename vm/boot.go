@@ -59,7 +59,8 @@ func Boot(ctx context.Context, o BootOptions) (*Machine, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := FindQEMU(ctx, o.QEMU); err != nil {
+	q, err := FindQEMU(ctx, o.QEMU)
+	if err != nil {
 		return nil, err
 	}
 	agent := o.GuestBinary
@@ -91,7 +92,7 @@ func Boot(ctx context.Context, o BootOptions) (*Machine, error) {
 		Kernel: o.Kernel, Initramfs: img.Path, AgentBuildID: img.AgentBuildID,
 		Accel: o.Accel, CPUs: o.CPUs, MemoryMiB: o.MemoryMiB, Timeout: o.Timeout,
 		QEMU: o.QEMU, CacheDir: o.CacheDir, ConsoleLog: o.ConsoleLog,
-		KernelArgs: o.KernelArgs, Events: o.Events, Prepared: prepared,
+		KernelArgs: o.KernelArgs, Events: o.Events, Prepared: prepared, found: &q,
 	})
 	var kb *kvmBroken
 	if errors.As(err, &kb) {

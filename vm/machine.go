@@ -65,6 +65,8 @@ type Spec struct {
 	// Prepared is when preparing the boot began, for Info.Prepare; Start's
 	// own start when zero.
 	Prepared time.Time
+	// found is QEMU as Boot already found it, sparing a second --version.
+	found *QEMUInfo
 	// Events receives what happens during the boot and the guest's life.
 	// It is called from the machine's goroutines and must not block long.
 	Events func(Event)
@@ -157,13 +159,13 @@ func Start(ctx context.Context, spec Spec) (*Machine, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, p := range []string{spec.Initramfs} {
-		if _, err := os.Stat(p); err != nil {
-			return nil, &Error{Outcome: MissingFile, Msg: "initramfs", Err: err}
-		}
+	if _, err := os.Stat(spec.Initramfs); err != nil {
+		return nil, &Error{Outcome: MissingFile, Msg: "initramfs", Err: err}
 	}
-	q, err := FindQEMU(ctx, spec.QEMU)
-	if err != nil {
+	var q QEMUInfo
+	if spec.found != nil {
+		q = *spec.found
+	} else if q, err = FindQEMU(ctx, spec.QEMU); err != nil {
 		return nil, err
 	}
 	if spec.Accel == "" {
@@ -958,7 +960,7 @@ func (m *Machine) waitExit(d time.Duration) bool {
 	}
 }
 
-// WriteInfo writes the machine's Info as JSON.
+// WriteJSON writes the boot record as indented JSON.
 func (i Info) WriteJSON(w io.Writer) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
