@@ -12,6 +12,7 @@ import (
 	"github.com/patchtest/patchtest/guest/agent"
 	"github.com/patchtest/patchtest/guest/pid1"
 	"github.com/patchtest/patchtest/suites"
+	"github.com/patchtest/patchtest/suites/perf"
 )
 
 func main() {
@@ -20,6 +21,9 @@ func main() {
 	}
 	if len(os.Args) > 2 && os.Args[1] == "suites" && os.Args[2] == "run" {
 		os.Exit(runSuites(os.Args[3:]))
+	}
+	if len(os.Args) > 2 && os.Args[1] == "perf" {
+		os.Exit(runPerf(os.Args[2:]))
 	}
 	if os.Getenv(pid1.EnvRole) != pid1.RoleAgent {
 		fmt.Fprintln(os.Stderr, "patchtest-guest runs inside a patchtest guest as /init; there is nothing to do here")
@@ -49,6 +53,25 @@ func runSuites(patterns []string) int {
 	}
 	if err := suites.Run(os.Stdout, cases, acks); err != nil {
 		fmt.Fprintf(os.Stderr, "suites: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+// runPerf is `perf serve` (sample requests on standard input, samples on
+// standard output, one worker process each) and `perf worker REQUEST`.
+func runPerf(args []string) int {
+	var err error
+	switch {
+	case args[0] == "serve":
+		err = perf.Serve(context.Background(), "/proc/self/exe", os.Stdin, os.Stdout)
+	case args[0] == "worker" && len(args) == 2:
+		err = perf.Worker(args[1], os.Stdout)
+	default:
+		err = fmt.Errorf("usage: perf serve | perf worker REQUEST-JSON")
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "perf: %v\n", err)
 		return 1
 	}
 	return 0

@@ -1,0 +1,684 @@
+package perf
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync/atomic"
+
+	"golang.org/x/sys/unix"
+)
+
+const (
+	kib = 1 << 10
+	mib = 1 << 20
+)
+
+// Which level first runs a benchmark.
+const (
+	inQuick    = 1
+	inStandard = 2
+	inThorough = 3
+)
+
+// catalogue lists the benchmarks. Each family comes at several sizes;
+// the quick level keeps one size per family so that it fits in a
+// minute of guest time under TCG.
+func catalogue() []*Benchmark {
+	var bs []*Benchmark
+	add := func(id, desc string, metrics []string, setup func(*env) (*op, error), sizes map[int]int) {
+		for _, size := range sortedSizes(sizes) {
+			bs = append(bs, &Benchmark{
+				ID: id + "/" + sizeName(size), Desc: desc, Size: size,
+				Metrics: metrics, level: sizes[size], setup: setup,
+			})
+		}
+	}
+	moving := []string{Throughput, CPUPerGiB}
+	fileSizes := map[int]int{4 * kib: inThorough, 64 * kib: inStandard, 1 * mib: inQuick, 16 * mib: inStandard}
+	pipeSizes := map[int]int{4 * kib: inStandard, 64 * kib: inQuick, 1 * mib: inThorough}
+
+	add("sendfile/file-tcp", "sendfile(2) of a whole file (tmpfs, page cache warm) to a TCP loopback socket; a reader thread drains it",
+		moving, fileToTCP(sendfileMode), fileSizes)
+	add("splice/file-pipe-tcp", "splice(2) file -> pipe -> TCP loopback socket; a reader thread drains it",
+		moving, fileToTCP(spliceMode), fileSizes)
+	add("readwrite/file-tcp", "read(2) a file into a 128 KiB buffer and write(2) it to a TCP loopback socket: the baseline for sendfile and splice",
+		moving, fileToTCP(readWriteMode), fileSizes)
+	add("vmsplice/pipe-devnull", "vmsplice(2) a buffer into a pipe, splice(2) the pipe to /dev/null (stress-ng's vm-splice loop)",
+		moving, pipeToNull(true), pipeSizes)
+	add("write/pipe-devnull", "write(2) a buffer into a pipe, splice(2) the pipe to /dev/null: the baseline for vmsplice",
+		moving, pipeToNull(false), pipeSizes)
+	add("vmsplice/pipe-tcp", "vmsplice(2) a buffer into a pipe, splice(2) the pipe to a TCP loopback socket; a reader thread drains it",
+		moving, pipeToTCP(true), pipeSizes)
+	add("write/tcp", "write(2) a buffer to a TCP loopback socket: the baseline for vmsplice -> pipe -> socket",
+		moving, pipeToTCP(false), pipeSizes)
+	add("vmsplice/tee-fanout4", "vmsplice(2) a buffer into a pipe, tee(2) it to three more pipes, splice(2) all four to /dev/null (bytes count every copy delivered)",
+		moving, teeFanout(4), map[int]int{64 * kib: inQuick, 4 * kib: inThorough})
+	add("vmsplice/pingpong", "two threads bounce a buffer through two pipes, each side vmsplice(2)s it on and read(2)s it back: round-trip latency",
+		[]string{NsPerOp, CPUPerGiB}, pingPong, map[int]int{4 * kib: inQuick, 64 * kib: inThorough})
+	add("splice/zero-pipe-devnull", "splice(2) /dev/zero -> pipe -> /dev/null",
+		moving, zeroToNull, map[int]int{64 * kib: inQuick, 1 * mib: inThorough})
+	add("copy_file_range/file-file", "copy_file_range(2) a whole file onto another (tmpfs)",
+		moving, fileToFile(true), map[int]int{1 * mib: inQuick, 16 * mib: inStandard})
+	add("readwrite/file-file", "pread(2)/pwrite(2) a whole file onto another through a 128 KiB buffer (tmpfs): the baseline for copy_file_range",
+		moving, fileToFile(false), map[int]int{1 * mib: inQuick, 16 * mib: inStandard})
+	add("vmsplice/criu-dump", "CRIU-style dump: vmsplice(2) SPLICE_F_GIFT anonymous memory through a 1 MiB pipe and splice(2) it into a file; time per dump and peak memory beyond the image",
+		[]string{NsPerOp, Throughput, CPUPerGiB, PeakKiB}, criuDump, map[int]int{16 * mib: inQuick, 64 * mib: inStandard})
+	add("vmsplice/iovec8", "vmsplice(2) eight small iovecs (size/8 bytes each) per call, splice(2) them to /dev/null: call rate",
+		[]string{CallsPerS, CPUPerGiB}, iovecRate(8), map[int]int{512: inQuick, 64: inStandard, 8 * kib: inThorough})
+	return bs
+}
+
+func sortedSizes(m map[int]int) []int {
+	var out []int
+	for s := range m {
+		out = append(out, s)
+	}
+	for i := range out {
+		for j := i + 1; j < len(out); j++ {
+			if out[j] < out[i] {
+				out[i], out[j] = out[j], out[i]
+			}
+		}
+	}
+	return out
+}
+
+// --- building blocks --------------------------------------------------
+
+func (e *env) fd(fd int) int {
+	e.cleanup(func() { unix.Close(fd) })
+	return fd
+}
+
+// pipe makes a pipe holding at least n bytes (64 KiB to 1 MiB, the
+// default pipe-max-size).
+func (e *env) pipe(n int) (r, w int, err error) {
+	var p [2]int
+	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
+		return 0, 0, fmt.Errorf("pipe: %w", err)
+	}
+	e.fd(p[0])
+	e.fd(p[1])
+	want := min(max(n, 64*kib), 1*mib)
+	if _, err := unix.FcntlInt(uintptr(p[1]), unix.F_SETPIPE_SZ, want); err != nil {
+		return 0, 0, fmt.Errorf("F_SETPIPE_SZ %d: %w", want, err)
+	}
+	return p[0], p[1], nil
+}
+
+// file creates a file of n pattern bytes and returns it open for reading
+// and writing.
+func (e *env) file(name string, n int) (int, error) {
+	p := filepath.Join(e.dir, name)
+	data := make([]byte, n)
+	for i := range data {
+		data[i] = byte(i*7 + i>>12)
+	}
+	if err := os.WriteFile(p, data, 0o644); err != nil {
+		return 0, err
+	}
+	fd, err := unix.Open(p, unix.O_RDWR|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return 0, err
+	}
+	return e.fd(fd), nil
+}
+
+// buffer maps n bytes of anonymous memory, page-aligned as vmsplice's
+// page-referencing path likes, and touches every page.
+func (e *env) buffer(n int) ([]byte, error) {
+	b, err := unix.Mmap(-1, 0, max(n, 4096), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
+	if err != nil {
+		return nil, fmt.Errorf("mmap %d: %w", n, err)
+	}
+	e.cleanup(func() { unix.Munmap(b) })
+	for i := range b {
+		b[i] = byte(i)
+	}
+	return b[:n], nil
+}
+
+func (e *env) devNull() (int, error) {
+	fd, err := unix.Open("/dev/null", unix.O_WRONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return 0, err
+	}
+	return e.fd(fd), nil
+}
+
+// tcpPair connects two TCP sockets over loopback.
+func (e *env) tcpPair() (client, server int, err error) {
+	l, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return 0, 0, fmt.Errorf("socket: %w", err)
+	}
+	defer unix.Close(l)
+	if err := unix.Bind(l, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		return 0, 0, fmt.Errorf("bind: %w", err)
+	}
+	if err := unix.Listen(l, 1); err != nil {
+		return 0, 0, fmt.Errorf("listen: %w", err)
+	}
+	sa, _ := unix.Getsockname(l)
+	c, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return 0, 0, fmt.Errorf("socket: %w", err)
+	}
+	e.fd(c)
+	if err := unix.Connect(c, sa); err != nil {
+		return 0, 0, fmt.Errorf("connect: %w", err)
+	}
+	s, _, err := unix.Accept4(l, unix.SOCK_CLOEXEC)
+	if err != nil {
+		return 0, 0, fmt.Errorf("accept: %w", err)
+	}
+	return c, e.fd(s), nil
+}
+
+// drain starts a thread that reads fd into a 256 KiB buffer and counts
+// the bytes; the returned wait blocks until want() bytes have arrived.
+func (e *env) drain(fd int) (wait func(want int64) error) {
+	var got, target atomic.Int64
+	done := make(chan error, 1)
+	reached := make(chan struct{})
+	go func() {
+		runtime.LockOSThread()
+		buf := make([]byte, 256*kib)
+		for {
+			n, err := unix.Read(fd, buf)
+			if err == unix.EINTR {
+				continue
+			}
+			if err != nil || n <= 0 {
+				done <- err
+				return
+			}
+			if g := got.Add(int64(n)); g >= target.Load() && target.Load() > 0 {
+				close(reached)
+				target.Store(0)
+			}
+		}
+	}()
+	// wait is called once, at the end of the timed section.
+	return func(want int64) error {
+		target.Store(want)
+		if got.Load() >= want && target.CompareAndSwap(want, 0) {
+			return nil
+		}
+		select {
+		case <-reached:
+			return nil
+		case err := <-done:
+			return fmt.Errorf("reader stopped after %d of %d bytes: %v", got.Load(), want, err)
+		}
+	}
+}
+
+func retry(err error) bool { return err == unix.EINTR || err == unix.EAGAIN }
+
+// spliceAll moves exactly n bytes from in to out with splice(2).
+func (e *env) spliceAll(in int, inOff *int64, out int, outOff *int64, n int, flags int) error {
+	for n > 0 {
+		m, err := unix.Splice(in, inOff, out, outOff, n, flags)
+		e.calls++
+		if retry(err) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("splice: %w", err)
+		}
+		if m == 0 {
+			return errShort
+		}
+		n -= int(m)
+	}
+	return nil
+}
+
+// vmspliceAll hands b to the pipe w with vmsplice(2), all of it.
+func (e *env) vmspliceAll(w int, b []byte, flags int) error {
+	for len(b) > 0 {
+		n, err := unix.Vmsplice(w, []unix.Iovec{iovec(b)}, flags)
+		e.calls++
+		if retry(err) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("vmsplice: %w", err)
+		}
+		if n == 0 {
+			return errShort
+		}
+		b = b[n:]
+	}
+	return nil
+}
+
+func (e *env) writeAll(w int, b []byte) error {
+	for len(b) > 0 {
+		n, err := unix.Write(w, b)
+		e.calls++
+		if retry(err) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("write: %w", err)
+		}
+		b = b[n:]
+	}
+	return nil
+}
+
+func (e *env) readFull(r int, b []byte) error {
+	for len(b) > 0 {
+		n, err := unix.Read(r, b)
+		e.calls++
+		if retry(err) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("read: %w", err)
+		}
+		if n == 0 {
+			return errShort
+		}
+		b = b[n:]
+	}
+	return nil
+}
+
+func iovec(b []byte) unix.Iovec {
+	v := unix.Iovec{Base: &b[0]}
+	v.SetLen(len(b))
+	return v
+}
+
+// --- the benchmarks ---------------------------------------------------
+
+type fileMode int
+
+const (
+	sendfileMode fileMode = iota
+	spliceMode
+	readWriteMode
+)
+
+func fileToTCP(mode fileMode) func(*env) (*op, error) {
+	return func(e *env) (*op, error) {
+		f, err := e.file("data", e.size)
+		if err != nil {
+			return nil, err
+		}
+		c, s, err := e.tcpPair()
+		if err != nil {
+			return nil, err
+		}
+		wait := e.drain(s)
+		var sent int64
+		var pr, pw int
+		var buf []byte
+		switch mode {
+		case spliceMode:
+			if pr, pw, err = e.pipe(64 * kib); err != nil {
+				return nil, err
+			}
+		case readWriteMode:
+			buf = make([]byte, 128*kib)
+		}
+		run := func() (int64, error) {
+			var off int64
+			for off < int64(e.size) {
+				left := e.size - int(off)
+				switch mode {
+				case sendfileMode:
+					n, err := unix.Sendfile(c, f, &off, left)
+					e.calls++
+					if err != nil && !retry(err) {
+						return 0, fmt.Errorf("sendfile: %w", err)
+					}
+					if n == 0 && err == nil {
+						return 0, errShort
+					}
+				case spliceMode:
+					n, err := unix.Splice(f, &off, pw, nil, min(left, 64*kib), unix.SPLICE_F_MOVE)
+					e.calls++
+					if err != nil {
+						return 0, fmt.Errorf("splice file->pipe: %w", err)
+					}
+					if n == 0 {
+						return 0, errShort
+					}
+					if err := e.spliceAll(pr, nil, c, nil, int(n), unix.SPLICE_F_MOVE); err != nil {
+						return 0, err
+					}
+				case readWriteMode:
+					n, err := unix.Pread(f, buf[:min(left, len(buf))], off)
+					e.calls++
+					if err != nil {
+						return 0, fmt.Errorf("pread: %w", err)
+					}
+					if err := e.writeAll(c, buf[:n]); err != nil {
+						return 0, err
+					}
+					off += int64(n)
+				}
+			}
+			sent += int64(e.size)
+			return int64(e.size), nil
+		}
+		return &op{run: run, finish: func() error { return wait(sent) }}, nil
+	}
+}
+
+func pipeToNull(vm bool) func(*env) (*op, error) {
+	return func(e *env) (*op, error) {
+		r, w, err := e.pipe(e.size)
+		if err != nil {
+			return nil, err
+		}
+		null, err := e.devNull()
+		if err != nil {
+			return nil, err
+		}
+		buf, err := e.buffer(e.size)
+		if err != nil {
+			return nil, err
+		}
+		chunk := min(max(e.size, 64*kib), 1*mib)
+		return &op{run: func() (int64, error) {
+			for off := 0; off < len(buf); off += chunk {
+				part := buf[off:min(off+chunk, len(buf))]
+				if vm {
+					err = e.vmspliceAll(w, part, 0)
+				} else {
+					err = e.writeAll(w, part)
+				}
+				if err != nil {
+					return 0, err
+				}
+				if err := e.spliceAll(r, nil, null, nil, len(part), unix.SPLICE_F_MOVE); err != nil {
+					return 0, err
+				}
+			}
+			return int64(len(buf)), nil
+		}}, nil
+	}
+}
+
+func pipeToTCP(vm bool) func(*env) (*op, error) {
+	return func(e *env) (*op, error) {
+		r, w, err := e.pipe(e.size)
+		if err != nil {
+			return nil, err
+		}
+		c, s, err := e.tcpPair()
+		if err != nil {
+			return nil, err
+		}
+		wait := e.drain(s)
+		buf, err := e.buffer(e.size)
+		if err != nil {
+			return nil, err
+		}
+		var sent int64
+		chunk := min(max(e.size, 64*kib), 1*mib)
+		return &op{run: func() (int64, error) {
+			for off := 0; off < len(buf); off += chunk {
+				part := buf[off:min(off+chunk, len(buf))]
+				if !vm {
+					if err := e.writeAll(c, part); err != nil {
+						return 0, err
+					}
+					continue
+				}
+				if err := e.vmspliceAll(w, part, 0); err != nil {
+					return 0, err
+				}
+				if err := e.spliceAll(r, nil, c, nil, len(part), unix.SPLICE_F_MOVE); err != nil {
+					return 0, err
+				}
+			}
+			sent += int64(len(buf))
+			return int64(len(buf)), nil
+		}, finish: func() error { return wait(sent) }}, nil
+	}
+}
+
+func teeFanout(pipes int) func(*env) (*op, error) {
+	return func(e *env) (*op, error) {
+		rs, ws := make([]int, pipes), make([]int, pipes)
+		for i := range rs {
+			var err error
+			if rs[i], ws[i], err = e.pipe(e.size); err != nil {
+				return nil, err
+			}
+		}
+		null, err := e.devNull()
+		if err != nil {
+			return nil, err
+		}
+		buf, err := e.buffer(e.size)
+		if err != nil {
+			return nil, err
+		}
+		return &op{run: func() (int64, error) {
+			if err := e.vmspliceAll(ws[0], buf, 0); err != nil {
+				return 0, err
+			}
+			for i := 1; i < pipes; i++ {
+				for left := len(buf); left > 0; {
+					n, err := unix.Tee(rs[0], ws[i], left, 0)
+					e.calls++
+					if err != nil {
+						return 0, fmt.Errorf("tee: %w", err)
+					}
+					if n == 0 {
+						return 0, errShort
+					}
+					left -= int(n)
+				}
+			}
+			for i := range pipes {
+				if err := e.spliceAll(rs[i], nil, null, nil, len(buf), unix.SPLICE_F_MOVE); err != nil {
+					return 0, err
+				}
+			}
+			return int64(pipes * len(buf)), nil
+		}}, nil
+	}
+}
+
+func pingPong(e *env) (*op, error) {
+	abR, abW, err := e.pipe(e.size)
+	if err != nil {
+		return nil, err
+	}
+	baR, baW, err := e.pipe(e.size)
+	if err != nil {
+		return nil, err
+	}
+	mine, err := e.buffer(e.size)
+	if err != nil {
+		return nil, err
+	}
+	theirs, err := e.buffer(e.size)
+	if err != nil {
+		return nil, err
+	}
+	peer := &env{}
+	go func() {
+		runtime.LockOSThread()
+		for peer.readFull(abR, theirs) == nil && peer.vmspliceAll(baW, theirs, 0) == nil {
+		}
+	}()
+	// Closing the pipes (the env's cleanup) ends the peer.
+	return &op{run: func() (int64, error) {
+		if err := e.vmspliceAll(abW, mine, 0); err != nil {
+			return 0, err
+		}
+		if err := e.readFull(baR, mine); err != nil {
+			return 0, err
+		}
+		return int64(2 * len(mine)), nil
+	}}, nil
+}
+
+func zeroToNull(e *env) (*op, error) {
+	r, w, err := e.pipe(e.size)
+	if err != nil {
+		return nil, err
+	}
+	null, err := e.devNull()
+	if err != nil {
+		return nil, err
+	}
+	zero, err := unix.Open("/dev/zero", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	e.fd(zero)
+	return &op{run: func() (int64, error) {
+		if err := e.spliceAll(zero, nil, w, nil, e.size, unix.SPLICE_F_MOVE); err != nil {
+			return 0, err
+		}
+		if err := e.spliceAll(r, nil, null, nil, e.size, unix.SPLICE_F_MOVE); err != nil {
+			return 0, err
+		}
+		return int64(e.size), nil
+	}}, nil
+}
+
+func fileToFile(cfr bool) func(*env) (*op, error) {
+	return func(e *env) (*op, error) {
+		src, err := e.file("src", e.size)
+		if err != nil {
+			return nil, err
+		}
+		dst, err := e.file("dst", e.size)
+		if err != nil {
+			return nil, err
+		}
+		buf := make([]byte, 128*kib)
+		return &op{run: func() (int64, error) {
+			var in, out int64
+			for in < int64(e.size) {
+				if cfr {
+					n, err := unix.CopyFileRange(src, &in, dst, &out, e.size-int(in), 0)
+					e.calls++
+					if err != nil {
+						return 0, fmt.Errorf("copy_file_range: %w", err)
+					}
+					if n == 0 {
+						return 0, errShort
+					}
+					continue
+				}
+				n, err := unix.Pread(src, buf[:min(len(buf), e.size-int(in))], in)
+				e.calls++
+				if err != nil {
+					return 0, fmt.Errorf("pread: %w", err)
+				}
+				if _, err := unix.Pwrite(dst, buf[:n], in); err != nil {
+					return 0, fmt.Errorf("pwrite: %w", err)
+				}
+				e.calls++
+				in += int64(n)
+			}
+			return int64(e.size), nil
+		}}, nil
+	}
+}
+
+func criuDump(e *env) (*op, error) {
+	r, w, err := e.pipe(1 * mib)
+	if err != nil {
+		return nil, err
+	}
+	mem, err := e.buffer(e.size)
+	if err != nil {
+		return nil, err
+	}
+	img, err := e.file("pages.img", 0)
+	if err != nil {
+		return nil, err
+	}
+	meminfo, err := os.Open("/proc/meminfo")
+	if err != nil {
+		return nil, err
+	}
+	e.cleanup(func() { meminfo.Close() })
+	avail := func() int64 {
+		b := make([]byte, 2048)
+		n, _ := meminfo.ReadAt(b, 0)
+		_, v, ok := strings.Cut(string(b[:n]), "MemAvailable:")
+		if !ok {
+			return 0
+		}
+		f := strings.Fields(v)
+		if len(f) == 0 {
+			return 0
+		}
+		kb, _ := strconv.ParseInt(f[0], 10, 64)
+		return kb
+	}
+	return &op{run: func() (int64, error) {
+		if err := unix.Ftruncate(img, 0); err != nil {
+			return 0, err
+		}
+		start := avail()
+		var off int64
+		for p := 0; p < len(mem); p += 1 * mib {
+			part := mem[p:min(p+1*mib, len(mem))]
+			if err := e.vmspliceAll(w, part, unix.SPLICE_F_GIFT); err != nil {
+				return 0, err
+			}
+			// The pipe is full: what the system holds now beyond the
+			// image written so far is what the pipe costs.
+			if held := start - avail() - off/kib; held > e.peakKiB {
+				e.peakKiB = held
+			}
+			if err := e.spliceAll(r, nil, img, &off, len(part), unix.SPLICE_F_MOVE); err != nil {
+				return 0, err
+			}
+		}
+		return int64(len(mem)), nil
+	}}, nil
+}
+
+func iovecRate(segs int) func(*env) (*op, error) {
+	return func(e *env) (*op, error) {
+		r, w, err := e.pipe(64 * kib)
+		if err != nil {
+			return nil, err
+		}
+		null, err := e.devNull()
+		if err != nil {
+			return nil, err
+		}
+		buf, err := e.buffer(max(e.size, 4096))
+		if err != nil {
+			return nil, err
+		}
+		seg := max(e.size/segs, 1)
+		iovs := make([]unix.Iovec, segs)
+		for i := range iovs {
+			iovs[i] = iovec(buf[i*seg : (i+1)*seg])
+		}
+		return &op{run: func() (int64, error) {
+			n, err := unix.Vmsplice(w, iovs, 0)
+			e.calls++
+			if err != nil {
+				return 0, fmt.Errorf("vmsplice: %w", err)
+			}
+			// Only the vmsplice calls count: drain with a scratch env.
+			if err := (&env{}).spliceAll(r, nil, null, nil, n, unix.SPLICE_F_MOVE); err != nil {
+				return 0, err
+			}
+			return int64(n), nil
+		}}, nil
+	}
+}

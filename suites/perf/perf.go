@@ -1,0 +1,204 @@
+// Package perf holds patchtest's benchmarks: how fast, and at what CPU
+// cost, a kernel moves data with splice, sendfile, vmsplice, tee and
+// copy_file_range, next to the plain read/write baselines they are meant
+// to beat. The guest runs one benchmark per process (package perf's
+// Worker) so that each sample's CPU time and peak memory are its own; the
+// host asks for samples one at a time (Serve) and interleaves two kernels.
+package perf
+
+import (
+	"fmt"
+	"path"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Level is how much a perf run measures: which benchmarks, how many
+// rounds, how long each sample.
+type Level struct {
+	Name string `json:"name"`
+	// Rounds is the number of measured samples per benchmark and kernel.
+	Rounds int `json:"rounds"`
+	// Warmup rounds run first and are discarded.
+	Warmup int `json:"warmup"`
+	// Duration is each sample's target time of measurement.
+	Duration time.Duration `json:"duration_ns"`
+	rank     int
+}
+
+// The levels, from cheapest to most thorough. quick is the smallest
+// sample benchstat draws a conclusion from (6 per side).
+var (
+	Quick    = Level{Name: "quick", Rounds: 6, Warmup: 1, Duration: 100 * time.Millisecond, rank: 1}
+	Standard = Level{Name: "standard", Rounds: 10, Warmup: 1, Duration: 250 * time.Millisecond, rank: 2}
+	Thorough = Level{Name: "thorough", Rounds: 20, Warmup: 2, Duration: 500 * time.Millisecond, rank: 3}
+)
+
+// ParseLevel returns the level called name.
+func ParseLevel(name string) (Level, error) {
+	for _, l := range []Level{Quick, Standard, Thorough} {
+		if l.Name == name {
+			return l, nil
+		}
+	}
+	return Level{}, fmt.Errorf("perf level %q: want quick, standard, thorough or off", name)
+}
+
+// Metric names. Each says its unit; Better says which way is good.
+const (
+	Throughput = "B/s"       // bytes moved per second of wall time
+	CPUPerGiB  = "cpu-s/GiB" // CPU seconds (user+sys) per GiB moved
+	NsPerOp    = "ns/op"     // wall time per operation (latency, dump time)
+	CallsPerS  = "calls/s"   // system calls per second
+	PeakKiB    = "peak-KiB"  // peak kernel memory held beyond the start
+)
+
+// HigherIsBetter reports whether a larger value of metric is an
+// improvement.
+func HigherIsBetter(metric string) bool {
+	return metric == Throughput || metric == CallsPerS
+}
+
+// Benchmark is one measurement: a data path at one size.
+type Benchmark struct {
+	// ID is stable across releases: group/path/size, e.g.
+	// vmsplice/pipe-devnull/64KiB.
+	ID string
+	// Desc says in one line what is measured.
+	Desc string
+	// Size is the bytes moved per operation (the parameter).
+	Size int
+	// Metrics are the metrics reported, the primary one first.
+	Metrics []string
+	// level is the least level that runs the benchmark.
+	level int
+	// setup prepares one sample and returns its operation.
+	setup func(e *env) (*op, error)
+}
+
+// Name is the benchmark's ID without its size: the benchmark family.
+func (b *Benchmark) Name() string { return path.Dir(b.ID) }
+
+// GoName is the name in Go benchmark format, for benchstat:
+// BenchmarkVmsplice/pipe-devnull/size=64KiB.
+func (b *Benchmark) GoName() string {
+	parts := strings.Split(b.ID, "/")
+	g := parts[0]
+	g = strings.ToUpper(g[:1]) + strings.ReplaceAll(g[1:], "_", "")
+	parts[0] = "Benchmark" + g
+	parts[len(parts)-1] = "size=" + parts[len(parts)-1]
+	return strings.Join(parts, "/")
+}
+
+// Catalogue returns every benchmark, in a fixed order.
+func Catalogue() []*Benchmark { return catalogue() }
+
+// Select returns the benchmarks that level runs and that match one of the
+// patterns (path.Match globs on the ID, or an ID prefix); all of the
+// level's when no pattern is given.
+func Select(level Level, patterns ...string) ([]*Benchmark, error) {
+	var out []*Benchmark
+	used := make([]bool, len(patterns))
+	for _, b := range Catalogue() {
+		if b.level > level.rank {
+			continue
+		}
+		if len(patterns) == 0 {
+			out = append(out, b)
+			continue
+		}
+		for i, p := range patterns {
+			if ok, err := path.Match(p, b.ID); err != nil {
+				return nil, fmt.Errorf("benchmark pattern %q: %w", p, err)
+			} else if ok || strings.HasPrefix(b.ID, strings.TrimSuffix(p, "/")+"/") {
+				out = append(out, b)
+				used[i] = true
+				break
+			}
+		}
+	}
+	for i, p := range patterns {
+		if !used[i] {
+			return nil, fmt.Errorf("benchmark pattern %q matches none of the %s level's benchmarks (patchtest perf list shows them)", p, level.Name)
+		}
+	}
+	return out, nil
+}
+
+// Lookup returns the benchmark with id.
+func Lookup(id string) (*Benchmark, bool) {
+	for _, b := range Catalogue() {
+		if b.ID == id {
+			return b, true
+		}
+	}
+	return nil, false
+}
+
+// Request asks the guest for one sample.
+type Request struct {
+	ID       string        `json:"id"`
+	Duration time.Duration `json:"duration_ns"`
+}
+
+// Sample is one measurement of one benchmark, as the worker took it.
+type Sample struct {
+	ID string `json:"id"`
+	// Bytes and Ops are what the timed section moved and did.
+	Bytes int64 `json:"bytes"`
+	Ops   int64 `json:"ops"`
+	// Calls counts the data-moving system calls made.
+	Calls int64         `json:"calls"`
+	Wall  time.Duration `json:"wall_ns"`
+	User  time.Duration `json:"user_ns"`
+	Sys   time.Duration `json:"sys_ns"`
+	// PeakKiB is the most memory the system held beyond the sample's
+	// start, where the benchmark tracks it.
+	PeakKiB int64 `json:"peak_kib,omitempty"`
+	// MaxRSSKiB is the worker process's peak resident set.
+	MaxRSSKiB int64  `json:"maxrss_kib"`
+	Error     string `json:"error,omitempty"`
+}
+
+// Metric returns the sample's value of metric, and false when the sample
+// does not define it.
+func (s Sample) Metric(metric string) (float64, bool) {
+	if s.Wall <= 0 || s.Error != "" {
+		return 0, false
+	}
+	switch metric {
+	case Throughput:
+		return float64(s.Bytes) / s.Wall.Seconds(), s.Bytes > 0
+	case CPUPerGiB:
+		return (s.User + s.Sys).Seconds() / (float64(s.Bytes) / (1 << 30)), s.Bytes > 0
+	case NsPerOp:
+		return float64(s.Wall.Nanoseconds()) / float64(s.Ops), s.Ops > 0
+	case CallsPerS:
+		return float64(s.Calls) / s.Wall.Seconds(), s.Calls > 0
+	case PeakKiB:
+		return float64(s.PeakKiB), true
+	}
+	return 0, false
+}
+
+// SortedIDs returns the IDs of bs, sorted.
+func SortedIDs(bs []*Benchmark) []string {
+	ids := make([]string, len(bs))
+	for i, b := range bs {
+		ids[i] = b.ID
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+// sizeName renders a byte count as the ID's size part: 4KiB, 1MiB.
+func sizeName(n int) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%dMiB", n>>20)
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return fmt.Sprintf("%dKiB", n>>10)
+	}
+	return fmt.Sprintf("%dB", n)
+}

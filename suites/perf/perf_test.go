@@ -1,0 +1,79 @@
+package perf
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestMeasureEveryBenchmark runs each benchmark briefly on the host's own
+// kernel: every one must move data without an error and report the
+// metrics it declares.
+func TestMeasureEveryBenchmark(t *testing.T) {
+	for _, b := range Catalogue() {
+		t.Run(b.ID, func(t *testing.T) {
+			s := Measure(Request{ID: b.ID, Duration: 5 * time.Millisecond})
+			if s.Error != "" {
+				t.Fatalf("error: %s", s.Error)
+			}
+			if s.Ops == 0 || s.Wall <= 0 || s.Calls == 0 {
+				t.Fatalf("nothing measured: %+v", s)
+			}
+			if s.Bytes%int64(b.Size) != 0 && !strings.HasPrefix(b.ID, "vmsplice/iovec") {
+				t.Errorf("moved %d bytes, not a multiple of the size %d", s.Bytes, b.Size)
+			}
+			for _, m := range b.Metrics {
+				if v, ok := s.Metric(m); !ok || v < 0 {
+					t.Errorf("metric %s: %v %v", m, v, ok)
+				}
+			}
+		})
+	}
+}
+
+func TestSelect(t *testing.T) {
+	quick, err := Select(Quick)
+	if err != nil {
+		t.Fatal(err)
+	}
+	std, _ := Select(Standard)
+	all, _ := Select(Thorough)
+	if !(len(quick) < len(std) && len(std) < len(all) && len(all) == len(Catalogue())) {
+		t.Errorf("levels: quick %d, standard %d, thorough %d of %d", len(quick), len(std), len(all), len(Catalogue()))
+	}
+	tests := []struct {
+		patterns []string
+		want     int
+		err      string
+	}{
+		{[]string{"vmsplice/pipe-devnull/64KiB"}, 1, ""},
+		{[]string{"vmsplice/pipe-devnull"}, 1, ""},
+		{[]string{"vmsplice/*/*"}, 6, ""},
+		{[]string{"nosuch"}, 0, "matches none"},
+		{[]string{"[bad"}, 0, "pattern"},
+	}
+	for _, tc := range tests {
+		got, err := Select(Quick, tc.patterns...)
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("%v: error %v, want %q", tc.patterns, err, tc.err)
+			}
+			continue
+		}
+		if err != nil || len(got) != tc.want {
+			t.Errorf("%v: %d benchmarks, %v; want %d", tc.patterns, len(got), err, tc.want)
+		}
+	}
+}
+
+func TestGoName(t *testing.T) {
+	for id, want := range map[string]string{
+		"vmsplice/pipe-devnull/64KiB":    "BenchmarkVmsplice/pipe-devnull/size=64KiB",
+		"copy_file_range/file-file/1MiB": "BenchmarkCopyfilerange/file-file/size=1MiB",
+	} {
+		b := &Benchmark{ID: id}
+		if got := b.GoName(); got != want {
+			t.Errorf("%s: %s, want %s", id, got, want)
+		}
+	}
+}
