@@ -34,6 +34,19 @@ type Run struct {
 		MemoryMiB int           `yaml:"memory_mib"`
 		Timeout   time.Duration `yaml:"timeout"`
 	} `yaml:"qemu"`
+	Perf struct {
+		// Level is off, quick, standard or thorough.
+		Level      string   `yaml:"level"`
+		Benchmarks []string `yaml:"benchmarks"`
+		// Alpha is the significance level of the Mann-Whitney U test.
+		Alpha float64 `yaml:"alpha"`
+		// ThresholdPct is the least change that counts as real.
+		ThresholdPct float64 `yaml:"threshold_pct"`
+		// FailPct is the size of an undeclared regression that fails
+		// the run.
+		FailPct    float64 `yaml:"fail_pct"`
+		RequireKVM bool    `yaml:"require_kvm"`
+	} `yaml:"perf"`
 	Out string `yaml:"out"`
 }
 
@@ -88,6 +101,17 @@ func (r *Run) check() error {
 	case "", "auto", "kvm", "tcg":
 	default:
 		return fmt.Errorf("qemu.accel: %q, want auto, kvm or tcg", r.QEMU.Accel)
+	}
+	switch r.Perf.Level {
+	case "", "off", "quick", "standard", "thorough":
+	default:
+		return fmt.Errorf("perf.level: %q, want off, quick, standard or thorough", r.Perf.Level)
+	}
+	if r.Perf.Alpha < 0 || r.Perf.Alpha >= 1 {
+		return fmt.Errorf("perf.alpha: %v, want a value in (0, 1), e.g. 0.05", r.Perf.Alpha)
+	}
+	if r.Perf.ThresholdPct < 0 || r.Perf.FailPct < 0 {
+		return errors.New("perf: threshold_pct and fail_pct must not be negative")
 	}
 	if r.QEMU.CPUs < 0 || r.QEMU.MemoryMiB < 0 || r.QEMU.Timeout < 0 {
 		return errors.New("qemu: cpus, memory_mib and timeout must not be negative")

@@ -88,6 +88,8 @@ type Expectation struct {
 // Expect is a series' expect.yaml.
 type Expect struct {
 	Changes []Expectation `yaml:"changes"`
+	// Perf declares the perf changes the series means to make.
+	Perf []PerfExpectation `yaml:"perf"`
 }
 
 // LoadExpect reads an expect.yaml.
@@ -108,6 +110,11 @@ func LoadExpect(p string) (*Expect, error) {
 		}
 		if _, err := path.Match(c.Cases, ""); err != nil {
 			return nil, fmt.Errorf("%s: change %d: pattern %q: %w", p, i+1, c.Cases, err)
+		}
+	}
+	for i, x := range e.Perf {
+		if err := x.check(); err != nil {
+			return nil, fmt.Errorf("%s: perf entry %d: %w", p, i+1, err)
 		}
 	}
 	return &e, nil

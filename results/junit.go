@@ -106,6 +106,13 @@ func (r *Record) JUnit() ([]byte, error) {
 		all.Errors += s.Errors
 		all.Suites = append(all.Suites, s)
 	}
+	if r.Perf != nil {
+		s := perfJUnit(r.Perf)
+		all.Tests += s.Tests
+		all.Failures += s.Failures
+		all.Errors += s.Errors
+		all.Suites = append(all.Suites, s)
+	}
 	b, err := xml.MarshalIndent(all, "", "  ")
 	if err != nil {
 		return nil, err
@@ -119,4 +126,30 @@ func classname(id string) string {
 		return strings.ReplaceAll(id[:i], "/", ".")
 	}
 	return id
+}
+
+// perfJUnit is one test case per benchmark metric: an undeclared
+// regression beyond the fail threshold is a failure.
+func perfJUnit(p *PerfResult) junitSuite {
+	failing := map[string]bool{}
+	for _, c := range p.Regressions {
+		failing[c.Bench+" "+c.Metric] = true
+	}
+	s := junitSuite{Name: "perf (" + p.Run.Level.Name + ")"}
+	for _, c := range p.Changes {
+		jc := junitCase{Name: c.Bench + " " + c.Metric, Classname: "perf." + classname(c.Bench),
+			SystemOut: fmt.Sprintf("base %g, new %g, change %+.2f%%, p=%.3f, n=%d+%d: %s", c.Base.Median, c.New.Median, c.ChangePct, c.P, c.Base.N, c.New.N, c.Verdict)}
+		if failing[jc.Name] {
+			jc.Failure = &junitMsg{Message: fmt.Sprintf("regression %+.1f%% (p=%.3f)", c.ChangePct, c.P), Type: "kernel", Text: jc.SystemOut}
+			s.Failures++
+		}
+		s.Tests++
+		s.Cases = append(s.Cases, jc)
+	}
+	if p.Error != "" {
+		s.Cases = append(s.Cases, junitCase{Name: "perf run", Classname: "perf", Failure: &junitMsg{Message: p.Error, Type: "kernel", Text: p.Error}})
+		s.Tests++
+		s.Failures++
+	}
+	return s
 }

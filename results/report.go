@@ -23,6 +23,8 @@ func (r *Record) Markdown() string {
 	}
 	w("")
 	switch {
+	case r.Baseline.Run != nil && len(r.Baseline.Run.Results) == 0:
+		w("The correctness suites were not run.")
 	case len(r.Changes) == 0:
 		w("No observation changed.")
 	case r.Verdict == nil:
@@ -69,6 +71,10 @@ func (r *Record) Markdown() string {
 			w("  case error: %s", l)
 		}
 	}
+	if r.Perf != nil {
+		w("")
+		writePerf(&b, r.Perf)
+	}
 	w("")
 	if r.Failed() {
 		w("Verdict: needs a look (unexpected changes or problems above).")
@@ -76,6 +82,42 @@ func (r *Record) Markdown() string {
 		w("Verdict: only expected changes, no invariant failures, no crashes.")
 	}
 	return b.String()
+}
+
+func writePerf(b *strings.Builder, p *PerfResult) {
+	w := func(format string, a ...any) { fmt.Fprintf(b, format+"\n", a...) }
+	b.WriteString(PerfLegend(p.Run, p.Stats))
+	w("")
+	b.WriteString(PerfTable(p.Changes))
+	sig, exp := 0, 0
+	for _, c := range p.Changes {
+		if c.Significant() {
+			sig++
+			if c.Expected != "" {
+				exp++
+			}
+		}
+	}
+	w("")
+	w("%d of %d metrics changed significantly (%d declared in expect.yaml).", sig, len(p.Changes), exp)
+	if len(p.Regressions) > 0 {
+		w("UNEXPECTED regressions of %.3g%% or more:", p.FailPct)
+		for _, c := range p.Regressions {
+			w("  %s %s: %+.1f%% (p=%.3f)", c.Bench, c.Metric, c.ChangePct, c.P)
+		}
+	}
+	if p.Error != "" {
+		w("The perf run ended early: %s", p.Error)
+	}
+	warned := map[string]bool{}
+	for _, c := range p.Changes {
+		for _, x := range c.Warnings {
+			if !warned[x] {
+				warned[x] = true
+				w("note: %s", x)
+			}
+		}
+	}
 }
 
 func writeChanges(w func(string, ...any), cs []Change) {

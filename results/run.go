@@ -1,8 +1,10 @@
 package results
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -15,6 +17,7 @@ import (
 	"github.com/patchtest/patchtest/configs"
 	"github.com/patchtest/patchtest/kernels"
 	"github.com/patchtest/patchtest/suites"
+	"github.com/patchtest/patchtest/suites/perf"
 	"github.com/patchtest/patchtest/suites/remote"
 	"github.com/patchtest/patchtest/vm"
 )
@@ -45,6 +48,33 @@ type Options struct {
 	OutDir string
 	// Progress receives a line per step.
 	Progress func(string)
+
+	// SkipSuites leaves the correctness catalogue out (a perf-only run).
+	SkipSuites bool
+	// Perf is the perf level; no perf run when its Name is empty.
+	Perf perf.Level
+	// Benchmarks select benchmarks (globs); all of the level's when empty.
+	Benchmarks []string
+	PerfStats  PerfStats
+	// PerfFailPct is the size in percent from which an undeclared
+	// significant regression fails the run; 5 when zero.
+	PerfFailPct float64
+	// RequireKVM refuses to measure perf under emulation.
+	RequireKVM bool
+}
+
+// PerfResult is the perf part of a run.
+type PerfResult struct {
+	Run     *remote.PerfRun `json:"run"`
+	Stats   PerfStats       `json:"stats"`
+	Changes []PerfChange    `json:"changes"`
+	FailPct float64         `json:"fail_pct"`
+	// Regressions are the undeclared significant regressions of at least
+	// FailPct: they fail the run.
+	Regressions []PerfChange `json:"regressions,omitempty"`
+	// Error is set when the perf run ended early (the candidate kernel
+	// failed under a benchmark).
+	Error string `json:"error,omitempty"`
 }
 
 // KernelResult is one side of a run.
@@ -55,6 +85,15 @@ type KernelResult struct {
 	Build   *kernels.Build  `json:"build,omitempty"`
 	Run     *remote.Run     `json:"run"`
 	Summary ProblemsSummary `json:"summary"`
+}
+
+// Label names the kernel in one short phrase: its release when it ran,
+// else its image.
+func (k *KernelResult) Label() string {
+	if k.Run != nil && k.Run.Release != "" {
+		return k.Role + " " + k.Run.Release
+	}
+	return k.Role + " " + filepath.Base(k.BzImage)
 }
 
 // ProblemsSummary counts what is wrong on one kernel by itself.
@@ -77,6 +116,7 @@ type Record struct {
 	Changes   []Change     `json:"changes"`
 	Expect    string       `json:"expect,omitempty"`
 	Verdict   *Verdict     `json:"verdict,omitempty"`
+	Perf      *PerfResult  `json:"perf,omitempty"`
 	Dir       string       `json:"dir"`
 }
 
@@ -89,6 +129,9 @@ func (r *Record) Failed() bool {
 			return true
 		}
 	} else if len(r.Changes) > 0 {
+		return true
+	}
+	if r.Perf != nil && (len(r.Perf.Regressions) > 0 || r.Perf.Error != "") {
 		return true
 	}
 	s := r.Candidate.Summary
@@ -118,8 +161,8 @@ func Execute(ctx context.Context, o Options) (*Record, error) {
 			return nil, fmt.Errorf("%s kernel: %w", side.Role, err)
 		}
 	}
-	for _, side := range sides {
-		progress(fmt.Sprintf("running the suites on the %s kernel (%s)", side.Role, side.BzImage))
+	boots := make([]vm.BootOptions, len(sides))
+	for i, side := range sides {
 		boot := o.Boot
 		boot.Kernel = side.BzImage
 		if side.Spec.Path != "" {
@@ -127,6 +170,12 @@ func Execute(ctx context.Context, o Options) (*Record, error) {
 				boot.Kernel, boot.ModulesDir = k.Kernel, k.Modules
 			}
 		}
+		boots[i] = boot
+		if o.SkipSuites {
+			side.Run = &remote.Run{}
+			continue
+		}
+		progress(fmt.Sprintf("running the suites on the %s kernel (%s)", side.Role, side.BzImage))
 		run, err := remote.RunSuites(ctx, remote.Options{
 			Boot: boot, Patterns: o.Patterns, Notice: progress,
 		})
@@ -145,9 +194,16 @@ func Execute(ctx context.Context, o Options) (*Record, error) {
 	}
 	rec.Baseline, rec.Candidate = *sides[0], *sides[1]
 	rec.Changes = Diff(rec.Baseline.Run.Results, rec.Candidate.Run.Results)
-	if expect != nil {
+	if expect != nil && !o.SkipSuites {
 		v := expect.Check(rec.Changes)
 		rec.Verdict = &v
+	}
+	if o.Perf.Name != "" {
+		if len(rec.Candidate.Summary.Crashes) > 0 {
+			progress("no perf run: the candidate kernel crashed in the suites")
+		} else if err := runPerf(ctx, o, boots, expect, rec, progress); err != nil {
+			return nil, err
+		}
 	}
 	rec.Finished = time.Now().UTC()
 	if o.OutDir != "" {
@@ -224,7 +280,23 @@ func (r *Record) Write(dir string) error {
 	if err != nil {
 		return err
 	}
-	return renameio.WriteFile(filepath.Join(r.Dir, "junit.xml"), j, 0o644)
+	if err := renameio.WriteFile(filepath.Join(r.Dir, "junit.xml"), j, 0o644); err != nil {
+		return err
+	}
+	if r.Perf != nil && r.Perf.Run != nil {
+		// Go benchmark format, one file per kernel:
+		// benchstat perf-baseline.txt perf-candidate.txt
+		for _, side := range []*KernelResult{&r.Baseline, &r.Candidate} {
+			var buf bytes.Buffer
+			if err := WriteBenchfmt(&buf, r.Perf.Run, side.Role, side.Label()); err != nil {
+				return err
+			}
+			if err := renameio.WriteFile(filepath.Join(r.Dir, "perf-"+side.Role+".txt"), buf.Bytes(), 0o644); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // LoadRecord reads a run's record from its folder or its run.json.
@@ -281,6 +353,13 @@ func FromConfig(cfg *configs.Run, dir string) Options {
 		Expect:    abs(cfg.Expect),
 		OutDir:    cfg.Out,
 	}
+	if l, err := perf.ParseLevel(cfg.Perf.Level); err == nil {
+		o.Perf = l
+	}
+	o.Benchmarks = cfg.Perf.Benchmarks
+	o.PerfStats = PerfStats{Alpha: cfg.Perf.Alpha, Threshold: cfg.Perf.ThresholdPct}
+	o.PerfFailPct = cfg.Perf.FailPct
+	o.RequireKVM = cfg.Perf.RequireKVM
 	o.DefaultExpect()
 	return o
 }
@@ -299,4 +378,35 @@ func (o *Options) DefaultExpect() {
 func fileExists(p string) bool {
 	_, err := os.Stat(p)
 	return err == nil
+}
+
+// runPerf measures both kernels side by side and compares them.
+func runPerf(ctx context.Context, o Options, boots []vm.BootOptions, expect *Expect, rec *Record, progress func(string)) error {
+	progress(fmt.Sprintf("perf %s: booting both kernels side by side", o.Perf.Name))
+	po := remote.PerfOptions{
+		Baseline: boots[0], Candidate: boots[1], Level: o.Perf, Patterns: o.Benchmarks,
+		RequireKVM: o.RequireKVM, Notice: progress,
+	}
+	run, err := remote.RunPerf(ctx, po)
+	res := &PerfResult{Run: run, Stats: o.PerfStats.withDefaults(), FailPct: o.PerfFailPct}
+	if res.FailPct == 0 {
+		res.FailPct = 5
+	}
+	if err != nil {
+		// Only the candidate kernel failing is a finding; anything else
+		// means the run could not be done.
+		var se *remote.SideError
+		if run == nil || !errors.As(err, &se) || se.Side != remote.Candidate || !vm.OutcomeOf(err).KernelFault() {
+			return fmt.Errorf("perf: %w", err)
+		}
+		progress(fmt.Sprintf("perf ended early: %v", err))
+		res.Error = firstLine(err.Error())
+	}
+	res.Changes = ComparePerf(run, res.Stats)
+	if expect != nil {
+		MarkExpected(res.Changes, expect.Perf)
+	}
+	res.Regressions = PerfRegressions(res.Changes, res.FailPct)
+	rec.Perf = res
+	return nil
 }

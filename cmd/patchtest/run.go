@@ -13,26 +13,51 @@ import (
 	"github.com/patchtest/patchtest/guest/build"
 	"github.com/patchtest/patchtest/kernels"
 	"github.com/patchtest/patchtest/results"
+	"github.com/patchtest/patchtest/suites/perf"
 )
 
+// runFlags are the flags of run and perf.
+type runFlags struct {
+	boot       bootFlags
+	baseline   string
+	patches    string
+	source     string
+	patterns   []string
+	expect     string
+	outDir     string
+	configFile string
+	asJSON     bool
+	perfLevel  string
+	benches    []string
+	requireKVM bool
+	failPct    float64
+	null       bool
+}
+
+func (f *runFlags) register(fl *pflag.FlagSet) {
+	f.boot.register(fl)
+	fl.StringVar(&f.baseline, "baseline", "", "baseline bzImage or debian:FLAVOUR (default: --source built stock)")
+	fl.StringVar(&f.patches, "patches", "", "build the candidate from --source with this series")
+	fl.StringVar(&f.source, "source", kernels.DefaultSource, "kernel source for built kernels")
+	fl.StringVar(&f.expect, "expect", "", "expect.yaml (default: the series' own, if it has one)")
+	fl.StringVar(&f.outDir, "out", "patchtest-results", "directory for the run's folder (run.json, report.md, junit.xml, perf-*.txt)")
+	fl.StringVar(&f.configFile, "config", "", "run configuration (YAML; default: the built-in configs/default.yaml)")
+	fl.BoolVar(&f.asJSON, "json", false, "print the run record as JSON instead of the report")
+	fl.StringSliceVar(&f.benches, "bench", nil, "glob(s) selecting benchmarks (patchtest perf list shows them)")
+	fl.BoolVar(&f.requireKVM, "require-kvm", false, "refuse to measure perf without a working KVM")
+	fl.Float64Var(&f.failPct, "perf-fail", 5, "an undeclared significant regression of this many percent fails the run")
+}
+
 func newRun() *cobra.Command {
-	var (
-		f          bootFlags
-		baseline   string
-		patches    string
-		source     string
-		patterns   []string
-		expect     string
-		outDir     string
-		configFile string
-		asJSON     bool
-	)
+	var f runFlags
 	c := &cobra.Command{
-		Use:   "run [--kernel K | --patches P] [--baseline B] [--suite GLOB] [--expect F] [--out DIR]",
-		Short: "Run the suites on a baseline and a candidate kernel and report what changed",
+		Use:   "run [--kernel K | --patches P] [--baseline B] [--suite GLOB] [--perf LEVEL] [--out DIR]",
+		Short: "Run the suites (and benchmarks) on a baseline and a candidate kernel and report what changed",
 		Long: `run builds or finds two kernels, runs the correctness catalogue on each
 under QEMU, and reports the observations that changed, sorted into those
-the series declares in its expect.yaml and unexpected ones.
+the series declares in its expect.yaml and unexpected ones. With --perf
+it then boots both kernels side by side and compares their benchmarks
+(see patchtest perf --help).
 
 With no arguments it runs the built-in default: Debian's 6.12 source,
 stock, against the same with the project's vmsplice-wrapper series
@@ -43,94 +68,119 @@ override it.
   --kernel K    the candidate: a bzImage or debian:FLAVOUR
   --patches P   the candidate: --source with this series (directory or mbox)
   --baseline B  the baseline: a bzImage (default: --source built stock)
+  --perf L      off, quick, standard or thorough
 
 Exit status: 0 when only expected changes appear; 1 when a change is
-unexpected, an expectation is not met, or the candidate breaks an
-invariant, crashes or warns; 2 when the run could not be done (a harness
-or host problem, not the kernel's).`,
+unexpected, an expectation is not met, the candidate breaks an invariant,
+crashes or warns, or a benchmark regresses significantly by --perf-fail
+percent or more without expect.yaml declaring it; 2 when the run could
+not be done (a harness or host problem, not the kernel's).`,
 		Args: cobra.NoArgs,
-		RunE: func(c *cobra.Command, args []string) error {
-			stderr := c.ErrOrStderr()
-			fl := c.Flags()
-			cfg, dir, err := loadRunConfig(configFile)
-			if err != nil {
-				return &exitError{code: 2, err: err}
-			}
-			o := results.FromConfig(cfg, dir)
-			// Flags override the configuration.
-			if fl.Changed("kernel") && fl.Changed("patches") {
-				return &exitError{code: 2, err: errors.New("--kernel and --patches both name the candidate; give one")}
-			}
-			if fl.Changed("kernel") {
-				o.Candidate = results.KernelSpec{Path: f.opts.Kernel}
-				o.Expect = ""
-			}
-			if fl.Changed("patches") {
-				o.Candidate = results.KernelSpec{Source: o.Candidate.Source, Patches: patches, Fragments: o.Candidate.Fragments}
-				o.Expect = ""
-			}
-			if fl.Changed("baseline") {
-				o.Baseline = results.KernelSpec{Path: baseline}
-			}
-			if fl.Changed("source") {
-				for _, k := range []*results.KernelSpec{&o.Baseline, &o.Candidate} {
-					if k.Path == "" {
-						k.Source = source
-					}
-				}
-			}
-			if fl.Changed("suite") {
-				o.Patterns = patterns
-			}
-			if fl.Changed("expect") {
-				o.Expect = expect
-			}
-			o.DefaultExpect()
-			if fl.Changed("out") || o.OutDir == "" {
-				o.OutDir = outDir
-			}
-			applyQEMU(cfg, fl, &f)
-			if err := f.prepareEvents(stderr); err != nil {
-				return &exitError{code: 2, err: err}
-			}
-			o.Boot = f.opts
-			o.Boot.Kernel = ""
-			o.CacheDir = f.opts.CacheDir
-			o.Progress = func(s string) { fmt.Fprintf(stderr, "patchtest: %s\n", s) }
-			rec, err := results.Execute(c.Context(), o)
-			if err != nil {
-				return &exitError{code: 2, err: err}
-			}
-			out := c.OutOrStdout()
-			if asJSON {
-				enc := json.NewEncoder(out)
-				enc.SetIndent("", "  ")
-				if err := enc.Encode(rec); err != nil {
-					return err
-				}
-			} else {
-				fmt.Fprint(out, rec.Markdown())
-			}
-			if rec.Dir != "" {
-				fmt.Fprintf(stderr, "patchtest: results in %s\n", rec.Dir)
-			}
-			if rec.Failed() {
-				return &exitError{code: 1}
-			}
-			return nil
-		},
+		RunE: func(c *cobra.Command, args []string) error { return execute(c, &f, false) },
 	}
 	fl := c.Flags()
 	f.register(fl)
-	fl.StringVar(&baseline, "baseline", "", "baseline bzImage or debian:FLAVOUR (default: --source built stock)")
-	fl.StringVar(&patches, "patches", "", "build the candidate from --source with this series")
-	fl.StringVar(&source, "source", kernels.DefaultSource, "kernel source for built kernels")
-	fl.StringSliceVar(&patterns, "suite", nil, "glob(s) selecting cases")
-	fl.StringVar(&expect, "expect", "", "expect.yaml (default: the series' own, if it has one)")
-	fl.StringVar(&outDir, "out", "patchtest-results", "directory for the run's folder (run.json, report.md, junit.xml)")
-	fl.StringVar(&configFile, "config", "", "run configuration (YAML; default: the built-in configs/default.yaml)")
-	fl.BoolVar(&asJSON, "json", false, "print the run record as JSON instead of the report")
+	fl.StringSliceVar(&f.patterns, "suite", nil, "glob(s) selecting cases")
+	fl.StringVar(&f.perfLevel, "perf", "", "perf level: off, quick, standard or thorough (default: the configuration's, off)")
 	return c
+}
+
+// execute runs the pipeline for run and perf (perfOnly: no correctness
+// suites, a perf level by default).
+func execute(c *cobra.Command, f *runFlags, perfOnly bool) error {
+	stderr := c.ErrOrStderr()
+	fl := c.Flags()
+	cfg, dir, err := loadRunConfig(f.configFile)
+	if err != nil {
+		return &exitError{code: 2, err: err}
+	}
+	o := results.FromConfig(cfg, dir)
+	// Flags override the configuration.
+	if fl.Changed("kernel") && fl.Changed("patches") {
+		return &exitError{code: 2, err: errors.New("--kernel and --patches both name the candidate; give one")}
+	}
+	if fl.Changed("kernel") {
+		o.Candidate = results.KernelSpec{Path: f.boot.opts.Kernel}
+		o.Expect = ""
+	}
+	if fl.Changed("patches") {
+		o.Candidate = results.KernelSpec{Source: o.Candidate.Source, Patches: f.patches, Fragments: o.Candidate.Fragments}
+		o.Expect = ""
+	}
+	if fl.Changed("baseline") {
+		o.Baseline = results.KernelSpec{Path: f.baseline}
+	}
+	if fl.Changed("source") {
+		for _, k := range []*results.KernelSpec{&o.Baseline, &o.Candidate} {
+			if k.Path == "" {
+				k.Source = f.source
+			}
+		}
+	}
+	if f.null {
+		if fl.Changed("baseline") {
+			return &exitError{code: 2, err: errors.New("--null compares the candidate with itself; drop --baseline")}
+		}
+		o.Baseline = o.Candidate
+		o.Expect = ""
+	}
+	if fl.Changed("suite") {
+		o.Patterns = f.patterns
+	}
+	if fl.Changed("expect") {
+		o.Expect = f.expect
+	}
+	o.DefaultExpect()
+	if fl.Changed("out") || o.OutDir == "" {
+		o.OutDir = f.outDir
+	}
+	o.SkipSuites = perfOnly
+	if f.perfLevel != "" {
+		o.Perf = perf.Level{}
+		if f.perfLevel != "off" {
+			if o.Perf, err = perf.ParseLevel(f.perfLevel); err != nil {
+				return &exitError{code: 2, err: err}
+			}
+		}
+	}
+	if fl.Changed("bench") {
+		o.Benchmarks = f.benches
+	}
+	if fl.Changed("require-kvm") {
+		o.RequireKVM = f.requireKVM
+	}
+	if fl.Changed("perf-fail") || o.PerfFailPct == 0 {
+		o.PerfFailPct = f.failPct
+	}
+	applyQEMU(cfg, fl, &f.boot)
+	if err := f.boot.prepareEvents(stderr); err != nil {
+		return &exitError{code: 2, err: err}
+	}
+	o.Boot = f.boot.opts
+	o.Boot.Kernel = ""
+	o.CacheDir = f.boot.opts.CacheDir
+	o.Progress = func(s string) { fmt.Fprintf(stderr, "patchtest: %s\n", s) }
+	rec, err := results.Execute(c.Context(), o)
+	if err != nil {
+		return &exitError{code: 2, err: err}
+	}
+	out := c.OutOrStdout()
+	if f.asJSON {
+		enc := json.NewEncoder(out)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(rec); err != nil {
+			return err
+		}
+	} else {
+		fmt.Fprint(out, rec.Markdown())
+	}
+	if rec.Dir != "" {
+		fmt.Fprintf(stderr, "patchtest: results in %s\n", rec.Dir)
+	}
+	if rec.Failed() {
+		return &exitError{code: 1}
+	}
+	return nil
 }
 
 // loadRunConfig reads the run configuration and returns the directory its

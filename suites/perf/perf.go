@@ -77,6 +77,16 @@ type Benchmark struct {
 	setup func(e *env) (*op, error)
 }
 
+// Level returns the least level that runs the benchmark.
+func (b *Benchmark) Level() Level {
+	for _, l := range []Level{Quick, Standard, Thorough} {
+		if l.rank >= b.level {
+			return l
+		}
+	}
+	return Thorough
+}
+
 // Name is the benchmark's ID without its size: the benchmark family.
 func (b *Benchmark) Name() string { return path.Dir(b.ID) }
 

@@ -1,0 +1,271 @@
+package results
+
+import (
+	"fmt"
+	"math"
+	"path"
+	"sort"
+	"strings"
+
+	"golang.org/x/perf/benchmath"
+
+	"github.com/patchtest/patchtest/suites/perf"
+	"github.com/patchtest/patchtest/suites/remote"
+)
+
+// PerfStats are the statistics rules of a perf comparison.
+type PerfStats struct {
+	// Alpha is the Mann-Whitney U test's significance level; 0.05 when 0.
+	Alpha float64 `json:"alpha"`
+	// Threshold is the least |change| in percent that counts as a real
+	// change even when statistically significant; 1 when 0.
+	Threshold float64 `json:"threshold_pct"`
+	// Confidence is the level of the medians' confidence intervals; 0.95
+	// when 0.
+	Confidence float64 `json:"confidence"`
+}
+
+func (s PerfStats) withDefaults() PerfStats {
+	if s.Alpha == 0 {
+		s.Alpha = 0.05
+	}
+	if s.Threshold == 0 {
+		s.Threshold = 1
+	}
+	if s.Confidence == 0 {
+		s.Confidence = 0.95
+	}
+	return s
+}
+
+// MinSamples is the fewest samples per side from which a verdict is
+// drawn: below 6 the median's 95 % confidence interval is unbounded, and
+// benchstat draws no conclusion either.
+const MinSamples = 6
+
+// Verdicts of a metric comparison.
+const (
+	PerfSame        = "~"           // no significant change
+	PerfBelow       = "~ (<thr)"    // significant, but smaller than the threshold
+	PerfImprovement = "improvement" // significant and above the threshold, for the better
+	PerfRegression  = "regression"  // significant and above the threshold, for the worse
+	PerfUnknown     = "?"           // too few samples to tell
+)
+
+// Dist summarises one side's samples of a metric.
+type Dist struct {
+	N int `json:"n"`
+	// Median and its confidence interval [Lo, Hi].
+	Median float64 `json:"median"`
+	Lo     float64 `json:"ci_lo"`
+	Hi     float64 `json:"ci_hi"`
+	Mean   float64 `json:"mean"`
+	// StddevPct is the coefficient of variation: the standard deviation
+	// as a percentage of the mean (0-day's ±%stddev).
+	StddevPct float64   `json:"stddev_pct"`
+	Values    []float64 `json:"values"`
+}
+
+// PerfChange is the comparison of one metric of one benchmark.
+type PerfChange struct {
+	Bench     string  `json:"bench"`
+	Metric    string  `json:"metric"`
+	Base      Dist    `json:"base"`
+	New       Dist    `json:"new"`
+	ChangePct float64 `json:"change_pct"`
+	P         float64 `json:"p"`
+	Verdict   string  `json:"verdict"`
+	// Expected names the expect.yaml entry that declares this change.
+	Expected string   `json:"expected,omitempty"`
+	Warnings []string `json:"warnings,omitempty"`
+}
+
+// Significant reports whether the change is a real one: statistically
+// significant and above the threshold.
+func (c PerfChange) Significant() bool {
+	return c.Verdict == PerfImprovement || c.Verdict == PerfRegression
+}
+
+// ComparePerf computes, for every benchmark and metric of run, the
+// baseline's and candidate's distributions and whether they differ.
+// Warm-up samples and failed samples are left out.
+func ComparePerf(run *remote.PerfRun, st PerfStats) []PerfChange {
+	st = st.withDefaults()
+	type key struct{ bench, metric, side string }
+	values := map[key][]float64{}
+	for _, s := range run.Samples {
+		if s.Warmup || s.Error != "" {
+			continue
+		}
+		b, ok := perf.Lookup(s.ID)
+		if !ok {
+			continue
+		}
+		for _, m := range b.Metrics {
+			if v, ok := s.Metric(m); ok {
+				k := key{s.ID, m, s.Side}
+				values[k] = append(values[k], v)
+			}
+		}
+	}
+	var out []PerfChange
+	for _, id := range run.Benchmarks {
+		b, ok := perf.Lookup(id)
+		if !ok {
+			continue
+		}
+		for _, m := range b.Metrics {
+			out = append(out, compareMetric(id, m, values[key{id, m, remote.Baseline}], values[key{id, m, remote.Candidate}], st))
+		}
+	}
+	return out
+}
+
+func compareMetric(bench, metric string, base, cand []float64, st PerfStats) PerfChange {
+	th := benchmath.Thresholds{CompareAlpha: st.Alpha}
+	sb, sc := benchmath.NewSample(base, &th), benchmath.NewSample(cand, &th)
+	c := PerfChange{Bench: bench, Metric: metric, Base: dist(sb, st.Confidence), New: dist(sc, st.Confidence)}
+	var warn []error
+	warn = append(warn, sb.Warnings...)
+	warn = append(warn, sc.Warnings...)
+	if c.Base.N == 0 || c.New.N == 0 {
+		c.Verdict = PerfUnknown
+		c.Warnings = append(c.Warnings, "no samples on one side")
+		return c
+	}
+	cmp := benchmath.AssumeNothing.Compare(sb, sc)
+	warn = append(warn, cmp.Warnings...)
+	c.P = cmp.P
+	if c.Base.Median != 0 {
+		c.ChangePct = (c.New.Median - c.Base.Median) / c.Base.Median * 100
+	}
+	switch {
+	case c.Base.N < MinSamples || c.New.N < MinSamples:
+		c.Verdict = PerfUnknown
+		c.Warnings = append(c.Warnings, fmt.Sprintf("%d+%d samples: at least %d per side are needed for a verdict", c.Base.N, c.New.N, MinSamples))
+	case cmp.P >= st.Alpha:
+		c.Verdict = PerfSame
+	case math.Abs(c.ChangePct) < st.Threshold:
+		c.Verdict = PerfBelow
+	case (c.ChangePct > 0) == perf.HigherIsBetter(metric):
+		c.Verdict = PerfImprovement
+	default:
+		c.Verdict = PerfRegression
+	}
+	for _, w := range warn {
+		c.Warnings = append(c.Warnings, w.Error())
+	}
+	for _, d := range []Dist{c.Base, c.New} {
+		if d.StddevPct > 10 {
+			c.Warnings = append(c.Warnings, fmt.Sprintf("noisy: ±%.0f%% stddev on one side", d.StddevPct))
+			break
+		}
+	}
+	return c
+}
+
+func dist(s *benchmath.Sample, confidence float64) Dist {
+	d := Dist{N: len(s.Values), Values: s.Values}
+	if d.N == 0 {
+		return d
+	}
+	sum := benchmath.AssumeNothing.Summary(s, confidence)
+	d.Median, d.Lo, d.Hi = sum.Center, sum.Lo, sum.Hi
+	for _, v := range s.Values {
+		d.Mean += v
+	}
+	d.Mean /= float64(d.N)
+	if d.N > 1 && d.Mean != 0 {
+		var ss float64
+		for _, v := range s.Values {
+			ss += (v - d.Mean) * (v - d.Mean)
+		}
+		d.StddevPct = math.Sqrt(ss/float64(d.N-1)) / math.Abs(d.Mean) * 100
+	}
+	return d
+}
+
+// PerfExpectation declares a perf change a series means to make:
+// benchmarks matching Benchmarks (a glob on the ID or a leading part of
+// it) and metrics matching
+// Metrics (a glob; all when empty) may change in direction Change
+// (regression, improvement or any).
+type PerfExpectation struct {
+	Benchmarks string `yaml:"benchmarks" json:"benchmarks"`
+	Metrics    string `yaml:"metrics" json:"metrics,omitempty"`
+	Change     string `yaml:"change" json:"change"`
+	Why        string `yaml:"why" json:"why"`
+}
+
+func (x PerfExpectation) check() error {
+	if x.Benchmarks == "" {
+		return fmt.Errorf("no benchmarks pattern")
+	}
+	for _, p := range []string{x.Benchmarks, x.Metrics} {
+		if _, err := path.Match(p, ""); err != nil {
+			return fmt.Errorf("pattern %q: %w", p, err)
+		}
+	}
+	switch x.Change {
+	case PerfRegression, PerfImprovement, "any":
+	default:
+		return fmt.Errorf("change %q: want regression, improvement or any", x.Change)
+	}
+	return nil
+}
+
+func (x PerfExpectation) matches(c PerfChange) bool {
+	if !matchPrefix(x.Benchmarks, c.Bench) {
+		return false
+	}
+	if x.Metrics != "" {
+		if ok, _ := path.Match(x.Metrics, c.Metric); !ok {
+			return false
+		}
+	}
+	return x.Change == "any" || x.Change == c.Verdict
+}
+
+// matchPrefix reports whether the glob pattern matches id or one of its
+// leading parts: "vmsplice/*" matches vmsplice/pipe-tcp/64KiB.
+func matchPrefix(pattern, id string) bool {
+	for p := id; ; {
+		if ok, _ := path.Match(pattern, p); ok {
+			return true
+		}
+		i := strings.LastIndexByte(p, '/')
+		if i < 0 {
+			return false
+		}
+		p = p[:i]
+	}
+}
+
+// MarkExpected sets Expected on each significant change that one of xs
+// declares.
+func MarkExpected(cs []PerfChange, xs []PerfExpectation) {
+	for i := range cs {
+		if !cs[i].Significant() {
+			continue
+		}
+		for _, x := range xs {
+			if x.matches(cs[i]) {
+				cs[i].Expected = x.Benchmarks + " (" + x.Change + ")"
+				break
+			}
+		}
+	}
+}
+
+// PerfRegressions returns the significant regressions no expectation
+// declares whose size is at least failPct percent.
+func PerfRegressions(cs []PerfChange, failPct float64) []PerfChange {
+	var out []PerfChange
+	for _, c := range cs {
+		if c.Verdict == PerfRegression && c.Expected == "" && math.Abs(c.ChangePct) >= failPct {
+			out = append(out, c)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return math.Abs(out[i].ChangePct) > math.Abs(out[j].ChangePct) })
+	return out
+}

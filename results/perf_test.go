@@ -1,0 +1,191 @@
+package results
+
+import (
+	"bytes"
+	"math/rand/v2"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/perf/benchfmt"
+
+	"github.com/patchtest/patchtest/suites/perf"
+	"github.com/patchtest/patchtest/suites/remote"
+)
+
+// normal draws n values around mean with the given coefficient of
+// variation.
+func normal(r *rand.Rand, n int, mean, cv float64) []float64 {
+	out := make([]float64, n)
+	for i := range out {
+		out[i] = mean * (1 + cv*r.NormFloat64())
+	}
+	return out
+}
+
+func TestCompareMetricVerdicts(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	tests := []struct {
+		name         string
+		metric       string
+		base, cand   []float64
+		want         string
+		wantWarnings string
+	}{
+		{"5% throughput drop, n=10, 1% noise", perf.Throughput, normal(r, 10, 100, 0.01), normal(r, 10, 95, 0.01), PerfRegression, ""},
+		{"5% throughput gain", perf.Throughput, normal(r, 10, 100, 0.01), normal(r, 10, 105, 0.01), PerfImprovement, ""},
+		{"5% more ns/op is worse", perf.NsPerOp, normal(r, 10, 100, 0.01), normal(r, 10, 105, 0.01), PerfRegression, ""},
+		{"5% less cpu per GiB is better", perf.CPUPerGiB, normal(r, 10, 100, 0.01), normal(r, 10, 95, 0.01), PerfImprovement, ""},
+		{"identical distributions", perf.Throughput, normal(r, 10, 100, 0.02), normal(r, 10, 100, 0.02), PerfSame, ""},
+		{"0.5% shift, tiny noise: below threshold", perf.Throughput, normal(r, 10, 100, 0.0005), normal(r, 10, 99.5, 0.0005), PerfBelow, ""},
+		{"5 samples: no verdict", perf.Throughput, normal(r, 5, 100, 0.01), normal(r, 5, 50, 0.01), PerfUnknown, "at least 6 per side"},
+		{"no candidate samples", perf.Throughput, normal(r, 10, 100, 0.01), nil, PerfUnknown, "no samples"},
+		{"noisy host", perf.Throughput, normal(r, 10, 100, 0.3), normal(r, 10, 100, 0.3), PerfSame, "noisy"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := compareMetric("b/x/1KiB", tc.metric, tc.base, tc.cand, PerfStats{}.withDefaults())
+			if c.Verdict != tc.want {
+				t.Errorf("verdict %q (change %+.2f%%, p=%.4f), want %q", c.Verdict, c.ChangePct, c.P, tc.want)
+			}
+			if tc.wantWarnings != "" && !strings.Contains(strings.Join(c.Warnings, "|"), tc.wantWarnings) {
+				t.Errorf("warnings %q lack %q", c.Warnings, tc.wantWarnings)
+			}
+		})
+	}
+}
+
+// TestFalsePositiveRate draws many pairs of samples from one distribution:
+// at alpha 0.05 about one comparison in twenty may look significant, and
+// the 1 % threshold must cut that further.
+func TestFalsePositiveRate(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	const trials = 400
+	flagged := 0
+	for range trials {
+		c := compareMetric("b/x/1KiB", perf.Throughput, normal(r, 10, 100, 0.02), normal(r, 10, 100, 0.02), PerfStats{}.withDefaults())
+		if c.Significant() {
+			flagged++
+		}
+	}
+	if rate := float64(flagged) / trials; rate > 0.05 {
+		t.Errorf("%d of %d null comparisons flagged (%.1f%%), want at most 5%%", flagged, trials, rate*100)
+	}
+}
+
+// TestShiftDetected checks the test's power: a 5 % shift under 2 % noise
+// must be found nearly always with the standard level's 10 samples.
+func TestShiftDetected(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	const trials = 200
+	found := 0
+	for range trials {
+		c := compareMetric("b/x/1KiB", perf.Throughput, normal(r, 10, 100, 0.02), normal(r, 10, 95, 0.02), PerfStats{}.withDefaults())
+		if c.Verdict == PerfRegression {
+			found++
+		}
+	}
+	if found < trials*95/100 {
+		t.Errorf("5%% shift found in %d of %d trials", found, trials)
+	}
+}
+
+func fakePerfRun(r *rand.Rand, rounds int, shift float64) *remote.PerfRun {
+	run := &remote.PerfRun{Level: perf.Standard}
+	bs, _ := perf.Select(perf.Quick)
+	for _, b := range bs {
+		run.Benchmarks = append(run.Benchmarks, b.ID)
+	}
+	for round := range rounds + 1 {
+		for _, id := range run.Benchmarks {
+			for _, side := range []string{remote.Baseline, remote.Candidate} {
+				wall := 100 * time.Millisecond
+				if side == remote.Candidate {
+					wall = time.Duration(float64(wall) * (1 + shift))
+				}
+				wall = time.Duration(float64(wall) * (1 + 0.01*r.NormFloat64()))
+				run.Samples = append(run.Samples, remote.PerfSample{Side: side, Round: round, Warmup: round == 0, Sample: perf.Sample{
+					ID: id, Bytes: 1 << 30, Ops: 1000, Calls: 2000, Wall: wall, User: wall / 10, Sys: wall / 2, PeakKiB: 100,
+				}})
+			}
+		}
+	}
+	return run
+}
+
+func TestComparePerfRun(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	run := fakePerfRun(r, 10, 0.10) // the candidate takes 10 % longer
+	cs := ComparePerf(run, PerfStats{})
+	if len(cs) == 0 {
+		t.Fatal("no comparisons")
+	}
+	for _, c := range cs {
+		if c.Base.N != 10 || c.New.N != 10 {
+			t.Errorf("%s %s: n=%d+%d, want 10+10 (warm-up left out)", c.Bench, c.Metric, c.Base.N, c.New.N)
+		}
+		want := PerfRegression
+		if c.Metric == perf.PeakKiB {
+			want = PerfSame
+		}
+		if c.Verdict != want {
+			t.Errorf("%s %s: %s (%+.1f%%), want %s", c.Bench, c.Metric, c.Verdict, c.ChangePct, want)
+		}
+	}
+	MarkExpected(cs, []PerfExpectation{{Benchmarks: "vmsplice/*", Change: PerfRegression}})
+	regs := PerfRegressions(cs, 5)
+	for _, c := range regs {
+		if strings.HasPrefix(c.Bench, "vmsplice/") {
+			t.Errorf("expected regression %s listed as unexpected", c.Bench)
+		}
+	}
+	if len(regs) == 0 {
+		t.Error("no unexpected regressions")
+	}
+	if got := PerfRegressions(cs, 50); len(got) != 0 {
+		t.Errorf("%d regressions above a 50%% threshold, want none", len(got))
+	}
+	table := PerfTable(cs)
+	for _, l := range strings.Split(table, "\n") {
+		if len([]rune(l)) > 72 {
+			t.Errorf("line over 72 columns: %q", l)
+		}
+	}
+	if !strings.Contains(table, "R exp") || !strings.Contains(table, "sendfile/file-tcp/1MiB") {
+		t.Errorf("table:\n%s", table)
+	}
+}
+
+func TestWriteBenchfmtRoundTrip(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	run := fakePerfRun(r, 6, 0)
+	var buf bytes.Buffer
+	if err := WriteBenchfmt(&buf, run, remote.Candidate, "6.12-patched"); err != nil {
+		t.Fatal(err)
+	}
+	rd := benchfmt.NewReader(&buf, "new.txt")
+	n := 0
+	for rd.Scan() {
+		switch rec := rd.Result().(type) {
+		case *benchfmt.Result:
+			n++
+			if rec.GetConfig("kernel") != "6.12-patched" || !strings.HasPrefix(string(rec.Name), "Benchmark") {
+				t.Errorf("result %s config %v", rec.Name, rec.Config)
+			}
+		case *benchfmt.SyntaxError:
+			t.Errorf("syntax error: %v", rec)
+		}
+	}
+	if want := 6 * len(run.Benchmarks); n != want {
+		t.Errorf("%d results read back, want %d", n, want)
+	}
+}
+
+func BenchmarkComparePerf(b *testing.B) {
+	r := rand.New(rand.NewPCG(11, 12))
+	run := fakePerfRun(r, 20, 0.02)
+	b.ResetTimer()
+	for b.Loop() {
+		ComparePerf(run, PerfStats{})
+	}
+}

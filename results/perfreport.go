@@ -1,0 +1,138 @@
+package results
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"strings"
+
+	"golang.org/x/perf/benchfmt"
+
+	"github.com/patchtest/patchtest/suites/perf"
+	"github.com/patchtest/patchtest/suites/remote"
+	"github.com/patchtest/patchtest/vm"
+)
+
+// PerfTable renders the comparisons in the columns of the 0-day test
+// robot's reports (base ±%stddev %change new ±%stddev), a benchmark's
+// name above its metrics, followed by the p-value, sample counts and
+// verdict. Lines stay within 72 columns.
+func PerfTable(cs []PerfChange) string {
+	var b strings.Builder
+	w := func(format string, a ...any) { fmt.Fprintf(&b, format+"\n", a...) }
+	w("%-10s %8s %5s %8s %8s %5s %6s %5s", "", "base", "±sd%", "%change", "new", "±sd%", "p", "n")
+	last := ""
+	for _, c := range cs {
+		if c.Bench != last {
+			w("%s", c.Bench)
+			last = c.Bench
+		}
+		change := PerfSame
+		if c.Verdict == PerfUnknown {
+			change = "?"
+		} else if c.Verdict != PerfSame {
+			change = fmt.Sprintf("%+.1f%%", c.ChangePct)
+		}
+		w("  %-8s %8s %4.0f%% %8s %8s %4.0f%% %6s %5s %s", c.Metric,
+			human(c.Base.Median), c.Base.StddevPct, change, human(c.New.Median), c.New.StddevPct,
+			pValue(c), fmt.Sprintf("%d+%d", c.Base.N, c.New.N), mark(c))
+	}
+	return b.String()
+}
+
+func pValue(c PerfChange) string {
+	if c.Base.N == 0 || c.New.N == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.3f", c.P)
+}
+
+// mark flags a change for the eye: R regression, I improvement, with
+// (exp) when expect.yaml declares it.
+func mark(c PerfChange) string {
+	s := ""
+	switch c.Verdict {
+	case PerfRegression:
+		s = "R"
+	case PerfImprovement:
+		s = "I"
+	case PerfBelow:
+		s = "<thr"
+	}
+	if c.Expected != "" {
+		s += " exp"
+	}
+	return s
+}
+
+// human renders v with an SI prefix and three significant digits.
+func human(v float64) string {
+	a := math.Abs(v)
+	switch {
+	case a == 0:
+		return "0"
+	case a >= 1e9:
+		return fmt.Sprintf("%.3gG", v/1e9)
+	case a >= 1e6:
+		return fmt.Sprintf("%.3gM", v/1e6)
+	case a >= 1e4:
+		return fmt.Sprintf("%.3gk", v/1e3)
+	}
+	return fmt.Sprintf("%.3g", v)
+}
+
+// PerfLegend explains the table and says what the numbers can be trusted
+// for; accel is the accelerator both kernels ran under.
+func PerfLegend(run *remote.PerfRun, st PerfStats) string {
+	st = st.withDefaults()
+	var b strings.Builder
+	fmt.Fprintf(&b, "Perf level %s: %d rounds (+%d warm-up) of %v per benchmark\n", run.Level.Name, run.Level.Rounds, run.Level.Warmup, run.Level.Duration)
+	fmt.Fprintf(&b, "and kernel, kernels booted side by side and sampled alternately.\n")
+	fmt.Fprintf(&b, "Medians; ±sd%% is the stddev in %% of the mean; p from the\n")
+	fmt.Fprintf(&b, "Mann-Whitney U test; ~ means not significant at alpha=%.2g or\n", st.Alpha)
+	fmt.Fprintf(&b, "below the %.3g%% threshold (<thr). R regression, I improvement,\n", st.Threshold)
+	fmt.Fprintf(&b, "exp: declared in expect.yaml. Page cache warm (tmpfs).\n")
+	if len(run.Boots) > 0 && run.Boots[0].Accel != vm.KVM {
+		fmt.Fprintf(&b, "Under %s (emulation): absolute numbers are emulation numbers;\n", run.Boots[0].Accel)
+		fmt.Fprintf(&b, "only the ratio between kernels under identical conditions means\n")
+		fmt.Fprintf(&b, "anything.\n")
+	}
+	return b.String()
+}
+
+// WriteBenchfmt writes one side's measured samples in the Go benchmark
+// format, with the kernel as a configuration key, so that
+// `benchstat base.txt new.txt` reads them directly.
+func WriteBenchfmt(w io.Writer, run *remote.PerfRun, side, kernel string) error {
+	bw := benchfmt.NewWriter(w)
+	for _, s := range run.Samples {
+		if s.Side != side || s.Warmup || s.Error != "" {
+			continue
+		}
+		b, ok := perf.Lookup(s.ID)
+		if !ok {
+			continue
+		}
+		r := &benchfmt.Result{
+			Name: benchfmt.Name(b.GoName()), Iters: int(s.Ops),
+			Config: []benchfmt.Config{
+				{Key: "kernel", Value: []byte(kernel), File: true},
+				{Key: "perf-level", Value: []byte(run.Level.Name), File: true},
+			},
+		}
+		for _, m := range b.Metrics {
+			if v, ok := s.Metric(m); ok {
+				unit := m
+				if m == perf.NsPerOp {
+					// benchfmt's tidy unit; its writer prints ns/op.
+					v, unit = v/1e9, "sec/op"
+				}
+				r.Values = append(r.Values, benchfmt.Value{Value: v, Unit: unit})
+			}
+		}
+		if err := bw.Write(r); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,227 @@
+package remote
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/patchtest/patchtest/suites/perf"
+	"github.com/patchtest/patchtest/vm"
+)
+
+// Sides of an A/B perf run.
+const (
+	Baseline  = "baseline"
+	Candidate = "candidate"
+)
+
+// PerfOptions configure an interleaved A/B perf run.
+type PerfOptions struct {
+	// Baseline and Candidate boot the two kernels; for a null run
+	// (host self-check) both name the same kernel.
+	Baseline, Candidate vm.BootOptions
+	Level               perf.Level
+	Patterns            []string
+	// RequireKVM refuses to measure under emulation: both kernels are
+	// booted with KVM, without falling back to TCG.
+	RequireKVM bool
+	// Notice receives a line per round.
+	Notice func(string)
+	// OnSample receives each sample as it arrives.
+	OnSample func(PerfSample)
+}
+
+// PerfSample is one sample, tagged with the side and round it came from.
+type PerfSample struct {
+	Side  string `json:"side"`
+	Round int    `json:"round"`
+	// Warmup samples are discarded by the statistics.
+	Warmup bool `json:"warmup,omitempty"`
+	perf.Sample
+}
+
+// PerfRun is the outcome of an A/B perf run.
+type PerfRun struct {
+	Level      perf.Level   `json:"level"`
+	Benchmarks []string     `json:"benchmarks"`
+	Samples    []PerfSample `json:"samples"`
+	// Boots are the two machines, baseline first.
+	Boots []vm.Info     `json:"boots"`
+	Wall  time.Duration `json:"wall_ns"`
+}
+
+// RunPerf boots both kernels at once and alternates samples between them
+// (A, B in even rounds, B, A in odd ones, and the order turning with each
+// benchmark), so that host drift and the order itself hit both alike. The
+// first Level.Warmup rounds are recorded as warm-up. A kernel that fails
+// under a benchmark ends the run: the samples so far are returned with
+// the error.
+func RunPerf(ctx context.Context, o PerfOptions) (*PerfRun, error) {
+	benches, err := perf.Select(o.Level, o.Patterns...)
+	if err != nil {
+		return nil, &vm.Error{Outcome: vm.BadInput, Msg: "--bench", Err: err}
+	}
+	notice := o.Notice
+	if notice == nil {
+		notice = func(string) {}
+	}
+	run := &PerfRun{Level: o.Level}
+	for _, b := range benches {
+		run.Benchmarks = append(run.Benchmarks, b.ID)
+	}
+	start := time.Now()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if o.RequireKVM {
+		o.Baseline.Accel, o.Candidate.Accel = vm.KVM, vm.KVM
+	}
+	sides, err := bootBoth(ctx, o.Baseline, o.Candidate)
+	if err != nil {
+		if o.RequireKVM {
+			return run, &vm.Error{Outcome: vm.Infrastructure, Msg: "perf requires KVM (--require-kvm) and KVM did not work", Err: err}
+		}
+		return run, err
+	}
+	for _, s := range sides {
+		defer s.close()
+		run.Boots = append(run.Boots, s.m.Info())
+	}
+	total := o.Level.Warmup + o.Level.Rounds
+	for round := range total {
+		warm := round < o.Level.Warmup
+		if warm {
+			notice(fmt.Sprintf("perf warm-up round %d/%d (%d benchmarks per kernel)", round+1, o.Level.Warmup, len(benches)))
+		} else {
+			notice(fmt.Sprintf("perf round %d/%d", round+1-o.Level.Warmup, o.Level.Rounds))
+		}
+		for i, b := range benches {
+			order := []*perfSide{sides[0], sides[1]}
+			if (round+i)%2 == 1 {
+				order[0], order[1] = order[1], order[0]
+			}
+			for _, s := range order {
+				smp, err := s.sample(ctx, perf.Request{ID: b.ID, Duration: o.Level.Duration})
+				if err != nil {
+					run.Wall = time.Since(start)
+					return run, &SideError{Side: s.role, Bench: b.ID, Err: err}
+				}
+				ps := PerfSample{Side: s.role, Round: round, Warmup: warm, Sample: smp}
+				run.Samples = append(run.Samples, ps)
+				if o.OnSample != nil {
+					o.OnSample(ps)
+				}
+			}
+		}
+	}
+	run.Wall = time.Since(start)
+	return run, nil
+}
+
+// SideError is a failure of one side's kernel or guest during a perf run.
+type SideError struct {
+	Side  string
+	Bench string // empty while booting
+	Err   error
+}
+
+func (e *SideError) Error() string {
+	if e.Bench == "" {
+		return fmt.Sprintf("%s kernel: %v", e.Side, e.Err)
+	}
+	return fmt.Sprintf("%s kernel, benchmark %s: %v", e.Side, e.Bench, e.Err)
+}
+
+func (e *SideError) Unwrap() error { return e.Err }
+
+// perfSide is one booted kernel with its guest's perf server running.
+type perfSide struct {
+	role   string
+	m      *vm.Machine
+	req    io.WriteCloser
+	resp   *bufio.Reader
+	done   chan error
+	stderr *strings.Builder
+}
+
+func bootBoth(ctx context.Context, a, b vm.BootOptions) ([]*perfSide, error) {
+	sides := []*perfSide{{role: Baseline}, {role: Candidate}}
+	opts := []vm.BootOptions{a, b}
+	errs := make([]error, len(sides))
+	var wg sync.WaitGroup
+	for i := range sides {
+		wg.Go(func() { errs[i] = sides[i].start(ctx, opts[i]) })
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			for _, s := range sides {
+				s.close()
+			}
+			return nil, &SideError{Side: sides[i].role, Err: err}
+		}
+	}
+	return sides, nil
+}
+
+func (s *perfSide) start(ctx context.Context, o vm.BootOptions) error {
+	m, err := vm.Boot(ctx, o)
+	if err != nil {
+		return err
+	}
+	s.m = m
+	reqR, reqW := io.Pipe()
+	respR, respW := io.Pipe()
+	s.req, s.resp, s.done, s.stderr = reqW, bufio.NewReader(respR), make(chan error, 1), &strings.Builder{}
+	go func() {
+		code, err := m.Run(ctx, []string{GuestInit, "perf", "serve"}, reqR, respW, s.stderr)
+		if err == nil && code != 0 {
+			err = fmt.Errorf("perf server exited %d: %s", code, strings.TrimSpace(s.stderr.String()))
+		}
+		if err == nil {
+			err = io.EOF
+		}
+		respW.CloseWithError(err)
+		s.done <- err
+	}()
+	return nil
+}
+
+// sample asks the guest for one sample and waits for it.
+func (s *perfSide) sample(ctx context.Context, req perf.Request) (perf.Sample, error) {
+	b, _ := json.Marshal(req)
+	if _, err := s.req.Write(append(b, '\n')); err != nil {
+		return perf.Sample{}, s.failure(err)
+	}
+	line, err := s.resp.ReadBytes('\n')
+	if err != nil {
+		return perf.Sample{}, s.failure(err)
+	}
+	var smp perf.Sample
+	if err := json.Unmarshal(line, &smp); err != nil || smp.ID != req.ID {
+		return perf.Sample{}, fmt.Errorf("perf server answered %q to a request for %s", line, req.ID)
+	}
+	return smp, nil
+}
+
+// failure prefers the machine's own account of what went wrong (a panic,
+// a lost guest) to the broken pipe that showed it.
+func (s *perfSide) failure(err error) error {
+	if fault := s.m.Err(); fault != nil {
+		return fault
+	}
+	return err
+}
+
+func (s *perfSide) close() {
+	if s.m == nil {
+		return
+	}
+	s.req.Close()
+	s.m.Close()
+	s.m = nil
+}
