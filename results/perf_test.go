@@ -105,7 +105,7 @@ func fakePerfRun(r *rand.Rand, rounds int, shift float64) *remote.PerfRun {
 				}
 				wall = time.Duration(float64(wall) * (1 + 0.01*r.NormFloat64()))
 				run.Samples = append(run.Samples, remote.PerfSample{Side: side, Round: round, Warmup: round == 0, Sample: perf.Sample{
-					ID: id, Bytes: 1 << 30, Ops: 1000, Calls: 2000, Wall: wall, User: wall / 10, Sys: wall / 2, PeakKiB: 100,
+					ID: id, Bytes: 1 << 30, Ops: 1000, Calls: 2000, Wall: wall, User: wall / 10, Sys: wall / 2, MaxRSSKiB: 100,
 				}})
 			}
 		}
@@ -125,7 +125,7 @@ func TestComparePerfRun(t *testing.T) {
 			t.Errorf("%s %s: n=%d+%d, want 10+10 (warm-up left out)", c.Bench, c.Metric, c.Base.N, c.New.N)
 		}
 		want := PerfRegression
-		if c.Metric == perf.PeakKiB {
+		if c.Metric == perf.PeakRSS {
 			want = PerfSame
 		}
 		if c.Verdict != want {

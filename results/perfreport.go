@@ -20,7 +20,7 @@ import (
 func PerfTable(cs []PerfChange) string {
 	var b strings.Builder
 	w := func(format string, a ...any) { fmt.Fprintf(&b, format+"\n", a...) }
-	w("%-10s %8s %5s %8s %8s %5s %6s %5s", "", "base", "±sd%", "%change", "new", "±sd%", "p", "n")
+	w("%-12s %8s %5s %8s %8s %5s %6s %5s", "", "base", "±sd%", "%change", "new", "±sd%", "p", "n")
 	last := ""
 	for _, c := range cs {
 		if c.Bench != last {
@@ -33,7 +33,7 @@ func PerfTable(cs []PerfChange) string {
 		} else if c.Verdict != PerfSame {
 			change = fmt.Sprintf("%+.1f%%", c.ChangePct)
 		}
-		w("  %-8s %8s %4.0f%% %8s %8s %4.0f%% %6s %5s %s", c.Metric,
+		w("  %-10s %8s %4.0f%% %8s %8s %4.0f%% %6s %5s %s", c.Metric,
 			human(c.Base.Median), c.Base.StddevPct, change, human(c.New.Median), c.New.StddevPct,
 			pValue(c), fmt.Sprintf("%d+%d", c.Base.N, c.New.N), mark(c))
 	}

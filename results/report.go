@@ -109,13 +109,25 @@ func writePerf(b *strings.Builder, p *PerfResult) {
 	if p.Error != "" {
 		w("The perf run ended early: %s", p.Error)
 	}
-	warned := map[string]bool{}
+	// Warnings, each kind once, with the number of metrics it concerns.
+	var kinds []string
+	count := map[string]int{}
 	for _, c := range p.Changes {
 		for _, x := range c.Warnings {
-			if !warned[x] {
-				warned[x] = true
-				w("note: %s", x)
+			k, _, _ := strings.Cut(x, ":")
+			if count[k] == 0 {
+				kinds = append(kinds, k)
 			}
+			count[k]++
+		}
+	}
+	for _, k := range kinds {
+		switch k {
+		case "noisy":
+			w("note: %d metric(s) vary by more than 10%% (±sd%%): the host or the", count[k])
+			w("      emulation is noisy; a longer level narrows the intervals.")
+		default:
+			w("note: %s (%d metric(s))", k, count[k])
 		}
 	}
 }

@@ -154,6 +154,17 @@ func Execute(ctx context.Context, o Options) (*Record, error) {
 			return nil, &vm.Error{Outcome: vm.BadInput, Msg: "expectations", Err: err}
 		}
 	}
+	// Check the selections before anything is built.
+	if !o.SkipSuites {
+		if _, err := suites.Catalogue().Select(o.Patterns...); err != nil {
+			return nil, &vm.Error{Outcome: vm.BadInput, Msg: "--suite", Err: err}
+		}
+	}
+	if o.Perf.Name != "" {
+		if _, err := perf.Select(o.Perf, o.Benchmarks...); err != nil {
+			return nil, &vm.Error{Outcome: vm.BadInput, Msg: "--bench", Err: err}
+		}
+	}
 	sides := []*KernelResult{{Role: "baseline", Spec: o.Baseline}, {Role: "candidate", Spec: o.Candidate}}
 	builder := &kernels.Builder{CacheDir: o.CacheDir, Progress: progress}
 	for _, side := range sides {

@@ -262,6 +262,8 @@ func TestCLIRunConfigErrors(t *testing.T) {
 	for _, tc := range []struct{ yaml, want string }{
 		{"kernels:\n  candidate:\n    patchs: x\n", "line 3: field patchs not found"},
 		{"qemu:\n  accel: hvf\n", "qemu.accel"},
+		{"perf:\n  level: fast\n", "perf.level"},
+		{"perf:\n  alpha: 5\n", "perf.alpha"},
 	} {
 		p := filepath.Join(dir, "run.yaml")
 		os.WriteFile(p, []byte(tc.yaml), 0o644)
@@ -271,8 +273,18 @@ func TestCLIRunConfigErrors(t *testing.T) {
 			t.Errorf("%q: exit %d, stderr %q; want 2 naming %s and %q", tc.yaml, code, stderr, p, tc.want)
 		}
 	}
-	cmd, _, stderr := command(t, dir, "run", "--kernel", "/k", "--patches", "/p")
-	if code := exitCode(cmd.Run()); code != 2 || !strings.Contains(stderr.String(), "give one") {
-		t.Errorf("--kernel with --patches: exit %d, %s", code, stderr)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"run", "--kernel", "/k", "--patches", "/p"}, "give one"},
+		{[]string{"run", "--perf", "fast"}, "perf level \"fast\""},
+		{[]string{"perf", "--null", "--kernel", "/k", "--baseline", "/b"}, "drop --baseline"},
+		{[]string{"perf", "--kernel", "/k", "--bench", "nosuch"}, "matches none"},
+	} {
+		cmd, _, stderr := command(t, dir, tc.args...)
+		if code := exitCode(cmd.Run()); code != 2 || !strings.Contains(stderr.String(), tc.want) {
+			t.Errorf("%v: exit %d, %s; want 2 and %q", tc.args, code, stderr, tc.want)
+		}
 	}
 }

@@ -47,11 +47,11 @@ func ParseLevel(name string) (Level, error) {
 
 // Metric names. Each says its unit; Better says which way is good.
 const (
-	Throughput = "B/s"       // bytes moved per second of wall time
-	CPUPerGiB  = "cpu-s/GiB" // CPU seconds (user+sys) per GiB moved
-	NsPerOp    = "ns/op"     // wall time per operation (latency, dump time)
-	CallsPerS  = "calls/s"   // system calls per second
-	PeakKiB    = "peak-KiB"  // peak kernel memory held beyond the start
+	Throughput = "B/s"        // bytes moved per second of wall time
+	CPUPerGiB  = "cpu-s/GiB"  // CPU seconds (user+sys) per GiB moved
+	NsPerOp    = "ns/op"      // wall time per operation (latency, dump time)
+	CallsPerS  = "calls/s"    // system calls per second
+	PeakRSS    = "maxrss-KiB" // the worker process's peak resident set
 )
 
 // HigherIsBetter reports whether a larger value of metric is an
@@ -163,9 +163,6 @@ type Sample struct {
 	Wall  time.Duration `json:"wall_ns"`
 	User  time.Duration `json:"user_ns"`
 	Sys   time.Duration `json:"sys_ns"`
-	// PeakKiB is the most memory the system held beyond the sample's
-	// start, where the benchmark tracks it.
-	PeakKiB int64 `json:"peak_kib,omitempty"`
 	// MaxRSSKiB is the worker process's peak resident set.
 	MaxRSSKiB int64  `json:"maxrss_kib"`
 	Error     string `json:"error,omitempty"`
@@ -186,8 +183,8 @@ func (s Sample) Metric(metric string) (float64, bool) {
 		return float64(s.Wall.Nanoseconds()) / float64(s.Ops), s.Ops > 0
 	case CallsPerS:
 		return float64(s.Calls) / s.Wall.Seconds(), s.Calls > 0
-	case PeakKiB:
-		return float64(s.PeakKiB), true
+	case PeakRSS:
+		return float64(s.MaxRSSKiB), s.MaxRSSKiB > 0
 	}
 	return 0, false
 }

@@ -22,7 +22,6 @@ type env struct {
 	dir      string
 	size     int
 	calls    int64
-	peakKiB  int64
 	cleanups []func()
 }
 
@@ -70,7 +69,7 @@ func Measure(req Request) Sample {
 		s.Error = "warm-up: " + err.Error()
 		return s
 	}
-	e.calls, e.peakKiB = 0, 0
+	e.calls = 0
 	runtime.GC()
 	var r0, r1 unix.Rusage
 	unix.Getrusage(unix.RUSAGE_SELF, &r0)
@@ -94,7 +93,7 @@ func Measure(req Request) Sample {
 	unix.Getrusage(unix.RUSAGE_SELF, &r1)
 	s.User = tvDiff(r1.Utime, r0.Utime)
 	s.Sys = tvDiff(r1.Stime, r0.Stime)
-	s.Calls, s.PeakKiB, s.MaxRSSKiB = e.calls, e.peakKiB, r1.Maxrss
+	s.Calls, s.MaxRSSKiB = e.calls, r1.Maxrss
 	return s
 }
 

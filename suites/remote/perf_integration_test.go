@@ -1,0 +1,113 @@
+package remote_test
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/patchtest/patchtest/guest/build"
+	"github.com/patchtest/patchtest/kernels"
+	"github.com/patchtest/patchtest/results"
+	"github.com/patchtest/patchtest/suites/perf"
+	"github.com/patchtest/patchtest/suites/remote"
+	"github.com/patchtest/patchtest/vm"
+)
+
+// perfBoot builds (or takes from the cache) the kernel req names and
+// returns boot options for it.
+func perfBoot(t *testing.T, ctx context.Context, req kernels.Request) vm.BootOptions {
+	t.Helper()
+	cache := vm.DefaultCacheDir()
+	bld, err := (&kernels.Builder{CacheDir: cache, Progress: func(s string) { t.Log(s) }}).Build(ctx, req)
+	if err != nil {
+		t.Fatalf("build %+v: %v", req, err)
+	}
+	src, err := build.FindSource()
+	if err != nil {
+		t.Fatal(err)
+	}
+	agent, _, err := build.Guest(ctx, src, filepath.Join(cache, "guest"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return vm.BootOptions{Kernel: bld.BzImage, GuestBinary: agent, CacheDir: cache}
+}
+
+// Stock against vmsplice-wrapper, interleaved: vmsplice into a pipe must
+// come out a significant regression (it now copies), and the series'
+// expect.yaml must declare every regression found.
+func TestIntegrationPerfStockVsPatched(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and boots kernels; skipped with -short")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
+	defer cancel()
+	stock := perfBoot(t, ctx, kernels.Request{})
+	patched := perfBoot(t, ctx, kernels.Request{Patches: series})
+	run, err := remote.RunPerf(ctx, remote.PerfOptions{
+		Baseline: stock, Candidate: patched, Level: perf.Quick,
+		Patterns: []string{"vmsplice/pipe-devnull", "write/pipe-devnull", "sendfile/file-tcp"},
+		Notice:   func(s string) { t.Log(s) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := 2 * 3 * (perf.Quick.Rounds + perf.Quick.Warmup); len(run.Samples) != want {
+		t.Errorf("%d samples, want %d", len(run.Samples), want)
+	}
+	for _, s := range run.Samples {
+		if s.Error != "" {
+			t.Errorf("%s on %s: %s", s.ID, s.Side, s.Error)
+		}
+	}
+	cs := results.ComparePerf(run, results.PerfStats{})
+	expect, err := results.LoadExpect(filepath.Join(series, "expect.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	results.MarkExpected(cs, expect.Perf)
+	t.Logf("\n%s", results.PerfTable(cs))
+	found := false
+	for _, c := range cs {
+		if c.Bench == "vmsplice/pipe-devnull/64KiB" && c.Metric == perf.Throughput {
+			found = true
+			if c.Verdict != results.PerfRegression || c.Expected == "" {
+				t.Errorf("vmsplice -> pipe -> /dev/null: %s %+.1f%% (p=%.3f), expected %q; want a declared regression", c.Verdict, c.ChangePct, c.P, c.Expected)
+			}
+		}
+	}
+	if !found {
+		t.Error("no comparison for vmsplice/pipe-devnull/64KiB")
+	}
+}
+
+// The same kernel as A and B: at most one metric may come out
+// significant (at alpha 0.05 about one in twenty would by chance).
+func TestIntegrationPerfNull(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and boots kernels; skipped with -short")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
+	defer cancel()
+	stock := perfBoot(t, ctx, kernels.Request{})
+	run, err := remote.RunPerf(ctx, remote.PerfOptions{
+		Baseline: stock, Candidate: stock, Level: perf.Quick,
+		Patterns: []string{"vmsplice/pipe-devnull", "splice/zero-pipe-devnull", "vmsplice/iovec8"},
+		Notice:   func(s string) { t.Log(s) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs := results.ComparePerf(run, results.PerfStats{})
+	t.Logf("\n%s", results.PerfTable(cs))
+	sig := 0
+	for _, c := range cs {
+		if c.Significant() {
+			sig++
+		}
+	}
+	if sig > 1 {
+		t.Errorf("%d of %d metrics significant comparing a kernel with itself", sig, len(cs))
+	}
+}
