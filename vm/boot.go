@@ -30,6 +30,9 @@ type BootOptions struct {
 	ConsoleLog  string
 	KernelArgs  []string
 	Events      func(Event)
+	// Programs are dynamically linked host executables to copy into the
+	// guest at the same paths, with their shared libraries.
+	Programs []string
 }
 
 // DefaultCacheDir is $PATCHTEST_CACHE, or patchtest under the user's cache
@@ -84,7 +87,7 @@ func Boot(ctx context.Context, o BootOptions) (*Machine, error) {
 			busybox = bb
 		}
 	}
-	img, err := PrepareImage(kernel, GuestImage{Agent: agent, Busybox: busybox, ModulesDir: o.ModulesDir, CacheDir: o.CacheDir, Compression: o.Compression})
+	img, err := PrepareImage(kernel, GuestImage{Agent: agent, Busybox: busybox, ModulesDir: o.ModulesDir, CacheDir: o.CacheDir, Compression: o.Compression, Programs: o.Programs})
 	if err != nil {
 		return nil, err
 	}

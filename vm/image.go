@@ -33,6 +33,8 @@ type GuestImage struct {
 	CacheDir string
 	// Compression of the base archive; initramfs.Default when empty.
 	Compression initramfs.Compression
+	// Programs are host executables copied in with their libraries.
+	Programs []string
 }
 
 // Image is a prepared base initramfs.
@@ -52,7 +54,7 @@ func PrepareImage(kernel KernelImage, g GuestImage) (Image, error) {
 	if err := initramfs.CheckStatic(g.Agent); err != nil {
 		return Image{}, &Error{Outcome: BadInput, Msg: "guest binary", Err: err}
 	}
-	base := initramfs.Base{Init: g.Agent, Busybox: g.Busybox}
+	base := initramfs.Base{Init: g.Agent, Busybox: g.Busybox, Programs: g.Programs}
 	if g.ModulesDir != "" {
 		tree, err := initramfs.OpenModuleTree(g.ModulesDir, kernel.Release())
 		if err != nil {

@@ -38,6 +38,7 @@ func (f *bootFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.opts.CacheDir, "cache-dir", vm.DefaultCacheDir(), "cache directory ($PATCHTEST_CACHE)")
 	fs.StringVar(&f.opts.ConsoleLog, "console-log", "", "file to keep the serial console in (default: under the cache directory)")
 	fs.StringSliceVar(&f.opts.KernelArgs, "append", nil, "extra kernel command-line arguments")
+	fs.StringSliceVar(&f.opts.Programs, "program", nil, "host executable to copy into the guest at the same path, with its shared libraries (e.g. /usr/bin/stress-ng)")
 	fs.StringVar(&f.compress, "initramfs-compression", string(initramfs.Default), "initramfs compression: zstd, gzip or none (the kernel must support it)")
 	fs.BoolVar(&f.timings, "timings", false, "print boot timings")
 	fs.BoolVarP(&f.verbose, "verbose", "v", false, "print every machine event")

@@ -16,7 +16,7 @@ import (
 
 // perfBoot builds (or takes from the cache) the kernel req names and
 // returns boot options for it.
-func perfBoot(t *testing.T, ctx context.Context, req kernels.Request) vm.BootOptions {
+func perfBoot(t testing.TB, ctx context.Context, req kernels.Request) vm.BootOptions {
 	t.Helper()
 	cache := vm.DefaultCacheDir()
 	bld, err := (&kernels.Builder{CacheDir: cache, Progress: func(s string) { t.Log(s) }}).Build(ctx, req)

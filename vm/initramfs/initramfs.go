@@ -93,6 +93,10 @@ type Base struct {
 	Busybox string
 	// Modules are loaded by init in this order.
 	Modules []Module
+	// Programs are dynamically linked host executables (stress-ng, say)
+	// copied to the same paths in the guest with the shared libraries
+	// and loader ldd names for them.
+	Programs []string
 }
 
 // formatVersion changes whenever Base's layout changes, so that a cached
@@ -131,6 +135,19 @@ func (b Base) Files() ([]File, error) {
 			files = append(files, File{Path: "/bin/" + a, Link: "busybox"})
 		}
 	}
+	for _, p := range b.Programs {
+		deps, err := programFiles(p)
+		if err != nil {
+			return nil, err
+		}
+		for _, d := range deps {
+			data, err := os.ReadFile(d)
+			if err != nil {
+				return nil, fmt.Errorf("program %s: %w", p, err)
+			}
+			files = append(files, File{Path: d, Mode: 0o755, Data: data})
+		}
+	}
 	if len(b.Modules) > 0 {
 		var list strings.Builder
 		for _, m := range b.Modules {
@@ -139,6 +156,33 @@ func (b Base) Files() ([]File, error) {
 			list.WriteString(p + "\n")
 		}
 		files = append(files, File{Path: proto.ModulesListPath, Mode: 0o644, Data: []byte(list.String())})
+	}
+	return files, nil
+}
+
+// programFiles returns the executable p and every file its dynamic
+// loader needs, as ldd lists them.
+func programFiles(p string) ([]string, error) {
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := os.Stat(abs); err != nil {
+		return nil, fmt.Errorf("program %s: %w", p, err)
+	}
+	out, err := exec.Command("ldd", abs).Output()
+	if err != nil {
+		return nil, fmt.Errorf("ldd %s: %w (is it a dynamically linked executable?)", p, err)
+	}
+	files := []string{abs}
+	for _, l := range strings.Split(string(out), "\n") {
+		f := strings.Fields(l)
+		switch {
+		case len(f) >= 3 && f[1] == "=>" && strings.HasPrefix(f[2], "/"):
+			files = append(files, f[2])
+		case len(f) >= 1 && strings.HasPrefix(f[0], "/"):
+			files = append(files, f[0]) // the loader
+		}
 	}
 	return files, nil
 }
@@ -191,6 +235,21 @@ func (b Base) Key() (string, error) {
 	for _, m := range b.Modules {
 		fmt.Fprintf(h, "module %s %d\n", m.Name, len(m.Image))
 		h.Write(m.Image)
+	}
+	for _, p := range b.Programs {
+		deps, err := programFiles(p)
+		if err != nil {
+			return "", err
+		}
+		for _, d := range deps {
+			st, err := os.Stat(d)
+			if err != nil {
+				return "", err
+			}
+			// Path, size and time: rehashing 30 MB of libraries on
+			// every boot would cost more than it saves.
+			fmt.Fprintf(h, "program %s %d %d\n", d, st.Size(), st.ModTime().UnixNano())
+		}
 	}
 	return hex.EncodeToString(h.Sum(nil))[:32], nil
 }

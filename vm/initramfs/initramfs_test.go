@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -295,5 +296,47 @@ func TestCheckStatic(t *testing.T) {
 	os.WriteFile(p, []byte("#!/bin/sh\n"), fs.FileMode(0o755))
 	if err := CheckStatic(p); err == nil {
 		t.Error("a script passed CheckStatic")
+	}
+}
+
+// A dynamically linked host program comes with its loader and libraries.
+func TestBaseProgramsBringTheirLibraries(t *testing.T) {
+	ls, err := exec.LookPath("ls")
+	if err != nil {
+		t.Skip("no ls")
+	}
+	if CheckStatic(ls) == nil {
+		t.Skip("ls is static here")
+	}
+	init := filepath.Join(t.TempDir(), "init")
+	os.WriteFile(init, []byte("init"), 0o755)
+	b := Base{Init: init, Programs: []string{ls}}
+	files, err := b.Files()
+	if err != nil {
+		t.Fatal(err)
+	}
+	have := map[string]bool{}
+	for _, f := range files {
+		have[f.Path] = true
+	}
+	abs, _ := filepath.Abs(ls)
+	if !have[abs] {
+		t.Errorf("%s not in the archive", abs)
+	}
+	libc, loader := false, false
+	for p := range have {
+		libc = libc || strings.Contains(p, "libc.so")
+		loader = loader || strings.Contains(p, "ld-linux")
+	}
+	if !libc || !loader {
+		t.Errorf("libc %v, loader %v in %v", libc, loader, have)
+	}
+	k1, _ := Base{Init: init}.Key()
+	k2, err := b.Key()
+	if err != nil || k1 == k2 {
+		t.Errorf("key with a program %q (%v), without %q", k2, err, k1)
+	}
+	if _, err := (Base{Init: init, Programs: []string{"/no/such/prog"}}).Files(); err == nil || !strings.Contains(err.Error(), "/no/such/prog") {
+		t.Errorf("missing program: %v", err)
 	}
 }
