@@ -46,6 +46,9 @@ type Run struct {
 		// the run.
 		FailPct    float64 `yaml:"fail_pct"`
 		RequireKVM bool    `yaml:"require_kvm"`
+		// Rounds and SampleTime override the level's when set.
+		Rounds     int           `yaml:"rounds"`
+		SampleTime time.Duration `yaml:"sample_time"`
 	} `yaml:"perf"`
 	Out string `yaml:"out"`
 }
@@ -110,8 +113,8 @@ func (r *Run) check() error {
 	if r.Perf.Alpha < 0 || r.Perf.Alpha >= 1 {
 		return fmt.Errorf("perf.alpha: %v, want a value in (0, 1), e.g. 0.05", r.Perf.Alpha)
 	}
-	if r.Perf.ThresholdPct < 0 || r.Perf.FailPct < 0 {
-		return errors.New("perf: threshold_pct and fail_pct must not be negative")
+	if r.Perf.ThresholdPct < 0 || r.Perf.FailPct < 0 || r.Perf.Rounds < 0 || r.Perf.SampleTime < 0 {
+		return errors.New("perf: threshold_pct, fail_pct, rounds and sample_time must not be negative")
 	}
 	if r.QEMU.CPUs < 0 || r.QEMU.MemoryMiB < 0 || r.QEMU.Timeout < 0 {
 		return errors.New("qemu: cpus, memory_mib and timeout must not be negative")

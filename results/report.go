@@ -100,6 +100,11 @@ func writePerf(b *strings.Builder, p *PerfResult) {
 	}
 	w("")
 	w("%d of %d metrics changed significantly (%d declared in expect.yaml).", sig, len(p.Changes), exp)
+	if p.Null {
+		w("This was a null run (one kernel as A and B): at alpha %.2g about", p.Stats.Alpha)
+		w("one metric in %.0f may come out significant by chance; many more", 1/p.Stats.Alpha)
+		w("mean this host does not measure well enough to trust a comparison.")
+	}
 	if len(p.Regressions) > 0 {
 		w("UNEXPECTED regressions of %.3g%% or more:", p.FailPct)
 		for _, c := range p.Regressions {

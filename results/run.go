@@ -61,6 +61,8 @@ type Options struct {
 	PerfFailPct float64
 	// RequireKVM refuses to measure perf under emulation.
 	RequireKVM bool
+	// Null marks a run of one kernel as both sides (a host self-check).
+	Null bool
 }
 
 // PerfResult is the perf part of a run.
@@ -75,6 +77,8 @@ type PerfResult struct {
 	// Error is set when the perf run ended early (the candidate kernel
 	// failed under a benchmark).
 	Error string `json:"error,omitempty"`
+	// Null is set when both sides ran the same kernel.
+	Null bool `json:"null,omitempty"`
 }
 
 // KernelResult is one side of a run.
@@ -366,6 +370,12 @@ func FromConfig(cfg *configs.Run, dir string) Options {
 	}
 	if l, err := perf.ParseLevel(cfg.Perf.Level); err == nil {
 		o.Perf = l
+		if cfg.Perf.Rounds > 0 {
+			o.Perf.Rounds = cfg.Perf.Rounds
+		}
+		if cfg.Perf.SampleTime > 0 {
+			o.Perf.Duration = cfg.Perf.SampleTime
+		}
 	}
 	o.Benchmarks = cfg.Perf.Benchmarks
 	o.PerfStats = PerfStats{Alpha: cfg.Perf.Alpha, Threshold: cfg.Perf.ThresholdPct}
@@ -399,7 +409,7 @@ func runPerf(ctx context.Context, o Options, boots []vm.BootOptions, expect *Exp
 		RequireKVM: o.RequireKVM, Notice: progress,
 	}
 	run, err := remote.RunPerf(ctx, po)
-	res := &PerfResult{Run: run, Stats: o.PerfStats.withDefaults(), FailPct: o.PerfFailPct}
+	res := &PerfResult{Run: run, Stats: o.PerfStats.withDefaults(), FailPct: o.PerfFailPct, Null: o.Null}
 	if res.FailPct == 0 {
 		res.FailPct = 5
 	}

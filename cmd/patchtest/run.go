@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -32,6 +33,8 @@ type runFlags struct {
 	requireKVM bool
 	failPct    float64
 	null       bool
+	rounds     int
+	sampleTime time.Duration
 }
 
 func (f *runFlags) register(fl *pflag.FlagSet) {
@@ -46,6 +49,8 @@ func (f *runFlags) register(fl *pflag.FlagSet) {
 	fl.StringSliceVar(&f.benches, "bench", nil, "glob(s) selecting benchmarks (patchtest perf list shows them)")
 	fl.BoolVar(&f.requireKVM, "require-kvm", false, "refuse to measure perf without a working KVM")
 	fl.Float64Var(&f.failPct, "perf-fail", 5, "an undeclared significant regression of this many percent fails the run")
+	fl.IntVar(&f.rounds, "rounds", 0, "measured rounds per benchmark and kernel (default: the level's)")
+	fl.DurationVar(&f.sampleTime, "sample-time", 0, "target duration of each sample (default: the level's)")
 }
 
 func newRun() *cobra.Command {
@@ -123,6 +128,7 @@ func execute(c *cobra.Command, f *runFlags, perfOnly bool) error {
 		}
 		o.Baseline = o.Candidate
 		o.Expect = ""
+		o.Null = true
 	}
 	if fl.Changed("suite") {
 		o.Patterns = f.patterns
@@ -142,6 +148,15 @@ func execute(c *cobra.Command, f *runFlags, perfOnly bool) error {
 				return &exitError{code: 2, err: err}
 			}
 		}
+	}
+	if f.rounds < 0 || f.sampleTime < 0 {
+		return &exitError{code: 2, err: errors.New("--rounds and --sample-time must not be negative")}
+	}
+	if f.rounds > 0 {
+		o.Perf.Rounds = f.rounds
+	}
+	if f.sampleTime > 0 {
+		o.Perf.Duration = f.sampleTime
 	}
 	if fl.Changed("bench") {
 		o.Benchmarks = f.benches

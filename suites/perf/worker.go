@@ -116,6 +116,12 @@ func Worker(arg string, w io.Writer) error {
 // a JSON line on w. A worker that fails or outlives its bound yields a
 // sample with Error set; Serve goes on with the next request.
 func Serve(ctx context.Context, self string, r io.Reader, w io.Writer) error {
+	// Workers inherit this: the same address layout in every sample,
+	// so that layout luck (cache colouring, TCG's TLB) does not vary
+	// from one sample to the next.
+	if _, _, e := unix.RawSyscall(unix.SYS_PERSONALITY, addrNoRandomize, 0, 0); e != 0 {
+		return fmt.Errorf("perf serve: personality: %w", e)
+	}
 	sc := bufio.NewScanner(r)
 	enc := json.NewEncoder(w)
 	for sc.Scan() {
@@ -154,6 +160,9 @@ func runWorker(ctx context.Context, self string, req Request) Sample {
 	}
 	return s
 }
+
+// addrNoRandomize is personality(2)'s ADDR_NO_RANDOMIZE.
+const addrNoRandomize = 0x0040000
 
 // limitedBuffer keeps the first 4 KiB written to it.
 type limitedBuffer struct{ b []byte }
