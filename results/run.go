@@ -225,8 +225,22 @@ func Execute(ctx context.Context, o Options) (*Record, error) {
 		if err := rec.Write(o.OutDir); err != nil {
 			return rec, err
 		}
+		// The index is derived from run.json; failing to update it
+		// loses nothing (patchtest results reindex rebuilds it).
+		if err := indexRun(ctx, o.OutDir, rec); err != nil {
+			progress(fmt.Sprintf("results index not updated: %v", err))
+		}
 	}
 	return rec, nil
+}
+
+func indexRun(ctx context.Context, dir string, rec *Record) error {
+	x, err := OpenIndex(dir)
+	if err != nil {
+		return err
+	}
+	defer x.Close()
+	return x.Add(ctx, rec)
 }
 
 func resolve(ctx context.Context, b *kernels.Builder, side *KernelResult, cacheDir string) error {

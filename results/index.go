@@ -1,0 +1,258 @@
+package results
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+
+	_ "modernc.org/sqlite" // the "sqlite" database/sql driver, pure Go
+)
+
+// IndexFile is the name of the run index in a results directory.
+const IndexFile = "index.sqlite"
+
+// Index is the SQLite index of the runs in a results directory: one row
+// per run, and one per perf metric, for listing and history queries. It
+// is derived data: every row comes from a run.json, and Reindex rebuilds
+// it from them.
+type Index struct {
+	db  *sql.DB
+	dir string
+}
+
+const indexSchema = `
+CREATE TABLE IF NOT EXISTS runs (
+	id TEXT PRIMARY KEY,
+	dir TEXT NOT NULL,
+	started TEXT NOT NULL,
+	finished TEXT NOT NULL,
+	baseline TEXT NOT NULL,
+	candidate TEXT NOT NULL,
+	accel TEXT NOT NULL,
+	cases INTEGER NOT NULL,
+	changes INTEGER NOT NULL,
+	unexpected INTEGER NOT NULL,
+	problems INTEGER NOT NULL,
+	perf_level TEXT NOT NULL,
+	perf_significant INTEGER NOT NULL,
+	perf_regressions INTEGER NOT NULL,
+	failed INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS perf (
+	run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+	bench TEXT NOT NULL,
+	metric TEXT NOT NULL,
+	base_median REAL NOT NULL,
+	new_median REAL NOT NULL,
+	change_pct REAL NOT NULL,
+	p REAL NOT NULL,
+	verdict TEXT NOT NULL,
+	PRIMARY KEY (run_id, bench, metric)
+);
+CREATE INDEX IF NOT EXISTS perf_bench ON perf(bench, metric);
+`
+
+// OpenIndex opens (creating it if need be) the index of the results
+// directory dir.
+func OpenIndex(dir string) (*Index, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	p := filepath.Join(dir, IndexFile)
+	db, err := sql.Open("sqlite", "file:"+p+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)")
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", p, err)
+	}
+	if _, err := db.Exec(indexSchema); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("%s: %w (delete it and run patchtest results reindex)", p, err)
+	}
+	return &Index{db: db, dir: dir}, nil
+}
+
+// Close closes the index.
+func (x *Index) Close() error { return x.db.Close() }
+
+// Add records r, replacing an earlier row of the same run.
+func (x *Index) Add(ctx context.Context, r *Record) error {
+	tx, err := x.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	row := summaryOf(r)
+	if _, err := tx.ExecContext(ctx, `DELETE FROM runs WHERE id = ?`, r.ID); err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO runs VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+		row.ID, row.Dir, row.Started.Format(time.RFC3339), row.Finished.Format(time.RFC3339),
+		row.Baseline, row.Candidate, row.Accel, row.Cases, row.Changes, row.Unexpected, row.Problems,
+		row.PerfLevel, row.PerfSignificant, row.PerfRegressions, row.Failed)
+	if err != nil {
+		return fmt.Errorf("index run %s: %w", r.ID, err)
+	}
+	if r.Perf != nil {
+		for _, c := range r.Perf.Changes {
+			_, err := tx.ExecContext(ctx, `INSERT INTO perf VALUES (?,?,?,?,?,?,?,?)`,
+				r.ID, c.Bench, c.Metric, c.Base.Median, c.New.Median, c.ChangePct, c.P, c.Verdict)
+			if err != nil {
+				return fmt.Errorf("index run %s: %w", r.ID, err)
+			}
+		}
+	}
+	return tx.Commit()
+}
+
+// RunSummary is one run's row in the index.
+type RunSummary struct {
+	ID                string
+	Dir               string
+	Started, Finished time.Time
+	Baseline          string
+	Candidate         string
+	Accel             string
+	Cases             int
+	Changes           int
+	Unexpected        int
+	Problems          int
+	PerfLevel         string
+	PerfSignificant   int
+	PerfRegressions   int
+	Failed            bool
+}
+
+func summaryOf(r *Record) RunSummary {
+	s := RunSummary{
+		ID: r.ID, Dir: r.Dir, Started: r.Started, Finished: r.Finished,
+		Baseline: kernelDesc(r.Baseline), Candidate: kernelDesc(r.Candidate),
+		Changes: len(r.Changes), Failed: r.Failed(),
+	}
+	if run := r.Candidate.Run; run != nil {
+		s.Cases = len(run.Results)
+		if len(run.Boots) > 0 {
+			s.Accel = string(run.Boots[0].Accel)
+		}
+	}
+	if r.Verdict != nil {
+		s.Unexpected = len(r.Verdict.Unexpected) + len(r.Verdict.Unmet)
+	} else {
+		s.Unexpected = len(r.Changes)
+	}
+	p := r.Candidate.Summary
+	s.Problems = len(p.Invariants) + len(p.Crashes) + len(p.Kmsg)
+	if r.Perf != nil {
+		s.PerfLevel = r.Perf.Run.Level.Name
+		if s.Accel == "" && len(r.Perf.Run.Boots) > 0 {
+			s.Accel = string(r.Perf.Run.Boots[0].Accel)
+		}
+		for _, c := range r.Perf.Changes {
+			if c.Significant() {
+				s.PerfSignificant++
+			}
+		}
+		s.PerfRegressions = len(r.Perf.Regressions)
+	}
+	return s
+}
+
+// List returns the indexed runs, newest first; at most limit when limit
+// is positive.
+func (x *Index) List(ctx context.Context, limit int) ([]RunSummary, error) {
+	q := `SELECT id, dir, started, finished, baseline, candidate, accel, cases, changes, unexpected, problems,
+		perf_level, perf_significant, perf_regressions, failed FROM runs ORDER BY started DESC, id DESC`
+	if limit > 0 {
+		q += fmt.Sprintf(" LIMIT %d", limit)
+	}
+	rows, err := x.db.QueryContext(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []RunSummary
+	for rows.Next() {
+		var s RunSummary
+		var started, finished string
+		if err := rows.Scan(&s.ID, &s.Dir, &started, &finished, &s.Baseline, &s.Candidate, &s.Accel, &s.Cases,
+			&s.Changes, &s.Unexpected, &s.Problems, &s.PerfLevel, &s.PerfSignificant, &s.PerfRegressions, &s.Failed); err != nil {
+			return nil, err
+		}
+		s.Started, _ = time.Parse(time.RFC3339, started)
+		s.Finished, _ = time.Parse(time.RFC3339, finished)
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+// PerfPoint is one run's comparison of a benchmark metric.
+type PerfPoint struct {
+	RunID      string
+	Started    time.Time
+	Candidate  string
+	BaseMedian float64
+	NewMedian  float64
+	ChangePct  float64
+	P          float64
+	Verdict    string
+}
+
+// History returns a benchmark metric's comparisons across runs, oldest
+// first.
+func (x *Index) History(ctx context.Context, bench, metric string) ([]PerfPoint, error) {
+	rows, err := x.db.QueryContext(ctx, `SELECT r.id, r.started, r.candidate, p.base_median, p.new_median, p.change_pct, p.p, p.verdict
+		FROM perf p JOIN runs r ON r.id = p.run_id WHERE p.bench = ? AND p.metric = ? ORDER BY r.started, r.id`, bench, metric)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []PerfPoint
+	for rows.Next() {
+		var pt PerfPoint
+		var started string
+		if err := rows.Scan(&pt.RunID, &started, &pt.Candidate, &pt.BaseMedian, &pt.NewMedian, &pt.ChangePct, &pt.P, &pt.Verdict); err != nil {
+			return nil, err
+		}
+		pt.Started, _ = time.Parse(time.RFC3339, started)
+		out = append(out, pt)
+	}
+	return out, rows.Err()
+}
+
+// Reindex rebuilds the index from the run.json files under its
+// directory and returns how many runs it holds. Folders whose run.json
+// cannot be read are reported in skipped, not fatal.
+func (x *Index) Reindex(ctx context.Context) (n int, skipped []string, err error) {
+	if _, err := x.db.ExecContext(ctx, `DELETE FROM perf; DELETE FROM runs;`); err != nil {
+		return 0, nil, err
+	}
+	entries, err := os.ReadDir(x.dir)
+	if err != nil {
+		return 0, nil, err
+	}
+	sort.Slice(entries, func(i, j int) bool { return entries[i].Name() < entries[j].Name() })
+	for _, e := range entries {
+		if !e.IsDir() {
+			continue
+		}
+		d := filepath.Join(x.dir, e.Name())
+		r, err := LoadRecord(d)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			skipped = append(skipped, fmt.Sprintf("%s: %v", d, err))
+			continue
+		}
+		r.Dir = d
+		if err := x.Add(ctx, r); err != nil {
+			return n, skipped, err
+		}
+		n++
+	}
+	return n, skipped, nil
+}
