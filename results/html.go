@@ -1,0 +1,247 @@
+package results
+
+import (
+	"bytes"
+	"fmt"
+	"html/template"
+	"image/color"
+	"strings"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+
+	"github.com/patchtest/patchtest/suites/perf"
+	"github.com/patchtest/patchtest/suites/remote"
+)
+
+// HTML renders the run as one self-contained page: the kernels, the
+// observation diff, the problems per kernel and, for a perf run, SVG
+// charts (gonum.org/v1/plot) of every benchmark's samples on both
+// kernels and of the changes, with the statistics table. It links to
+// nothing; styles and charts are inline.
+func (r *Record) HTML() ([]byte, error) {
+	v := htmlView{Record: r, Title: "patchtest run " + r.ID, Failed: r.Failed()}
+	for _, k := range []KernelResult{r.Baseline, r.Candidate} {
+		kv := htmlKernel{Role: k.Role, Desc: kernelDesc(k), Summary: k.Summary}
+		if k.Run != nil && len(k.Run.Boots) > 0 {
+			b := k.Run.Boots[0]
+			kv.Boot = fmt.Sprintf("%s, QEMU %s, %s, %s", b.Agent.Release, b.QEMU.Version, b.Accel, b.MachineType)
+			kv.Cases = len(k.Run.Results)
+		}
+		v.Kernels = append(v.Kernels, kv)
+	}
+	expected := map[string]bool{}
+	if r.Verdict != nil {
+		for _, c := range r.Verdict.Expected {
+			expected[c.ID] = true
+		}
+		v.Unmet = r.Verdict.Unmet
+	}
+	for _, c := range r.Changes {
+		v.Changes = append(v.Changes, htmlChange{Change: c, Expected: expected[c.ID]})
+	}
+	if r.Perf != nil {
+		pv, err := perfView(r.Perf)
+		if err != nil {
+			return nil, err
+		}
+		v.Perf = pv
+	}
+	var b bytes.Buffer
+	if err := htmlTemplate.Execute(&b, v); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+type htmlView struct {
+	*Record
+	Title   string
+	Failed  bool
+	Kernels []htmlKernel
+	Changes []htmlChange
+	Unmet   []Expectation
+	Perf    *htmlPerf
+}
+
+type htmlKernel struct {
+	Role, Desc, Boot string
+	Cases            int
+	Summary          ProblemsSummary
+}
+
+type htmlChange struct {
+	Change
+	Expected bool
+}
+
+type htmlPerf struct {
+	Legend  string
+	Table   string
+	Summary template.HTML // the change chart
+	Charts  []htmlChart
+}
+
+type htmlChart struct {
+	Bench string
+	SVG   template.HTML
+}
+
+// perfView draws the charts: one of the primary metric's change per
+// benchmark, then per benchmark the samples of both kernels.
+func perfView(p *PerfResult) (*htmlPerf, error) {
+	v := &htmlPerf{Legend: PerfLegend(p.Run, p.Stats), Table: PerfTable(p.Changes)}
+	var primary []PerfChange
+	for _, c := range p.Changes {
+		if b, ok := perf.Lookup(c.Bench); ok && b.Metrics[0] == c.Metric {
+			primary = append(primary, c)
+		}
+	}
+	if len(primary) == 0 {
+		return v, nil
+	}
+	svg, err := changeChart(primary)
+	if err != nil {
+		return nil, err
+	}
+	v.Summary = svg
+	for _, c := range primary {
+		svg, err := samplesChart(p.Run, c)
+		if err != nil {
+			return nil, err
+		}
+		v.Charts = append(v.Charts, htmlChart{Bench: c.Bench, SVG: svg})
+	}
+	return v, nil
+}
+
+var (
+	colBase   = color.RGBA{R: 0x55, G: 0x6b, B: 0x8d, A: 0xff}
+	colNew    = color.RGBA{R: 0xd9, G: 0x82, B: 0x2b, A: 0xff}
+	colWorse  = color.RGBA{R: 0xc0, G: 0x39, B: 0x2b, A: 0xff}
+	colBetter = color.RGBA{R: 0x27, G: 0xae, B: 0x60, A: 0xff}
+	colSame   = color.RGBA{R: 0x99, G: 0x99, B: 0x99, A: 0xff}
+)
+
+// changeChart is a horizontal bar per benchmark: its primary metric's
+// change in percent, red for a regression, green for an improvement,
+// grey when not significant.
+func changeChart(cs []PerfChange) (template.HTML, error) {
+	pl := plot.New()
+	pl.Title.Text = "Change of each benchmark's primary metric (candidate vs baseline)"
+	pl.X.Label.Text = "% change (good direction depends on the metric: see the table)"
+	names := make([]string, len(cs))
+	for i, c := range cs {
+		names[len(cs)-1-i] = c.Bench + " " + c.Metric
+		vals := make(plotter.Values, len(cs))
+		vals[len(cs)-1-i] = c.ChangePct
+		bars, err := plotter.NewBarChart(vals, vg.Points(9))
+		if err != nil {
+			return "", err
+		}
+		bars.Horizontal = true
+		bars.LineStyle.Width = 0
+		switch c.Verdict {
+		case PerfRegression:
+			bars.Color = colWorse
+		case PerfImprovement:
+			bars.Color = colBetter
+		default:
+			bars.Color = colSame
+		}
+		pl.Add(bars)
+	}
+	pl.NominalY(names...)
+	pl.Add(plotter.NewGrid())
+	return svgOf(pl, 9*vg.Inch, vg.Length(len(cs))*16+80)
+}
+
+// samplesChart shows every measured sample of the benchmark's primary
+// metric on both kernels as box plots.
+func samplesChart(run *remote.PerfRun, c PerfChange) (template.HTML, error) {
+	pl := plot.New()
+	pl.Title.Text = fmt.Sprintf("%s — %s (%s, p=%.3f)", c.Bench, c.Metric, c.Verdict, c.P)
+	pl.Y.Label.Text = c.Metric
+	for i, d := range []Dist{c.Base, c.New} {
+		if len(d.Values) == 0 {
+			continue
+		}
+		box, err := plotter.NewBoxPlot(vg.Points(40), float64(i), plotter.Values(d.Values))
+		if err != nil {
+			return "", err
+		}
+		box.FillColor = []color.Color{colBase, colNew}[i]
+		pl.Add(box)
+		pts := make(plotter.XYs, len(d.Values))
+		for j, y := range d.Values {
+			pts[j] = plotter.XY{X: float64(i) + 0.25, Y: y}
+		}
+		sc, err := plotter.NewScatter(pts)
+		if err != nil {
+			return "", err
+		}
+		sc.GlyphStyle.Color = []color.Color{colBase, colNew}[i]
+		sc.GlyphStyle.Radius = vg.Points(2)
+		pl.Add(sc)
+	}
+	pl.NominalX(remote.Baseline, remote.Candidate)
+	return svgOf(pl, 4*vg.Inch, 3*vg.Inch)
+}
+
+// svgOf renders the plot as an inline <svg> element.
+func svgOf(pl *plot.Plot, w, h vg.Length) (template.HTML, error) {
+	wt, err := pl.WriterTo(w, h, "svg")
+	if err != nil {
+		return "", err
+	}
+	var b bytes.Buffer
+	if _, err := wt.WriteTo(&b); err != nil {
+		return "", err
+	}
+	s := b.String()
+	if i := strings.Index(s, "<svg"); i > 0 {
+		s = s[i:]
+	}
+	s = strings.Replace(s, "<svg", `<svg class="chart"`, 1)
+	return template.HTML(s), nil
+}
+
+var htmlTemplate = template.Must(template.New("report").Parse(`<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{{.Title}}</title>
+<style>
+body{font-family:system-ui,sans-serif;margin:2em;max-width:80em;color:#222}
+h1{font-size:1.5em} h2{font-size:1.2em;margin-top:2em;border-bottom:1px solid #ccc}
+table{border-collapse:collapse} td,th{padding:.2em .6em;text-align:left;vertical-align:top;border-bottom:1px solid #eee}
+.verdict{padding:.5em 1em;display:inline-block;border-radius:4px}
+.ok{background:#e3f4e8} .bad{background:#fbe3e0}
+.unexpected{color:#c0392b;font-weight:bold} .expected{color:#555}
+pre{background:#f6f6f6;padding:1em;overflow-x:auto}
+.charts{display:flex;flex-wrap:wrap;gap:1em}
+</style></head><body>
+<h1>{{.Title}}</h1>
+<p class="verdict {{if .Failed}}bad{{else}}ok{{end}}">{{if .Failed}}Needs a look: unexpected changes or problems below.{{else}}Only expected changes, no invariant failures, no crashes.{{end}}</p>
+<h2>Kernels</h2>
+<table><tr><th>role</th><th>kernel</th><th>boot</th><th>cases</th></tr>
+{{range .Kernels}}<tr><td>{{.Role}}</td><td>{{.Desc}}</td><td>{{.Boot}}</td><td>{{.Cases}}</td></tr>
+{{end}}</table>
+<p>Host: {{.Host}}. Started {{.Started.Format "2006-01-02 15:04:05 MST"}}.</p>
+<h2 id="changes">Observation changes</h2>
+{{if .Changes}}<table id="changes-table"><tr><th>case</th><th>baseline</th><th>candidate</th><th></th></tr>
+{{range .Changes}}<tr><td>{{.ID}}</td><td>{{.From}}</td><td>{{.To}}</td><td>{{if .Expected}}<span class="expected">expected</span>{{else}}<span class="unexpected">UNEXPECTED</span>{{end}}</td></tr>
+{{end}}</table>{{else}}<p>No observation changed.</p>{{end}}
+{{if .Unmet}}<p>Declared in expect.yaml but not seen:</p><ul>{{range .Unmet}}<li>{{.Cases}}: {{.From}} → {{.To}}</li>{{end}}</ul>{{end}}
+<h2>Problems</h2>
+{{range .Kernels}}{{$k := .}}{{with .Summary}}{{if or .Crashes .Invariants .Kmsg .Errors}}<h3>{{$k.Role}}</h3><ul>
+{{range .Crashes}}<li class="unexpected">crash: {{.}}</li>{{end}}
+{{range .Invariants}}<li class="unexpected">invariant failed: {{.}}</li>{{end}}
+{{range .Kmsg}}<li class="unexpected">kernel log: {{.}}</li>{{end}}
+{{range .Errors}}<li>case error: {{.}}</li>{{end}}
+</ul>{{end}}{{end}}{{end}}
+{{with .Perf}}<h2 id="perf">Performance</h2>
+<pre>{{.Legend}}</pre>
+<div id="perf-summary">{{.Summary}}</div>
+<pre>{{.Table}}</pre>
+<div class="charts" id="perf-charts">{{range .Charts}}<figure>{{.SVG}}</figure>{{end}}</div>{{end}}
+</body></html>
+`))
