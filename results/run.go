@@ -288,8 +288,8 @@ func hostDesc() string {
 	return fmt.Sprintf("%s %s/%s, %d CPUs", h, runtime.GOOS, runtime.GOARCH, runtime.NumCPU())
 }
 
-// Write stores the record as run.json, report.md, junit.xml, report.html
-// and, with perf, perf-baseline.txt and perf-candidate.txt, in a new
+// Write stores the record as run.json, report.md, junit.xml, report.html,
+// kcidb.json and, with perf, perf-baseline.txt and perf-candidate.txt, in a new
 // folder of dir, each file written atomically.
 func (r *Record) Write(dir string) error {
 	r.Dir = filepath.Join(dir, r.ID)
@@ -311,6 +311,13 @@ func (r *Record) Write(dir string) error {
 		return err
 	}
 	if err := renameio.WriteFile(filepath.Join(r.Dir, "junit.xml"), j, 0o644); err != nil {
+		return err
+	}
+	k, err := r.KCIDBJSON()
+	if err != nil {
+		return err
+	}
+	if err := renameio.WriteFile(filepath.Join(r.Dir, "kcidb.json"), k, 0o644); err != nil {
 		return err
 	}
 	h, err := r.HTML()

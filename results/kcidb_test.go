@@ -1,0 +1,96 @@
+package results
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/patchtest/patchtest/suites"
+)
+
+func kcidbSchema(t *testing.T) *jsonschema.Schema {
+	t.Helper()
+	c := jsonschema.NewCompiler()
+	c.AssertFormat()
+	s, err := c.Compile("testdata/kcidb-v5.3.schema.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func validate(t *testing.T, s *jsonschema.Schema, b []byte) error {
+	t.Helper()
+	v, err := jsonschema.UnmarshalJSON(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s.Validate(v)
+}
+
+func TestKCIDBValidates(t *testing.T) {
+	s := kcidbSchema(t)
+	r := perfRecord()
+	r.Baseline.Run.Results = []suites.CaseResult{
+		{ID: "a/b/ok", Obs: &suites.Observation{Type: suites.TResult, Value: "0"}},
+		{ID: "a/b/gone", Obs: &suites.Observation{Type: suites.TResult, Value: "0"}},
+	}
+	r.Candidate.Run.Results = []suites.CaseResult{
+		{ID: "a/b/ok", Obs: &suites.Observation{Type: suites.TResult, Value: "1"}},
+		{ID: "a/b/crash", Crash: "Kernel panic - not syncing: " + strings.Repeat("x", 20000)},
+		{ID: "a/b/inv", Obs: &suites.Observation{Type: suites.TResult, Value: "0"}, Invariant: []string{"data differs"}},
+		{ID: "a/b/skip", Obs: &suites.Observation{Type: suites.TSkip, Value: "no AF_ALG"}},
+		{ID: "a/b/err", Error: "setup: no such file"},
+	}
+	r.Changes = Diff(r.Baseline.Run.Results, r.Candidate.Run.Results)
+	v := (&Expect{}).Check(r.Changes)
+	r.Verdict = &v
+	b, err := r.KCIDBJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := validate(t, s, b); err != nil {
+		t.Fatalf("kcidb.json does not validate: %v", err)
+	}
+	var d KCIDBData
+	json.Unmarshal(b, &d)
+	status := map[string]string{}
+	for _, tt := range d.Tests {
+		status[tt.ID[strings.LastIndex(tt.ID, ":")+1:]+"@"+tt.BuildID[strings.LastIndex(tt.BuildID, "-")+1:]] = tt.Status
+	}
+	for key, want := range map[string]string{
+		"a/b/ok@baseline": KCIDBPass, "a/b/ok@candidate": KCIDBFail, // unexpected change
+		"a/b/crash@candidate": KCIDBFail, "a/b/inv@candidate": KCIDBFail,
+		"a/b/skip@candidate": KCIDBSkip, "a/b/err@candidate": KCIDBError,
+		"a/b/gone@candidate": KCIDBMiss, "a/b/crash@baseline": KCIDBMiss,
+		"perf/vmsplice/pipe-devnull/64KiB/throughput@baseline": KCIDBDone,
+	} {
+		if status[key] != want {
+			t.Errorf("%s: status %q, want %q", key, status[key], want)
+		}
+	}
+	if len(d.Checkouts) != 2 || len(d.Builds) != 2 {
+		t.Errorf("%d checkouts, %d builds; want 2 and 2", len(d.Checkouts), len(d.Builds))
+	}
+}
+
+// The schema must reject what KCIDB rejects, or the test above proves
+// nothing.
+func TestKCIDBSchemaRejects(t *testing.T) {
+	s := kcidbSchema(t)
+	for name, doc := range map[string]string{
+		"no version":        `{"tests": []}`,
+		"bad status":        `{"version":{"major":5,"minor":3},"tests":[{"id":"patchtest:x","build_id":"patchtest:b","origin":"patchtest","status":"OK"}]}`,
+		"id sans origin":    `{"version":{"major":5,"minor":3},"builds":[{"id":"x","checkout_id":"patchtest:c","origin":"patchtest"}]}`,
+		"empty path part":   `{"version":{"major":5,"minor":3},"tests":[{"id":"patchtest:x","build_id":"patchtest:b","origin":"patchtest","path":"a..b"}]}`,
+		"unknown field":     `{"version":{"major":5,"minor":3},"tests":[{"id":"patchtest:x","build_id":"patchtest:b","origin":"patchtest","color":"red"}]}`,
+		"number sans value": `{"version":{"major":5,"minor":3},"tests":[{"id":"patchtest:x","build_id":"patchtest:b","origin":"patchtest","number":{"unit":"B/s"}}]}`,
+	} {
+		if err := validate(t, s, []byte(doc)); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}
