@@ -271,11 +271,32 @@ func summarize(rs []suites.CaseResult) ProblemsSummary {
 		} else if r.Error != "" {
 			s.Errors = append(s.Errors, r.ID+": "+firstLine(r.Error))
 		}
-		for _, k := range r.Kmsg {
-			s.Kmsg = append(s.Kmsg, r.ID+": "+k)
+		if len(r.Kmsg) > 0 {
+			s.Kmsg = append(s.Kmsg, r.ID+": "+kmsgHeadline(r.Kmsg))
 		}
 	}
 	return s
+}
+
+// kmsgHeadline is the line of a kernel report that names it (the
+// WARNING:, BUG: or Oops line), with the count of the others; the whole
+// report stays in the case's result.
+func kmsgHeadline(lines []string) string {
+	head := ""
+	for _, l := range lines {
+		t := strings.TrimSpace(strings.TrimLeft(l, "<0123456789>"))
+		if head == "" && t != "" && !strings.Contains(t, "cut here") {
+			head = t
+		}
+		if strings.Contains(t, "WARNING:") || strings.Contains(t, "BUG:") || strings.Contains(t, "Oops") {
+			head = t
+			break
+		}
+	}
+	if len(lines) > 1 {
+		head += fmt.Sprintf(" (+%d more lines in run.json)", len(lines)-1)
+	}
+	return head
 }
 
 func firstLine(s string) string {
