@@ -288,3 +288,20 @@ func TestCLIRunConfigErrors(t *testing.T) {
 		}
 	}
 }
+
+// A QEMU that cannot start is the harness's problem, not the kernel's:
+// patchtest run exits 2.
+func TestCLIRunQEMUCannotStart(t *testing.T) {
+	img := debianKernel(t, "6.12-amd64")
+	tmp := t.TempDir()
+	qemu := filepath.Join(tmp, "qemu-broken")
+	os.WriteFile(qemu, []byte("#!/bin/sh\ncase \"$1\" in --version) echo 'QEMU emulator version 7.2.0';; *) echo 'qemu: could not load PC BIOS' >&2; exit 1;; esac\n"), 0o755)
+	cmd, stdout, stderr := command(t, tmp, "run", "--kernel", img.Kernel, "--baseline", img.Kernel,
+		"--qemu", qemu, "--guest-binary", guestBinary(t), "--suite", "tee/data/*", "--out", filepath.Join(tmp, "out"))
+	if code := exitCode(cmd.Run()); code != 2 {
+		t.Errorf("exit %d, want 2\nstdout %s\nstderr %s", code, stdout, stderr)
+	}
+	if !strings.Contains(stderr.String(), "could not load PC BIOS") {
+		t.Errorf("stderr does not say why QEMU failed:\n%s", stderr)
+	}
+}
