@@ -58,7 +58,7 @@ func TestIntegrationFaultKernels(t *testing.T) {
 				Boot:      vm.BootOptions{GuestBinary: agent, CacheDir: cache},
 				CacheDir:  cache,
 				OutDir:    t.TempDir(),
-				Progress:  func(s string) { t.Log(s) },
+				Events:    func(e Event) { t.Log(e) },
 			})
 			if err != nil {
 				t.Fatalf("run: %v", err)

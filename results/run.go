@@ -46,8 +46,9 @@ type Options struct {
 	CacheDir string
 	// OutDir receives one folder per run.
 	OutDir string
-	// Progress receives a line per step.
-	Progress func(string)
+	// Events receives the run's event stream (see Event); the stream is
+	// also kept in the run's folder as events.jsonl.
+	Events func(Event)
 
 	// SkipSuites leaves the correctness catalogue out (a perf-only run).
 	SkipSuites bool
@@ -122,6 +123,8 @@ type Record struct {
 	Verdict   *Verdict     `json:"verdict,omitempty"`
 	Perf      *PerfResult  `json:"perf,omitempty"`
 	Dir       string       `json:"dir"`
+
+	log *eventLog
 }
 
 // Failed reports whether the run found something a reviewer must look
@@ -145,11 +148,16 @@ func (r *Record) Failed() bool {
 // Execute builds or finds both kernels, runs the suites on each, diffs
 // the observations and writes the record into a new folder of OutDir.
 func Execute(ctx context.Context, o Options) (*Record, error) {
-	progress := o.Progress
-	if progress == nil {
-		progress = func(string) {}
+	log := &eventLog{}
+	emit := func(e Event) {
+		e.Time = time.Now()
+		log.add(e)
+		if o.Events != nil {
+			o.Events(e)
+		}
 	}
-	rec := &Record{Schema: SchemaVersion, Started: time.Now().UTC(), Host: hostDesc(), Expect: o.Expect}
+	progress := func(msg string) { emit(Event{Kind: EventNotice, Msg: msg}) }
+	rec := &Record{Schema: SchemaVersion, Started: time.Now().UTC(), Host: hostDesc(), Expect: o.Expect, log: log}
 	rec.ID = rec.Started.Format("20060102T150405Z")
 	var expect *Expect
 	if o.Expect != "" {
@@ -170,11 +178,14 @@ func Execute(ctx context.Context, o Options) (*Record, error) {
 		}
 	}
 	sides := []*KernelResult{{Role: "baseline", Spec: o.Baseline}, {Role: "candidate", Spec: o.Candidate}}
-	builder := &kernels.Builder{CacheDir: o.CacheDir, Progress: progress}
 	for _, side := range sides {
+		builder := &kernels.Builder{CacheDir: o.CacheDir, Progress: func(msg string) {
+			emit(Event{Kind: EventBuild, Side: side.Role, Msg: msg})
+		}}
 		if err := resolve(ctx, builder, side, o.CacheDir); err != nil {
 			return nil, fmt.Errorf("%s kernel: %w", side.Role, err)
 		}
+		emit(Event{Kind: EventBuilt, Side: side.Role, Msg: "kernel " + side.BzImage})
 	}
 	boots := make([]vm.BootOptions, len(sides))
 	for i, side := range sides {
@@ -190,9 +201,27 @@ func Execute(ctx context.Context, o Options) (*Record, error) {
 			side.Run = &remote.Run{}
 			continue
 		}
-		progress(fmt.Sprintf("running the suites on the %s kernel (%s)", side.Role, side.BzImage))
+		cases, _ := suites.Catalogue().Select(o.Patterns...)
+		emit(Event{Kind: EventSuites, Side: side.Role, Total: len(cases)})
+		done := 0
+		boot.Events = machineEvents(side.Role, o.Boot.Events, emit)
 		run, err := remote.RunSuites(ctx, remote.Options{
-			Boot: boot, Patterns: o.Patterns, Notice: progress,
+			Boot: boot, Patterns: o.Patterns,
+			Notice: func(msg string) { emit(Event{Kind: EventNotice, Side: side.Role, Msg: msg}) },
+			OnResult: func(r suites.CaseResult) {
+				done++
+				emit(Event{Kind: EventCase, Side: side.Role, ID: r.ID, Done: done, Total: len(cases), Msg: Outcome(r)})
+				switch {
+				case r.Crash != "":
+					emit(Event{Kind: EventCrash, Side: side.Role, ID: r.ID, Msg: firstLine(r.Crash)})
+				case len(r.Invariant) > 0:
+					emit(Event{Kind: EventProblem, Side: side.Role, ID: r.ID, Msg: "invariant failed: " + r.Invariant[0]})
+				case strings.HasPrefix(r.Error, "hung"):
+					emit(Event{Kind: EventProblem, Side: side.Role, ID: r.ID, Msg: r.Error})
+				case len(r.Kmsg) > 0:
+					emit(Event{Kind: EventProblem, Side: side.Role, ID: r.ID, Msg: "kernel log: " + kmsgHeadline(r.Kmsg)})
+				}
+			},
 		})
 		if err != nil && !(side.Role == "candidate" && vm.OutcomeOf(err).KernelFault() && run != nil) {
 			return nil, fmt.Errorf("%s kernel: %w", side.Role, err)
@@ -216,11 +245,16 @@ func Execute(ctx context.Context, o Options) (*Record, error) {
 	if o.Perf.Name != "" {
 		if len(rec.Candidate.Summary.Crashes) > 0 {
 			progress("no perf run: the candidate kernel crashed in the suites")
-		} else if err := runPerf(ctx, o, boots, expect, rec, progress); err != nil {
+		} else if err := runPerf(ctx, o, boots, expect, rec, emit); err != nil {
 			return nil, err
 		}
 	}
 	rec.Finished = time.Now().UTC()
+	verdict := "only expected changes, no problems"
+	if rec.Failed() {
+		verdict = "needs a look"
+	}
+	emit(Event{Kind: EventFinished, Msg: fmt.Sprintf("finished in %v: %s", rec.Finished.Sub(rec.Started).Round(time.Second), verdict)})
 	if o.OutDir != "" {
 		if err := rec.Write(o.OutDir); err != nil {
 			return rec, err
@@ -228,7 +262,7 @@ func Execute(ctx context.Context, o Options) (*Record, error) {
 		// The index is derived from run.json; failing to update it
 		// loses nothing (patchtest results reindex rebuilds it).
 		if err := indexRun(ctx, o.OutDir, rec); err != nil {
-			progress(fmt.Sprintf("results index not updated: %v", err))
+			emit(Event{Kind: EventIndexFail, Msg: fmt.Sprintf("results index not updated: %v (patchtest results reindex rebuilds it)", err)})
 		}
 	}
 	return rec, nil
@@ -333,6 +367,15 @@ func (r *Record) Write(dir string) error {
 	}
 	if err := renameio.WriteFile(filepath.Join(r.Dir, "junit.xml"), j, 0o644); err != nil {
 		return err
+	}
+	if r.log != nil {
+		var buf bytes.Buffer
+		if err := r.log.writeTo(&buf); err != nil {
+			return err
+		}
+		if err := renameio.WriteFile(filepath.Join(r.Dir, "events.jsonl"), buf.Bytes(), 0o644); err != nil {
+			return err
+		}
 	}
 	k, err := r.KCIDBJSON()
 	if err != nil {
@@ -452,11 +495,22 @@ func fileExists(p string) bool {
 }
 
 // runPerf measures both kernels side by side and compares them.
-func runPerf(ctx context.Context, o Options, boots []vm.BootOptions, expect *Expect, rec *Record, progress func(string)) error {
-	progress(fmt.Sprintf("perf %s: booting both kernels side by side", o.Perf.Name))
+func runPerf(ctx context.Context, o Options, boots []vm.BootOptions, expect *Expect, rec *Record, emit func(Event)) error {
+	progress := func(msg string) { emit(Event{Kind: EventNotice, Msg: msg}) }
+	benches, _ := perf.Select(o.Perf, o.Benchmarks...)
+	total := 2 * len(benches) * (o.Perf.Rounds + o.Perf.Warmup)
+	emit(Event{Kind: EventPerf, Total: total, Msg: o.Perf.Name})
+	done := 0
+	for i, role := range []string{remote.Baseline, remote.Candidate} {
+		boots[i].Events = machineEvents(role, o.Boot.Events, emit)
+	}
 	po := remote.PerfOptions{
 		Baseline: boots[0], Candidate: boots[1], Level: o.Perf, Patterns: o.Benchmarks,
 		RequireKVM: o.RequireKVM, Notice: progress,
+		OnSample: func(s remote.PerfSample) {
+			done++
+			emit(Event{Kind: EventSample, Side: s.Side, ID: s.ID, Done: done, Total: total})
+		},
 	}
 	run, err := remote.RunPerf(ctx, po)
 	res := &PerfResult{Run: run, Stats: o.PerfStats.withDefaults(), FailPct: o.PerfFailPct, Null: o.Null}
@@ -480,4 +534,22 @@ func runPerf(ctx context.Context, o Options, boots []vm.BootOptions, expect *Exp
 	res.Regressions = PerfRegressions(res.Changes, res.FailPct)
 	rec.Perf = res
 	return nil
+}
+
+// machineEvents turns a machine's events into the run's: a notice (the
+// accelerator fallback) and readiness; next, when set, still gets them all.
+func machineEvents(side string, next func(vm.Event), emit func(Event)) func(vm.Event) {
+	return func(e vm.Event) {
+		switch e.Kind {
+		case vm.EventNotice:
+			emit(Event{Kind: EventNotice, Side: side, Msg: e.Msg})
+		case vm.EventStarted:
+			emit(Event{Kind: EventBoot, Side: side, Msg: "QEMU started"})
+		case vm.EventReady:
+			emit(Event{Kind: EventReady, Side: side, Msg: "agent ready"})
+		}
+		if next != nil && e.Kind != vm.EventNotice {
+			next(e)
+		}
+	}
 }

@@ -4,11 +4,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+	"golang.org/x/term"
 
 	"github.com/patchtest/patchtest/configs"
 	"github.com/patchtest/patchtest/guest/build"
@@ -174,8 +176,15 @@ func execute(c *cobra.Command, f *runFlags, perfOnly bool) error {
 	o.Boot = f.boot.opts
 	o.Boot.Kernel = ""
 	o.CacheDir = f.boot.opts.CacheDir
-	o.Progress = func(s string) { fmt.Fprintf(stderr, "patchtest: %s\n", s) }
+	// A live view on a terminal; plain lines elsewhere and with --json.
+	tty := false
+	if file, ok := stderr.(*os.File); ok {
+		tty = term.IsTerminal(int(file.Fd()))
+	}
+	view := results.NewProgress(stderr, tty && !f.asJSON, os.Getenv("NO_COLOR") == "")
+	o.Events = view.Event
 	rec, err := results.Execute(c.Context(), o)
+	view.Close()
 	if err != nil {
 		return &exitError{code: 2, err: err}
 	}
