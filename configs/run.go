@@ -33,6 +33,8 @@ type Run struct {
 		CPUs      int           `yaml:"cpus"`
 		MemoryMiB int           `yaml:"memory_mib"`
 		Timeout   time.Duration `yaml:"timeout"`
+		// Jobs is how many machines may run at once.
+		Jobs int `yaml:"jobs"`
 	} `yaml:"qemu"`
 	Perf struct {
 		// Level is off, quick, standard or thorough.
@@ -116,8 +118,8 @@ func (r *Run) check() error {
 	if r.Perf.ThresholdPct < 0 || r.Perf.FailPct < 0 || r.Perf.Rounds < 0 || r.Perf.SampleTime < 0 {
 		return errors.New("perf: threshold_pct, fail_pct, rounds and sample_time must not be negative")
 	}
-	if r.QEMU.CPUs < 0 || r.QEMU.MemoryMiB < 0 || r.QEMU.Timeout < 0 {
-		return errors.New("qemu: cpus, memory_mib and timeout must not be negative")
+	if r.QEMU.CPUs < 0 || r.QEMU.MemoryMiB < 0 || r.QEMU.Timeout < 0 || r.QEMU.Jobs < 0 {
+		return errors.New("qemu: cpus, memory_mib, timeout and jobs must not be negative")
 	}
 	return nil
 }

@@ -82,3 +82,52 @@ func TestIntegrationFaultKernels(t *testing.T) {
 		})
 	}
 }
+
+// --jobs: both kernels side by side, each over two machines, give the
+// same results in the same order as one machine at a time.
+func TestIntegrationJobs(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and boots kernels; skipped with -short")
+	}
+	cache := vm.DefaultCacheDir()
+	src, err := build.FindSource()
+	if err != nil {
+		t.Fatal(err)
+	}
+	agent, _, err := build.Guest(context.Background(), src, filepath.Join(cache, "guest"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := func(jobs int) *Record {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
+		defer cancel()
+		rec, err := Execute(ctx, Options{
+			Baseline:  KernelSpec{Source: "debian:6.12"},
+			Candidate: KernelSpec{Source: "debian:6.12", Patches: "../kernels/patches/vmsplice-wrapper"},
+			Patterns:  []string{"vmsplice/alias/*", "tee/*", "splice/len/*"},
+			Boot:      vm.BootOptions{GuestBinary: agent, CacheDir: cache},
+			CacheDir:  cache,
+			Jobs:      jobs,
+		})
+		if err != nil {
+			t.Fatalf("jobs %d: %v", jobs, err)
+		}
+		return rec
+	}
+	one, four := run(1), run(4)
+	if len(four.Baseline.Run.Boots) != 2 || len(four.Candidate.Run.Boots) != 2 {
+		t.Errorf("jobs 4: %d and %d boots, want 2 per kernel", len(four.Baseline.Run.Boots), len(four.Candidate.Run.Boots))
+	}
+	ids := func(r *Record) (out []string) {
+		for _, res := range r.Candidate.Run.Results {
+			out = append(out, res.ID+"="+Outcome(res))
+		}
+		return out
+	}
+	if a, b := strings.Join(ids(one), "\n"), strings.Join(ids(four), "\n"); a != b {
+		t.Errorf("results differ:\njobs 1:\n%s\njobs 4:\n%s", a, b)
+	}
+	if len(one.Changes) == 0 || len(one.Changes) != len(four.Changes) {
+		t.Errorf("changes: %d with one job, %d with four", len(one.Changes), len(four.Changes))
+	}
+}

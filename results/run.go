@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/renameio/v2"
@@ -62,6 +63,9 @@ type Options struct {
 	PerfFailPct float64
 	// RequireKVM refuses to measure perf under emulation.
 	RequireKVM bool
+	// Jobs is how many machines may run at once: from 2 the two kernels
+	// run side by side, each over Jobs/2 machines. 1 when zero.
+	Jobs int
 	// Null marks a run of one kernel as both sides (a host self-check).
 	Null bool
 }
@@ -197,43 +201,32 @@ func Execute(ctx context.Context, o Options) (*Record, error) {
 			}
 		}
 		boots[i] = boot
-		if o.SkipSuites {
+	}
+	if o.SkipSuites {
+		for _, side := range sides {
 			side.Run = &remote.Run{}
-			continue
 		}
-		cases, _ := suites.Catalogue().Select(o.Patterns...)
-		emit(Event{Kind: EventSuites, Side: side.Role, Total: len(cases)})
-		done := 0
-		boot.Events = machineEvents(side.Role, o.Boot.Events, emit)
-		run, err := remote.RunSuites(ctx, remote.Options{
-			Boot: boot, Patterns: o.Patterns,
-			Notice: func(msg string) { emit(Event{Kind: EventNotice, Side: side.Role, Msg: msg}) },
-			OnResult: func(r suites.CaseResult) {
-				done++
-				emit(Event{Kind: EventCase, Side: side.Role, ID: r.ID, Done: done, Total: len(cases), Msg: Outcome(r)})
-				switch {
-				case r.Crash != "":
-					emit(Event{Kind: EventCrash, Side: side.Role, ID: r.ID, Msg: firstLine(r.Crash)})
-				case len(r.Invariant) > 0:
-					emit(Event{Kind: EventProblem, Side: side.Role, ID: r.ID, Msg: "invariant failed: " + r.Invariant[0]})
-				case strings.HasPrefix(r.Error, "hung"):
-					emit(Event{Kind: EventProblem, Side: side.Role, ID: r.ID, Msg: r.Error})
-				case len(r.Kmsg) > 0:
-					emit(Event{Kind: EventProblem, Side: side.Role, ID: r.ID, Msg: "kernel log: " + kmsgHeadline(r.Kmsg)})
+	} else {
+		// With --jobs 2 or more the kernels run side by side, and each
+		// kernel's cases are split over jobs/2 machines.
+		jobs := max(o.Jobs, 1)
+		errs := make([]error, len(sides))
+		var wg sync.WaitGroup
+		for i, side := range sides {
+			if jobs == 1 {
+				errs[i] = runSide(ctx, o, side, boots[i], 1, emit)
+				if errs[i] != nil {
+					break
 				}
-			},
-		})
-		if err != nil && !(side.Role == "candidate" && vm.OutcomeOf(err).KernelFault() && run != nil) {
-			return nil, fmt.Errorf("%s kernel: %w", side.Role, err)
+				continue
+			}
+			wg.Go(func() { errs[i] = runSide(ctx, o, side, boots[i], max(jobs/2, 1), emit) })
 		}
-		side.Run = run
-		side.Summary = summarize(run.Results)
-		if err != nil {
-			// The candidate kernel itself failed (it did not boot, or
-			// panicked outside any case): that is a finding, not an
-			// error of the run. What ran before it is kept.
-			progress(fmt.Sprintf("the candidate kernel failed: %v", err))
-			side.Summary.Crashes = append(side.Summary.Crashes, "kernel: "+firstLine(err.Error()))
+		wg.Wait()
+		for _, err := range errs {
+			if err != nil {
+				return nil, err
+			}
 		}
 	}
 	rec.Baseline, rec.Candidate = *sides[0], *sides[1]
@@ -460,6 +453,7 @@ func FromConfig(cfg *configs.Run, dir string) Options {
 		Patterns:  cfg.Suites,
 		Expect:    abs(cfg.Expect),
 		OutDir:    cfg.Out,
+		Jobs:      cfg.QEMU.Jobs,
 	}
 	if l, err := perf.ParseLevel(cfg.Perf.Level); err == nil {
 		o.Perf = l
@@ -552,4 +546,99 @@ func machineEvents(side string, next func(vm.Event), emit func(Event)) func(vm.E
 			next(e)
 		}
 	}
+}
+
+// runSide runs the selected cases on one kernel, split over shards
+// machines, and records the run and its problems in side.
+func runSide(ctx context.Context, o Options, side *KernelResult, boot vm.BootOptions, shards int, emit func(Event)) error {
+	cases, _ := suites.Catalogue().Select(o.Patterns...)
+	emit(Event{Kind: EventSuites, Side: side.Role, Total: len(cases)})
+	var mu sync.Mutex
+	done := 0
+	boot.Events = machineEvents(side.Role, o.Boot.Events, emit)
+	onResult := func(r suites.CaseResult) {
+		mu.Lock()
+		done++
+		n := done
+		mu.Unlock()
+		emit(Event{Kind: EventCase, Side: side.Role, ID: r.ID, Done: n, Total: len(cases), Msg: Outcome(r)})
+		switch {
+		case r.Crash != "":
+			emit(Event{Kind: EventCrash, Side: side.Role, ID: r.ID, Msg: firstLine(r.Crash)})
+		case len(r.Invariant) > 0:
+			emit(Event{Kind: EventProblem, Side: side.Role, ID: r.ID, Msg: "invariant failed: " + r.Invariant[0]})
+		case strings.HasPrefix(r.Error, "hung"):
+			emit(Event{Kind: EventProblem, Side: side.Role, ID: r.ID, Msg: r.Error})
+		case len(r.Kmsg) > 0:
+			emit(Event{Kind: EventProblem, Side: side.Role, ID: r.ID, Msg: "kernel log: " + kmsgHeadline(r.Kmsg)})
+		}
+	}
+	notice := func(msg string) { emit(Event{Kind: EventNotice, Side: side.Role, Msg: msg}) }
+	shards = max(min(shards, len(cases)), 1)
+	runs := make([]*remote.Run, shards)
+	errs := make([]error, shards)
+	var wg sync.WaitGroup
+	for i := range shards {
+		// Every shards-th case, so that slow groups spread out.
+		var ids []string
+		for j := i; j < len(cases); j += shards {
+			ids = append(ids, cases[j].ID)
+		}
+		patterns := o.Patterns
+		if shards > 1 {
+			patterns = ids
+		}
+		wg.Go(func() {
+			runs[i], errs[i] = remote.RunSuites(ctx, remote.Options{Boot: boot, Patterns: patterns, Notice: notice, OnResult: onResult})
+		})
+	}
+	wg.Wait()
+	run := mergeRuns(cases, runs)
+	var failure error
+	for _, err := range errs {
+		if err == nil {
+			continue
+		}
+		if !(side.Role == "candidate" && vm.OutcomeOf(err).KernelFault()) {
+			return fmt.Errorf("%s kernel: %w", side.Role, err)
+		}
+		failure = err
+	}
+	side.Run = run
+	side.Summary = summarize(run.Results)
+	if failure != nil {
+		// The candidate kernel itself failed (it did not boot, or
+		// panicked outside any case): that is a finding, not an error
+		// of the run. What ran before it is kept.
+		notice(fmt.Sprintf("the candidate kernel failed: %v", failure))
+		side.Summary.Crashes = append(side.Summary.Crashes, "kernel: "+firstLine(failure.Error()))
+	}
+	return nil
+}
+
+// mergeRuns joins the shards' runs, results in catalogue order.
+func mergeRuns(cases []*suites.Case, runs []*remote.Run) *remote.Run {
+	out := &remote.Run{}
+	byID := map[string]suites.CaseResult{}
+	for _, r := range runs {
+		if r == nil {
+			continue
+		}
+		if out.Release == "" {
+			out.Release = r.Release
+		}
+		out.Boots = append(out.Boots, r.Boots...)
+		out.Crashes += r.Crashes
+		out.GuestTime += r.GuestTime
+		out.Wall = max(out.Wall, r.Wall)
+		for _, res := range r.Results {
+			byID[res.ID] = res
+		}
+	}
+	for _, c := range cases {
+		if res, ok := byID[c.ID]; ok {
+			out.Results = append(out.Results, res)
+		}
+	}
+	return out
 }

@@ -37,6 +37,7 @@ type runFlags struct {
 	null       bool
 	rounds     int
 	sampleTime time.Duration
+	jobs       int
 }
 
 func (f *runFlags) register(fl *pflag.FlagSet) {
@@ -51,6 +52,7 @@ func (f *runFlags) register(fl *pflag.FlagSet) {
 	fl.StringSliceVar(&f.benches, "bench", nil, "glob(s) selecting benchmarks (patchtest perf list shows them)")
 	fl.BoolVar(&f.requireKVM, "require-kvm", false, "refuse to measure perf without a working KVM")
 	fl.Float64Var(&f.failPct, "perf-fail", 5, "an undeclared significant regression of this many percent fails the run")
+	fl.IntVar(&f.jobs, "jobs", 1, "machines at once: from 2 the two kernels run side by side, each over jobs/2 machines")
 	fl.IntVar(&f.rounds, "rounds", 0, "measured rounds per benchmark and kernel (default: the level's)")
 	fl.DurationVar(&f.sampleTime, "sample-time", 0, "target duration of each sample (default: the level's)")
 }
@@ -159,6 +161,12 @@ func execute(c *cobra.Command, f *runFlags, perfOnly bool) error {
 	}
 	if f.sampleTime > 0 {
 		o.Perf.Duration = f.sampleTime
+	}
+	if fl.Changed("jobs") || o.Jobs == 0 {
+		o.Jobs = f.jobs
+	}
+	if o.Jobs < 1 {
+		return &exitError{code: 2, err: fmt.Errorf("--jobs %d: want 1 or more", o.Jobs)}
 	}
 	if fl.Changed("bench") {
 		o.Benchmarks = f.benches
