@@ -12,29 +12,28 @@ func newDiff() *cobra.Command {
 	var side string
 	c := &cobra.Command{
 		Use:   "diff RUN_A RUN_B",
-		Short: "Compare the observations of two runs (their candidates by default: e.g. v1 and v2 of a series)",
-		Args:  cobra.ExactArgs(2),
+		Short: "Compare one kernel of two runs (the candidates by default: e.g. v1 and v2 of a series)",
+		Long: `diff compares the same side of two runs: the observations that changed,
+problems (crashes, broken invariants, kernel warnings) that are new or
+gone, and, when both runs measured perf, each benchmark's samples of the
+first run against the second's with the usual statistics. Exit status 1
+when anything changed, 0 when nothing did, 2 when a run cannot be read.`,
+		Args: cobra.ExactArgs(2),
 		RunE: func(c *cobra.Command, args []string) error {
-			var sides [2]*results.KernelResult
+			var recs [2]*results.Record
 			for i, p := range args {
 				rec, err := results.LoadRecord(p)
 				if err != nil {
 					return &exitError{code: 2, err: err}
 				}
-				if sides[i], err = rec.Side(side); err != nil {
-					return &exitError{code: 2, err: err}
-				}
-				if sides[i].Run == nil {
-					return &exitError{code: 2, err: fmt.Errorf("%s: the %s kernel has no results", p, side)}
-				}
+				recs[i] = rec
 			}
-			changes := results.Diff(sides[0].Run.Results, sides[1].Run.Results)
-			out := c.OutOrStdout()
-			fmt.Fprintf(out, "%s kernels: %s -> %s: %d of %d cases changed\n", side, args[0], args[1], len(changes), len(sides[1].Run.Results))
-			for _, ch := range changes {
-				fmt.Fprintf(out, "  %s\n      %s -> %s\n", ch.ID, ch.From, ch.To)
+			d, err := results.DiffRuns(recs[0], recs[1], side, results.PerfStats{})
+			if err != nil {
+				return &exitError{code: 2, err: err}
 			}
-			if len(changes) > 0 {
+			fmt.Fprint(c.OutOrStdout(), d.Text())
+			if d.Changed() {
 				return &exitError{code: 1}
 			}
 			return nil
