@@ -20,15 +20,7 @@ func TestIntegrationFaultKernels(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and boots kernels; skipped with -short")
 	}
-	cache := vm.DefaultCacheDir()
-	src, err := build.FindSource()
-	if err != nil {
-		t.Fatal(err)
-	}
-	agent, _, err := build.Guest(context.Background(), src, filepath.Join(cache, "guest"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	cache, agent := testGuest(t)
 	patterns := []string{"splice/errors/*", "splice/len/*", "sendfile/len/*", "vmsplice/read/*", "tee/data/*"}
 	tests := []struct {
 		fault string
@@ -89,15 +81,7 @@ func TestIntegrationJobs(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and boots kernels; skipped with -short")
 	}
-	cache := vm.DefaultCacheDir()
-	src, err := build.FindSource()
-	if err != nil {
-		t.Fatal(err)
-	}
-	agent, _, err := build.Guest(context.Background(), src, filepath.Join(cache, "guest"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	cache, agent := testGuest(t)
 	run := func(jobs int) *Record {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 		defer cancel()
@@ -130,4 +114,19 @@ func TestIntegrationJobs(t *testing.T) {
 	if len(one.Changes) == 0 || len(one.Changes) != len(four.Changes) {
 		t.Errorf("changes: %d with one job, %d with four", len(one.Changes), len(four.Changes))
 	}
+}
+
+// testGuest returns the cache directory and the guest binary, built once.
+func testGuest(t *testing.T) (cache, agent string) {
+	t.Helper()
+	cache = vm.DefaultCacheDir()
+	src, err := build.FindSource()
+	if err != nil {
+		t.Fatal(err)
+	}
+	agent, _, err = build.Guest(context.Background(), src, filepath.Join(cache, "guest"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cache, agent
 }

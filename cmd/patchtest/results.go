@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"text/tabwriter"
 
@@ -16,7 +17,22 @@ func newResults() *cobra.Command {
 		Short: "The index of stored runs: list them, follow a benchmark's history, rebuild the index",
 	}
 	c.PersistentFlags().StringVar(&dir, "out", "patchtest-results", "results directory")
-	open := func() (*results.Index, error) { return results.OpenIndex(dir) }
+	// withIndex runs f on the open index; any failure is exit status 2.
+	withIndex := func(f func(x *results.Index) error) error {
+		x, err := results.OpenIndex(dir)
+		if err != nil {
+			return &exitError{code: 2, err: err}
+		}
+		defer x.Close()
+		if err := f(x); err != nil {
+			var ee *exitError
+			if errors.As(err, &ee) {
+				return err
+			}
+			return &exitError{code: 2, err: err}
+		}
+		return nil
+	}
 
 	var limit int
 	list := &cobra.Command{
@@ -24,29 +40,7 @@ func newResults() *cobra.Command {
 		Short: "List the runs, newest first",
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
-			x, err := open()
-			if err != nil {
-				return &exitError{code: 2, err: err}
-			}
-			defer x.Close()
-			runs, err := x.List(c.Context(), limit)
-			if err != nil {
-				return &exitError{code: 2, err: err}
-			}
-			tw := tabwriter.NewWriter(c.OutOrStdout(), 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "RUN\tVERDICT\tCASES\tCHANGES\tUNEXPECTED\tPROBLEMS\tPERF\tACCEL\tCANDIDATE")
-			for _, r := range runs {
-				verdict := "ok"
-				if r.Failed {
-					verdict = "FAILED"
-				}
-				perf := "-"
-				if r.PerfLevel != "" {
-					perf = fmt.Sprintf("%s: %d sig, %d reg", r.PerfLevel, r.PerfSignificant, r.PerfRegressions)
-				}
-				fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%s\t%s\t%s\n", r.ID, verdict, r.Cases, r.Changes, r.Unexpected, r.Problems, perf, r.Accel, r.Candidate)
-			}
-			return tw.Flush()
+			return withIndex(func(x *results.Index) error { return listRuns(c, x, limit) })
 		},
 	}
 	list.Flags().IntVarP(&limit, "number", "n", 0, "show at most this many runs")
@@ -60,24 +54,7 @@ func newResults() *cobra.Command {
 			if len(args) == 2 {
 				metric = args[1]
 			}
-			x, err := open()
-			if err != nil {
-				return &exitError{code: 2, err: err}
-			}
-			defer x.Close()
-			pts, err := x.History(c.Context(), args[0], metric)
-			if err != nil {
-				return &exitError{code: 2, err: err}
-			}
-			if len(pts) == 0 {
-				return &exitError{code: 2, err: fmt.Errorf("no run in %s measured %s %s (patchtest perf list shows the benchmarks)", dir, args[0], metric)}
-			}
-			tw := tabwriter.NewWriter(c.OutOrStdout(), 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "RUN\tBASE\tNEW\tCHANGE\tP\tVERDICT\tCANDIDATE")
-			for _, p := range pts {
-				fmt.Fprintf(tw, "%s\t%.4g\t%.4g\t%+.1f%%\t%.3f\t%s\t%s\n", p.RunID, p.BaseMedian, p.NewMedian, p.ChangePct, p.P, p.Verdict, p.Candidate)
-			}
-			return tw.Flush()
+			return withIndex(func(x *results.Index) error { return history(c, x, dir, args[0], metric) })
 		},
 	}
 
@@ -86,22 +63,55 @@ func newResults() *cobra.Command {
 		Short: "Rebuild the index from the run.json files",
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
-			x, err := open()
-			if err != nil {
-				return &exitError{code: 2, err: err}
-			}
-			defer x.Close()
-			n, skipped, err := x.Reindex(c.Context())
-			for _, s := range skipped {
-				fmt.Fprintf(c.ErrOrStderr(), "patchtest: skipped %s\n", s)
-			}
-			if err != nil {
-				return &exitError{code: 2, err: err}
-			}
-			fmt.Fprintf(c.OutOrStdout(), "%d runs indexed in %s\n", n, dir)
-			return nil
+			return withIndex(func(x *results.Index) error {
+				n, skipped, err := x.Reindex(c.Context())
+				for _, s := range skipped {
+					fmt.Fprintf(c.ErrOrStderr(), "patchtest: skipped %s\n", s)
+				}
+				if err == nil {
+					fmt.Fprintf(c.OutOrStdout(), "%d runs indexed in %s\n", n, dir)
+				}
+				return err
+			})
 		},
 	}
 	c.AddCommand(list, history, reindex)
 	return c
+}
+
+func listRuns(c *cobra.Command, x *results.Index, limit int) error {
+	runs, err := x.List(c.Context(), limit)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(c.OutOrStdout(), 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "RUN\tVERDICT\tCASES\tCHANGES\tUNEXPECTED\tPROBLEMS\tPERF\tACCEL\tCANDIDATE")
+	for _, r := range runs {
+		verdict := "ok"
+		if r.Failed {
+			verdict = "FAILED"
+		}
+		perf := "-"
+		if r.PerfLevel != "" {
+			perf = fmt.Sprintf("%s: %d sig, %d reg", r.PerfLevel, r.PerfSignificant, r.PerfRegressions)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%s\t%s\t%s\n", r.ID, verdict, r.Cases, r.Changes, r.Unexpected, r.Problems, perf, r.Accel, r.Candidate)
+	}
+	return tw.Flush()
+}
+
+func history(c *cobra.Command, x *results.Index, dir, bench, metric string) error {
+	pts, err := x.History(c.Context(), bench, metric)
+	if err != nil {
+		return err
+	}
+	if len(pts) == 0 {
+		return fmt.Errorf("no run in %s measured %s %s (patchtest perf list shows the benchmarks)", dir, bench, metric)
+	}
+	tw := tabwriter.NewWriter(c.OutOrStdout(), 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "RUN\tBASE\tNEW\tCHANGE\tP\tVERDICT\tCANDIDATE")
+	for _, p := range pts {
+		fmt.Fprintf(tw, "%s\t%.4g\t%.4g\t%+.1f%%\t%.3f\t%s\t%s\n", p.RunID, p.BaseMedian, p.NewMedian, p.ChangePct, p.P, p.Verdict, p.Candidate)
+	}
+	return tw.Flush()
 }

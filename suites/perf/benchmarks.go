@@ -218,75 +218,47 @@ func (e *env) drain(fd int) (wait func(want int64) error) {
 
 func retry(err error) bool { return err == unix.EINTR || err == unix.EAGAIN }
 
-// spliceAll moves exactly n bytes from in to out with splice(2).
-func (e *env) spliceAll(in int, inOff *int64, out int, outOff *int64, n int, flags int) error {
-	for n > 0 {
-		m, err := unix.Splice(in, inOff, out, outOff, n, flags)
+// moveAll calls move until n bytes have moved, counting the calls;
+// move gets the bytes still to go. what names the call in errors.
+func (e *env) moveAll(what string, n int, move func(left int) (int, error)) error {
+	for left := n; left > 0; {
+		m, err := move(left)
 		e.calls++
 		if retry(err) {
 			continue
 		}
 		if err != nil {
-			return fmt.Errorf("splice: %w", err)
+			return fmt.Errorf("%s: %w", what, err)
 		}
 		if m == 0 {
 			return errShort
 		}
-		n -= int(m)
+		left -= m
 	}
 	return nil
+}
+
+// spliceAll moves exactly n bytes from in to out with splice(2).
+func (e *env) spliceAll(in int, inOff *int64, out int, outOff *int64, n int, flags int) error {
+	return e.moveAll("splice", n, func(left int) (int, error) {
+		m, err := unix.Splice(in, inOff, out, outOff, left, flags)
+		return int(m), err
+	})
 }
 
 // vmspliceAll hands b to the pipe w with vmsplice(2), all of it.
 func (e *env) vmspliceAll(w int, b []byte, flags int) error {
-	for len(b) > 0 {
-		n, err := unix.Vmsplice(w, []unix.Iovec{iovec(b)}, flags)
-		e.calls++
-		if retry(err) {
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("vmsplice: %w", err)
-		}
-		if n == 0 {
-			return errShort
-		}
-		b = b[n:]
-	}
-	return nil
+	return e.moveAll("vmsplice", len(b), func(left int) (int, error) {
+		return unix.Vmsplice(w, []unix.Iovec{iovec(b[len(b)-left:])}, flags)
+	})
 }
 
 func (e *env) writeAll(w int, b []byte) error {
-	for len(b) > 0 {
-		n, err := unix.Write(w, b)
-		e.calls++
-		if retry(err) {
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("write: %w", err)
-		}
-		b = b[n:]
-	}
-	return nil
+	return e.moveAll("write", len(b), func(left int) (int, error) { return unix.Write(w, b[len(b)-left:]) })
 }
 
 func (e *env) readFull(r int, b []byte) error {
-	for len(b) > 0 {
-		n, err := unix.Read(r, b)
-		e.calls++
-		if retry(err) {
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("read: %w", err)
-		}
-		if n == 0 {
-			return errShort
-		}
-		b = b[n:]
-	}
-	return nil
+	return e.moveAll("read", len(b), func(left int) (int, error) { return unix.Read(r, b[len(b)-left:]) })
 }
 
 func iovec(b []byte) unix.Iovec {

@@ -26,25 +26,13 @@ func runOn(t *testing.T, req kernels.Request) *remote.Run {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
-	cache := vm.DefaultCacheDir()
-	bld, err := (&kernels.Builder{CacheDir: cache, Progress: func(s string) { t.Log(s) }}).Build(ctx, req)
-	if err != nil {
-		t.Fatalf("build %+v: %v", req, err)
-	}
-	src, err := build.FindSource()
-	if err != nil {
-		t.Fatal(err)
-	}
-	agent, _, err := build.Guest(ctx, src, filepath.Join(cache, "guest"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	boot := perfBoot(t, ctx, req)
 	run, err := remote.RunSuites(ctx, remote.Options{
-		Boot:   vm.BootOptions{Kernel: bld.BzImage, GuestBinary: agent, CacheDir: cache},
+		Boot:   boot,
 		Notice: func(s string) { t.Log(s) },
 	})
 	if err != nil {
-		t.Fatalf("run suites on %s: %v", bld.Key, err)
+		t.Fatalf("run suites on %s: %v", boot.Kernel, err)
 	}
 	t.Logf("%s: %d cases, %v guest time, %v wall, %d crashes", run.Release, len(run.Results), run.GuestTime, run.Wall, run.Crashes)
 	return run

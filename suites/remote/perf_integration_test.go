@@ -15,7 +15,7 @@ import (
 )
 
 // perfBoot builds (or takes from the cache) the kernel req names and
-// returns boot options for it.
+// returns boot options for it, with the guest binary built once.
 func perfBoot(t testing.TB, ctx context.Context, req kernels.Request) vm.BootOptions {
 	t.Helper()
 	cache := vm.DefaultCacheDir()
