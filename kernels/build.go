@@ -605,6 +605,14 @@ func (b *Builder) lookup(key string) (*Build, error) {
 	if err := json.Unmarshal(data, &bld); err != nil {
 		return nil, err
 	}
+	// The artifacts are wherever the cache is now, even when it moved
+	// since the build (a copied or restored CI cache).
+	bld.Dir = filepath.Join(b.buildsDir(), key)
+	for _, p := range []*string{&bld.BzImage, &bld.Config, &bld.SystemMap, &bld.Log} {
+		if *p != "" {
+			*p = filepath.Join(bld.Dir, filepath.Base(*p))
+		}
+	}
 	if _, err := os.Stat(bld.BzImage); err != nil {
 		return nil, err
 	}

@@ -288,3 +288,23 @@ func assertPristine(t *testing.T, tree string) {
 		t.Error("fs/new.c, created by the series, is still there")
 	}
 }
+
+// A cache that moved (copied, restored by CI) still finds its builds:
+// artifact paths are taken relative to where the build is now.
+func TestLookupAfterCacheMoved(t *testing.T) {
+	old, now := t.TempDir(), t.TempDir()
+	key := "0123456789abcdef01234567"
+	b := &Builder{CacheDir: now}
+	dir := filepath.Join(b.buildsDir(), key)
+	os.MkdirAll(dir, 0o755)
+	os.WriteFile(filepath.Join(dir, "bzImage"), []byte("kernel"), 0o644)
+	rec := `{"key":"` + key + `","dir":"` + old + `/kernels/builds/` + key + `","bzimage":"` + old + `/kernels/builds/` + key + `/bzImage","config":"` + old + `/kernels/builds/` + key + `/config"}`
+	os.WriteFile(filepath.Join(dir, "build.json"), []byte(rec), 0o644)
+	bld, err := b.lookup(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bld.BzImage != filepath.Join(dir, "bzImage") || bld.Config != filepath.Join(dir, "config") || bld.Dir != dir {
+		t.Errorf("paths not rebased: %+v", bld)
+	}
+}
