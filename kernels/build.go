@@ -129,13 +129,40 @@ func (e *InputError) Unwrap() error { return e.Err }
 
 // BuildError is a failed make, with the log's last lines.
 type BuildError struct {
-	Log  string
-	Tail string
-	Err  error
+	Log string
+	// Errors are the compiler's error lines, which a parallel make may
+	// have pushed far above the log's end.
+	Errors string
+	Tail   string
+	Err    error
 }
 
 func (e *BuildError) Error() string {
-	return fmt.Sprintf("kernel build failed: %v\nlast lines of %s:\n%s", e.Err, e.Log, e.Tail)
+	msg := fmt.Sprintf("kernel build failed: %v\n", e.Err)
+	if e.Errors != "" {
+		msg += "errors:\n" + e.Errors + "\n"
+	}
+	return msg + fmt.Sprintf("last lines of %s:\n%s", e.Log, e.Tail)
+}
+
+// compileErrors returns the log's error lines ("file:line:col: error:"
+// and "#error"), at most max of them, each with the line before it.
+func compileErrors(log string, max int) string {
+	lines := strings.Split(log, "\n")
+	var out []string
+	for i, l := range lines {
+		if !strings.Contains(l, ": error:") && !strings.Contains(l, ": fatal error:") {
+			continue
+		}
+		if i > 0 && strings.Contains(lines[i-1], "In file included from") || i > 0 && strings.Contains(lines[i-1], ": In function") {
+			out = append(out, lines[i-1])
+		}
+		out = append(out, l)
+		if len(out) >= max {
+			break
+		}
+	}
+	return strings.Join(out, "\n")
 }
 
 func (e *BuildError) Unwrap() error { return e.Err }
@@ -318,7 +345,7 @@ func (b *Builder) Build(ctx context.Context, req Request) (*Build, error) {
 			logPath = failed
 		}
 		t, _ := os.ReadFile(logPath)
-		return nil, &BuildError{Log: logPath, Tail: tail(string(t), 25), Err: err}
+		return nil, &BuildError{Log: logPath, Errors: compileErrors(string(t), 10), Tail: tail(string(t), 25), Err: err}
 	}
 	bld := &Build{
 		Key: p.key, Source: p.src.ID, SourceSpec: p.src.Spec, Base: p.base,

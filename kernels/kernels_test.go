@@ -308,3 +308,22 @@ func TestLookupAfterCacheMoved(t *testing.T) {
 		t.Errorf("paths not rebased: %+v", bld)
 	}
 }
+
+func TestCompileErrors(t *testing.T) {
+	log := strings.Join([]string{
+		"  CC      fs/splice.o",
+		"/src/fs/splice.c: In function 'do_tee':",
+		"/src/fs/splice.c:1:2: error: #error \"patchtest: a patch that does not compile\"",
+		"  CC      mm/slub.o",
+		"  AR      mm/built-in.a",
+		"make[2]: *** [Makefile:2008: .] Error 2",
+	}, "\n")
+	got := compileErrors(log, 10)
+	want := "/src/fs/splice.c: In function 'do_tee':\n/src/fs/splice.c:1:2: error: #error \"patchtest: a patch that does not compile\""
+	if got != want {
+		t.Errorf("compileErrors = %q, want %q", got, want)
+	}
+	if compileErrors("  CC x.o\nall fine\n", 10) != "" {
+		t.Error("errors found in a clean log")
+	}
+}
