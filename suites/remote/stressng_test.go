@@ -52,7 +52,7 @@ func BenchmarkAgentVsStressNG(b *testing.B) {
 	rateRe := regexp.MustCompile(`mb-per-sec-vmsplice-rate: ([0-9.]+)`)
 	var agent, stress, stressRate float64
 	for b.Loop() {
-		y := run("sh", "-c", sng+" --vm-splice 1 --vm-splice-bytes 64K -t 3s -Y /tmp/sng.yaml >/dev/null 2>&1; cat /tmp/sng.yaml")
+		y := run("sh", "-c", sng+" --vm-splice 1 --vm-splice-bytes 64K -t 3s --metrics -Y /tmp/sng.yaml >/dev/null 2>&1; cat /tmp/sng.yaml")
 		mb, mr := bogoRe.FindSubmatch(y), rateRe.FindSubmatch(y)
 		if mb == nil {
 			b.Fatalf("no bogo ops rate in stress-ng's YAML:\n%s", y)
