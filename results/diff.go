@@ -79,10 +79,10 @@ func index(rs []suites.CaseResult) map[string]suites.CaseResult {
 // Expectation is one change a series declares it makes: cases matching
 // Cases (a glob) go from From to To. Empty From or To match anything.
 type Expectation struct {
-	Cases string `yaml:"cases"`
-	From  string `yaml:"from"`
-	To    string `yaml:"to"`
-	Why   string `yaml:"why"`
+	Cases string `yaml:"cases" json:"cases"`
+	From  string `yaml:"from" json:"from,omitempty"`
+	To    string `yaml:"to" json:"to,omitempty"`
+	Why   string `yaml:"why" json:"why,omitempty"`
 }
 
 // Expect is a series' expect.yaml.
@@ -128,12 +128,12 @@ func (x Expectation) matches(c Change) bool {
 // Verdict says how observed changes compare with the declared ones.
 type Verdict struct {
 	// Expected are changes some expectation declares.
-	Expected []Change
+	Expected []Change `json:"expected"`
 	// Unexpected are changes no expectation declares: what a reviewer
 	// must look at.
-	Unexpected []Change
+	Unexpected []Change `json:"unexpected"`
 	// Unmet are expectations no change fulfilled.
-	Unmet []Expectation
+	Unmet []Expectation `json:"unmet"`
 }
 
 // Check sorts changes by whether e declares them.

@@ -99,6 +99,12 @@ func TestIntegrationJobs(t *testing.T) {
 		return rec
 	}
 	one, four := run(1), run(4)
+	// Real records (real boots, real results) match the published schema.
+	for _, r := range []*Record{one, four} {
+		if err := r.Validate(); err != nil {
+			t.Errorf("run.json does not validate: %v", err)
+		}
+	}
 	if len(four.Baseline.Run.Boots) != 2 || len(four.Candidate.Run.Boots) != 2 {
 		t.Errorf("jobs 4: %d and %d boots, want 2 per kernel", len(four.Baseline.Run.Boots), len(four.Candidate.Run.Boots))
 	}

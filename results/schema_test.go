@@ -1,0 +1,37 @@
+package results
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/patchtest/patchtest/suites"
+	"github.com/patchtest/patchtest/vm"
+)
+
+func TestRunSchema(t *testing.T) {
+	r := perfRecord()
+	r.Dir = "/tmp/x"
+	r.Candidate.Run.Results = []suites.CaseResult{
+		{ID: "vmsplice/alias/read", Obs: &suites.Observation{Type: suites.TAliasing, Value: "copied"}},
+		{ID: "splice/errors/same-pipe", Crash: "Kernel panic"},
+	}
+	r.Candidate.Run.Boots = []vm.Info{{Accel: vm.TCG, CPUs: 1, MachineType: "pc"}}
+	r.Verdict.Unmet = []Expectation{{Cases: "x/*", To: "y"}}
+	if err := r.Validate(); err != nil {
+		t.Fatalf("a record does not validate against its own schema: %v", err)
+	}
+	// Drift is caught: an unknown top-level field, a wrong type, a bad ID.
+	for name, mutate := range map[string]func(string) string{
+		"unknown field": func(s string) string { return strings.Replace(s, `"schema":1`, `"schema":1,"colour":"red"`, 1) },
+		"bad schema":    func(s string) string { return strings.Replace(s, `"schema":1`, `"schema":2`, 1) },
+		"bad case id":   func(s string) string { return strings.Replace(s, `"id":"vmsplice/alias/read"`, `"id":"Vmsplice"`, 1) },
+	} {
+		b, _ := r.marshalForTest()
+		if err := ValidateJSON([]byte(mutate(string(b)))); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}
+
+func (r *Record) marshalForTest() ([]byte, error) { return json.Marshal(r) }
