@@ -198,3 +198,32 @@ func (p *Progress) bar(e Event) string {
 	}
 	return fmt.Sprintf("[%s] %s %3d/%-3d [%s] %3.0f%% ETA %-5s %s", e.Side, what, e.Done, e.Total, bar, frac*100, eta, id)
 }
+
+// JSONLines writes the event stream to w as JSON Lines, each event as
+// {"event": {...}}, and, through Record, the finished record as a last
+// line {"record": {...}}: one stream a program can follow as it happens.
+type JSONLines struct {
+	mu  sync.Mutex
+	enc *json.Encoder
+}
+
+// NewJSONLines returns a JSON Lines writer on w.
+func NewJSONLines(w io.Writer) *JSONLines { return &JSONLines{enc: json.NewEncoder(w)} }
+
+// Event writes one event line.
+func (j *JSONLines) Event(e Event) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.enc.Encode(struct {
+		Event Event `json:"event"`
+	}{e})
+}
+
+// Record writes the record line.
+func (j *JSONLines) Record(r *Record) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.enc.Encode(struct {
+		Record *Record `json:"record"`
+	}{r})
+}

@@ -46,3 +46,16 @@ func TestProgressTTY(t *testing.T) {
 		t.Errorf("status line not redrawn: %q", out)
 	}
 }
+
+func TestJSONLines(t *testing.T) {
+	var b bytes.Buffer
+	j := NewJSONLines(&b)
+	j.Event(Event{Kind: EventCase, Side: "baseline", ID: "a/b/c", Done: 1, Total: 2})
+	if err := j.Record(&Record{Schema: SchemaVersion, ID: "x"}); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
+	if len(lines) != 2 || !strings.HasPrefix(lines[0], `{"event":{`) || !strings.HasPrefix(lines[1], `{"record":{"schema":1`) {
+		t.Errorf("JSON Lines:\n%s", b.String())
+	}
+}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -48,7 +47,7 @@ func (f *runFlags) register(fl *pflag.FlagSet) {
 	fl.StringVar(&f.expect, "expect", "", "expect.yaml (default: the series' own, if it has one)")
 	fl.StringVar(&f.outDir, "out", "patchtest-results", "directory for the run's folder (run.json, report.md, junit.xml, perf-*.txt)")
 	fl.StringVar(&f.configFile, "config", "", "run configuration (YAML; default: the built-in configs/default.yaml)")
-	fl.BoolVar(&f.asJSON, "json", false, "print the run record as JSON instead of the report")
+	fl.BoolVar(&f.asJSON, "json", false, `print JSON Lines instead of the report: {"event": ...} per event as it happens, then {"record": ...}`)
 	fl.StringSliceVar(&f.benches, "bench", nil, "glob(s) selecting benchmarks (patchtest perf list shows them)")
 	fl.BoolVar(&f.requireKVM, "require-kvm", false, "refuse to measure perf without a working KVM")
 	fl.Float64Var(&f.failPct, "perf-fail", 5, "an undeclared significant regression of this many percent fails the run")
@@ -191,16 +190,19 @@ func execute(c *cobra.Command, f *runFlags, perfOnly bool) error {
 	}
 	view := results.NewProgress(stderr, tty && !f.asJSON, os.Getenv("NO_COLOR") == "")
 	o.Events = view.Event
+	var lines *results.JSONLines
+	if f.asJSON {
+		lines = results.NewJSONLines(c.OutOrStdout())
+		o.Events = func(e results.Event) { view.Event(e); lines.Event(e) }
+	}
 	rec, err := results.Execute(c.Context(), o)
 	view.Close()
 	if err != nil {
 		return &exitError{code: 2, err: err}
 	}
 	out := c.OutOrStdout()
-	if f.asJSON {
-		enc := json.NewEncoder(out)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(rec); err != nil {
+	if lines != nil {
+		if err := lines.Record(rec); err != nil {
 			return err
 		}
 	} else {
