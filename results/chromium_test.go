@@ -43,7 +43,7 @@ func TestHTMLRendersInChromium(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
 		base := []string{"--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-			"--user-data-dir=" + filepath.Join(dir, "profile"), "--window-size=1400,2400"}
+			"--user-data-dir=" + filepath.Join(dir, "profile"), "--window-size=1400,4000"}
 		cmd := exec.CommandContext(ctx, chromium, append(append(base, args...), "file://"+page)...)
 		cmd.Dir = dir
 		out, err := cmd.Output()

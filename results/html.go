@@ -79,8 +79,31 @@ type htmlChange struct {
 type htmlPerf struct {
 	Legend  string
 	Table   string
+	Rows    []htmlPerfRow
 	Summary template.HTML // the change chart
 	Charts  []htmlChart
+}
+
+// htmlPerfRow is one metric with the medians' confidence intervals.
+type htmlPerfRow struct {
+	Bench, Metric, Base, New, Change, P, N, Verdict string
+	Bad, Good                                       bool
+}
+
+func perfRow(c PerfChange) htmlPerfRow {
+	ci := func(d Dist) string {
+		if d.N == 0 {
+			return "-"
+		}
+		return fmt.Sprintf("%s [%s, %s]", human(d.Median), human(d.Lo), human(d.Hi))
+	}
+	r := htmlPerfRow{Bench: c.Bench, Metric: c.Metric, Base: ci(c.Base), New: ci(c.New),
+		Change: fmt.Sprintf("%+.1f%%", c.ChangePct), P: pValue(c), N: fmt.Sprintf("%d+%d", c.Base.N, c.New.N),
+		Verdict: c.Verdict, Bad: c.Verdict == PerfRegression, Good: c.Verdict == PerfImprovement}
+	if c.Expected != "" {
+		r.Verdict += " (expected)"
+	}
+	return r
 }
 
 type htmlChart struct {
@@ -92,6 +115,9 @@ type htmlChart struct {
 // benchmark, then per benchmark the samples of both kernels.
 func perfView(p *PerfResult) (*htmlPerf, error) {
 	v := &htmlPerf{Legend: PerfLegend(p.Run, p.Stats), Table: PerfTable(p.Changes)}
+	for _, c := range p.Changes {
+		v.Rows = append(v.Rows, perfRow(c))
+	}
 	var primary []PerfChange
 	for _, c := range p.Changes {
 		if b, ok := perf.Lookup(c.Bench); ok && b.Metrics[0] == c.Metric {
@@ -186,7 +212,21 @@ func samplesChart(run *remote.PerfRun, c PerfChange) (template.HTML, error) {
 		pl.Add(sc)
 	}
 	pl.NominalX(remote.Baseline, remote.Candidate)
+	pl.Y.Tick.Marker = humanTicks{}
 	return svgOf(pl, 4*vg.Inch, 3*vg.Inch)
+}
+
+// humanTicks labels an axis as the tables do: 10.8G, 384M, 0.14.
+type humanTicks struct{}
+
+func (humanTicks) Ticks(lo, hi float64) []plot.Tick {
+	ts := plot.DefaultTicks{}.Ticks(lo, hi)
+	for i := range ts {
+		if ts[i].Label != "" {
+			ts[i].Label = human(ts[i].Value)
+		}
+	}
+	return ts
 }
 
 // svgOf renders the plot as an inline <svg> element.
@@ -215,7 +255,7 @@ h1{font-size:1.5em} h2{font-size:1.2em;margin-top:2em;border-bottom:1px solid #c
 table{border-collapse:collapse} td,th{padding:.2em .6em;text-align:left;vertical-align:top;border-bottom:1px solid #eee}
 .verdict{padding:.5em 1em;display:inline-block;border-radius:4px}
 .ok{background:#e3f4e8} .bad{background:#fbe3e0}
-.unexpected{color:#c0392b;font-weight:bold} .expected{color:#555}
+.unexpected{color:#c0392b;font-weight:bold} .expected{color:#555} .good{color:#27ae60;font-weight:bold}
 pre{background:#f6f6f6;padding:1em;overflow-x:auto}
 .charts{display:flex;flex-wrap:wrap;gap:1em}
 </style></head><body>
@@ -242,6 +282,9 @@ pre{background:#f6f6f6;padding:1em;overflow-x:auto}
 <pre>{{.Legend}}</pre>
 <div id="perf-summary">{{.Summary}}</div>
 <pre>{{.Table}}</pre>
-<div class="charts" id="perf-charts">{{range .Charts}}<figure>{{.SVG}}</figure>{{end}}</div>{{end}}
+<div class="charts" id="perf-charts">{{range .Charts}}<figure>{{.SVG}}</figure>{{end}}</div>
+<table id="perf-table"><tr><th>benchmark</th><th>metric</th><th>baseline median [95% CI]</th><th>candidate median [95% CI]</th><th>change</th><th>p</th><th>n</th><th>verdict</th></tr>
+{{range .Rows}}<tr><td>{{.Bench}}</td><td>{{.Metric}}</td><td>{{.Base}}</td><td>{{.New}}</td><td>{{.Change}}</td><td>{{.P}}</td><td>{{.N}}</td><td{{if .Bad}} class="unexpected"{{else if .Good}} class="good"{{end}}>{{.Verdict}}</td></tr>
+{{end}}</table>{{end}}
 </body></html>
 `))

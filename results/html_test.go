@@ -54,13 +54,13 @@ func TestHTML(t *testing.T) {
 	if want := 1 + len(r.Perf.Run.Benchmarks); svgs != want {
 		t.Errorf("%d charts, want %d", svgs, want)
 	}
-	for _, id := range []string{"changes-table", "perf-summary", "perf-charts"} {
+	for _, id := range []string{"changes-table", "perf-summary", "perf-charts", "perf-table"} {
 		if !ids[id] {
 			t.Errorf("no element #%s", id)
 		}
 	}
 	s := string(b)
-	for _, want := range []string{"UNEXPECTED", "crash: splice/errors/same-pipe", "Needs a look", "vmsplice/pipe-devnull/64KiB"} {
+	for _, want := range []string{"UNEXPECTED", "crash: splice/errors/same-pipe", "Needs a look", "vmsplice/pipe-devnull/64KiB", "median [95% CI]"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("report lacks %q", want)
 		}
