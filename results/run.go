@@ -79,9 +79,10 @@ type PerfResult struct {
 	// Regressions are the undeclared significant regressions of at least
 	// FailPct: they fail the run.
 	Regressions []PerfChange `json:"regressions,omitempty"`
-	// Error is set when the perf run ended early (the candidate kernel
-	// failed under a benchmark).
-	Error string `json:"error,omitempty"`
+	// Error is set when the perf run ended early: the candidate kernel
+	// failed under a benchmark (CandidateFault), or the harness failed.
+	Error          string `json:"error,omitempty"`
+	CandidateFault bool   `json:"candidate_fault,omitempty"`
 	// Null is set when both sides ran the same kernel.
 	Null bool `json:"null,omitempty"`
 }
@@ -142,7 +143,7 @@ func (r *Record) Failed() bool {
 	} else if len(r.Changes) > 0 {
 		return true
 	}
-	if r.Perf != nil && (len(r.Perf.Regressions) > 0 || r.Perf.Error != "") {
+	if r.Perf != nil && (len(r.Perf.Regressions) > 0 || r.Perf.CandidateFault) {
 		return true
 	}
 	s := r.Candidate.Summary
@@ -235,11 +236,14 @@ func Execute(ctx context.Context, o Options) (*Record, error) {
 		v := expect.Check(rec.Changes)
 		rec.Verdict = &v
 	}
+	// A perf run that cannot be done is the harness's failure, but the
+	// correctness results are written first: nothing done is lost.
+	var perfErr error
 	if o.Perf.Name != "" {
 		if len(rec.Candidate.Summary.Crashes) > 0 {
 			progress("no perf run: the candidate kernel crashed in the suites")
-		} else if err := runPerf(ctx, o, boots, expect, rec, emit); err != nil {
-			return nil, err
+		} else {
+			perfErr = runPerf(ctx, o, boots, expect, rec, emit)
 		}
 	}
 	rec.Finished = time.Now().UTC()
@@ -258,7 +262,7 @@ func Execute(ctx context.Context, o Options) (*Record, error) {
 			emit(Event{Kind: EventIndexFail, Msg: fmt.Sprintf("results index not updated: %v (patchtest results reindex rebuilds it)", err)})
 		}
 	}
-	return rec, nil
+	return rec, perfErr
 }
 
 func indexRun(ctx context.Context, dir string, rec *Record) error {
@@ -516,10 +520,18 @@ func runPerf(ctx context.Context, o Options, boots []vm.BootOptions, expect *Exp
 		// means the run could not be done.
 		var se *remote.SideError
 		if run == nil || !errors.As(err, &se) || se.Side != remote.Candidate || !vm.OutcomeOf(err).KernelFault() {
+			if run == nil {
+				run = &remote.PerfRun{Level: o.Perf}
+			}
+			res.Run = run
+			res.Error = "perf run not completed (harness): " + firstLine(err.Error())
+			res.Changes = ComparePerf(run, res.Stats)
+			rec.Perf = res
 			return fmt.Errorf("perf: %w", err)
 		}
 		progress(fmt.Sprintf("perf ended early: %v", err))
 		res.Error = firstLine(err.Error())
+		res.CandidateFault = true
 	}
 	res.Changes = ComparePerf(run, res.Stats)
 	if expect != nil {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/patchtest/patchtest/kernels"
+	"github.com/patchtest/patchtest/results"
 	"github.com/patchtest/patchtest/vm"
 )
 
@@ -303,5 +304,36 @@ func TestCLIRunQEMUCannotStart(t *testing.T) {
 	}
 	if !strings.Contains(stderr.String(), "could not load PC BIOS") {
 		t.Errorf("stderr does not say why QEMU failed:\n%s", stderr)
+	}
+}
+
+// --require-kvm refuses to measure under TCG: the run exits 2 (the
+// host's limit, not the kernel's), and the correctness results gathered
+// before it are written all the same.
+func TestCLIRequireKVMKeepsSuites(t *testing.T) {
+	if vm.KVMDevice("/dev/kvm") == nil {
+		t.Skip("this host may have a working KVM")
+	}
+	img := debianKernel(t, "6.12-amd64")
+	tmp := t.TempDir()
+	out := filepath.Join(tmp, "out")
+	cmd, _, stderr := command(t, tmp, "run", "--kernel", img.Kernel, "--baseline", img.Kernel,
+		"--guest-binary", guestBinary(t), "--suite", "tee/data/*", "--perf", "quick", "--require-kvm", "--out", out)
+	if code := exitCode(cmd.Run()); code != 2 {
+		t.Fatalf("exit %d, want 2\n%s", code, stderr)
+	}
+	if !strings.Contains(stderr.String(), "requires KVM") || !strings.Contains(stderr.String(), "what was done is in") {
+		t.Errorf("stderr:\n%s", stderr)
+	}
+	runs, _ := filepath.Glob(filepath.Join(out, "*", "run.json"))
+	if len(runs) != 1 {
+		t.Fatalf("run folders: %v", runs)
+	}
+	rec, err := results.LoadRecord(runs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(rec.Candidate.Run.Results); n != 2 || rec.Perf == nil || !strings.Contains(rec.Perf.Error, "harness") {
+		t.Errorf("%d results kept, perf %+v", n, rec.Perf)
 	}
 }

@@ -198,6 +198,9 @@ func execute(c *cobra.Command, f *runFlags, perfOnly bool) error {
 	rec, err := results.Execute(c.Context(), o)
 	view.Close()
 	if err != nil {
+		if rec != nil && rec.Dir != "" {
+			fmt.Fprintf(stderr, "patchtest: what was done is in %s\n", rec.Dir)
+		}
 		return &exitError{code: 2, err: err}
 	}
 	out := c.OutOrStdout()
