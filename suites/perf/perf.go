@@ -9,8 +9,9 @@ package perf
 import (
 	"fmt"
 	"path"
-	"sort"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -87,9 +88,6 @@ func (b *Benchmark) Level() Level {
 	return Thorough
 }
 
-// Name is the benchmark's ID without its size: the benchmark family.
-func (b *Benchmark) Name() string { return path.Dir(b.ID) }
-
 // GoName is the name in Go benchmark format, for benchstat:
 // BenchmarkVmsplice/pipe-devnull/size=64KiB.
 func (b *Benchmark) GoName() string {
@@ -102,7 +100,24 @@ func (b *Benchmark) GoName() string {
 }
 
 // Catalogue returns every benchmark, in a fixed order.
-func Catalogue() []*Benchmark { return catalogue() }
+func Catalogue() []*Benchmark { return slices.Clone(table().list) }
+
+// benchTable is the catalogue, built once: it is code, not state.
+type benchTable struct {
+	list []*Benchmark
+	byID map[string]*Benchmark
+}
+
+var table = sync.OnceValue(func() benchTable {
+	t := benchTable{list: catalogue(), byID: map[string]*Benchmark{}}
+	for _, b := range t.list {
+		if _, dup := t.byID[b.ID]; dup {
+			panic("perf: duplicate benchmark " + b.ID)
+		}
+		t.byID[b.ID] = b
+	}
+	return t
+})
 
 // Select returns the benchmarks that level runs and that match one of the
 // patterns (path.Match globs on the ID, or an ID prefix); all of the
@@ -138,12 +153,8 @@ func Select(level Level, patterns ...string) ([]*Benchmark, error) {
 
 // Lookup returns the benchmark with id.
 func Lookup(id string) (*Benchmark, bool) {
-	for _, b := range Catalogue() {
-		if b.ID == id {
-			return b, true
-		}
-	}
-	return nil, false
+	b, ok := table().byID[id]
+	return b, ok
 }
 
 // Request asks the guest for one sample.
@@ -187,16 +198,6 @@ func (s Sample) Metric(metric string) (float64, bool) {
 		return float64(s.MaxRSSKiB), s.MaxRSSKiB > 0
 	}
 	return 0, false
-}
-
-// SortedIDs returns the IDs of bs, sorted.
-func SortedIDs(bs []*Benchmark) []string {
-	ids := make([]string, len(bs))
-	for i, b := range bs {
-		ids[i] = b.ID
-	}
-	sort.Strings(ids)
-	return ids
 }
 
 // sizeName renders a byte count as the ID's size part: 4KiB, 1MiB.
