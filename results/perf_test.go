@@ -163,14 +163,20 @@ func TestWriteBenchfmtRoundTrip(t *testing.T) {
 	if err := WriteBenchfmt(&buf, run, remote.Candidate, "6.12-patched"); err != nil {
 		t.Fatal(err)
 	}
+	if !strings.HasPrefix(buf.String(), "# patchtest candidate kernel: 6.12-patched\n") {
+		t.Errorf("no kernel line: %q", buf.String()[:60])
+	}
 	rd := benchfmt.NewReader(&buf, "new.txt")
 	n := 0
 	for rd.Scan() {
 		switch rec := rd.Result().(type) {
 		case *benchfmt.Result:
 			n++
-			if rec.GetConfig("kernel") != "6.12-patched" || !strings.HasPrefix(string(rec.Name), "Benchmark") {
+			if rec.GetConfig("perf-level") != "standard" || strings.HasPrefix(string(rec.Name), "Benchmark") {
 				t.Errorf("result %s config %v", rec.Name, rec.Config)
+			}
+			if n == 1 && string(rec.Name) != "Sendfile/file-tcp/size=1MiB" {
+				t.Errorf("first result named %q, want Sendfile/file-tcp/size=1MiB", rec.Name)
 			}
 		case *benchfmt.SyntaxError:
 			t.Errorf("syntax error: %v", rec)

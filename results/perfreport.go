@@ -101,9 +101,13 @@ func PerfLegend(run *remote.PerfRun, st PerfStats) string {
 }
 
 // WriteBenchfmt writes one side's measured samples in the Go benchmark
-// format, with the kernel as a configuration key, so that
-// `benchstat base.txt new.txt` reads them directly.
+// format, so that `benchstat perf-baseline.txt perf-candidate.txt`
+// compares them directly. The kernel is named in a leading comment line
+// (benchfmt skips lines that are not results or configuration).
 func WriteBenchfmt(w io.Writer, run *remote.PerfRun, side, kernel string) error {
+	if _, err := fmt.Fprintf(w, "# patchtest %s kernel: %s\n", side, kernel); err != nil {
+		return err
+	}
 	bw := benchfmt.NewWriter(w)
 	for _, s := range run.Samples {
 		if s.Side != side || s.Warmup || s.Error != "" {
@@ -114,9 +118,12 @@ func WriteBenchfmt(w io.Writer, run *remote.PerfRun, side, kernel string) error 
 			continue
 		}
 		r := &benchfmt.Result{
-			Name: benchfmt.Name(b.GoName()), Iters: int(s.Ops),
+			// The writer adds the "Benchmark" prefix itself.
+			Name: benchfmt.Name(strings.TrimPrefix(b.GoName(), "Benchmark")), Iters: int(s.Ops),
+			// Only keys both files share: a key that differs would make
+			// benchstat split the files into separate tables instead of
+			// comparing them. The file name says which kernel it is.
 			Config: []benchfmt.Config{
-				{Key: "kernel", Value: []byte(kernel), File: true},
 				{Key: "perf-level", Value: []byte(run.Level.Name), File: true},
 			},
 		}

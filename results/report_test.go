@@ -125,3 +125,20 @@ func TestWriteAndLoadRecord(t *testing.T) {
 		t.Error("a record of another schema was accepted")
 	}
 }
+
+func TestRender(t *testing.T) {
+	r := perfRecord()
+	for _, f := range []string{"md", "html", "junit", "kcidb", "json", "benchstat-baseline", "benchstat-candidate"} {
+		b, err := r.Render(f)
+		if err != nil || len(b) == 0 {
+			t.Errorf("%s: %d bytes, %v", f, len(b), err)
+		}
+	}
+	if _, err := r.Render("pdf"); err == nil {
+		t.Error("pdf accepted")
+	}
+	r.Perf = nil
+	if _, err := r.Render("benchstat-baseline"); err == nil {
+		t.Error("benchstat without perf accepted")
+	}
+}

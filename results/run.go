@@ -654,3 +654,30 @@ func mergeRuns(cases []*suites.Case, runs []*remote.Run) *remote.Run {
 	}
 	return out
 }
+
+// Render renders the record in one of the formats a run writes: md,
+// html, junit, kcidb, json, benchstat-baseline or benchstat-candidate.
+func (r *Record) Render(format string) ([]byte, error) {
+	switch format {
+	case "md", "markdown", "":
+		return []byte(r.Markdown()), nil
+	case "html":
+		return r.HTML()
+	case "junit":
+		return r.JUnit()
+	case "kcidb":
+		return r.KCIDBJSON()
+	case "json":
+		b, err := json.MarshalIndent(r, "", "  ")
+		return append(b, '\n'), err
+	case "benchstat-baseline", "benchstat-candidate":
+		if r.Perf == nil || r.Perf.Run == nil {
+			return nil, fmt.Errorf("run %s has no perf samples", r.ID)
+		}
+		side, _ := r.Side(strings.TrimPrefix(format, "benchstat-"))
+		var b bytes.Buffer
+		err := WriteBenchfmt(&b, r.Perf.Run, side.Role, side.Label())
+		return b.Bytes(), err
+	}
+	return nil, fmt.Errorf("format %q: want md, html, junit, kcidb, json, benchstat-baseline or benchstat-candidate", format)
+}

@@ -3,6 +3,8 @@ package main
 import (
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -75,7 +77,30 @@ func newResults() *cobra.Command {
 			})
 		},
 	}
-	c.AddCommand(list, history, reindex)
+	var format string
+	show := &cobra.Command{
+		Use:   "show RUN",
+		Short: "Render a stored run again: md (default), html, junit, kcidb, json, or benchstat-baseline / benchstat-candidate",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			p := args[0]
+			if _, err := os.Stat(p); err != nil {
+				p = filepath.Join(dir, args[0])
+			}
+			rec, err := results.LoadRecord(p)
+			if err != nil {
+				return &exitError{code: 2, err: err}
+			}
+			b, err := rec.Render(format)
+			if err != nil {
+				return &exitError{code: 2, err: err}
+			}
+			_, err = c.OutOrStdout().Write(b)
+			return err
+		},
+	}
+	show.Flags().StringVarP(&format, "format", "f", "md", "md, html, junit, kcidb, json, benchstat-baseline or benchstat-candidate")
+	c.AddCommand(list, history, reindex, show)
 	return c
 }
 
