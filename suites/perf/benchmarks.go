@@ -177,13 +177,22 @@ func (e *env) tcpPair() (client, server int, err error) {
 	return c, e.fd(s), nil
 }
 
-// drain starts a thread that reads fd into a 256 KiB buffer and counts
-// the bytes; the returned wait blocks until want() bytes have arrived.
+// drain starts a thread that reads the socket fd into a 256 KiB buffer
+// and counts the bytes; the returned wait blocks until want bytes have
+// arrived. The env's cleanup shuts the socket down and waits for the
+// thread before any descriptor is closed: a reader left behind would read
+// whatever file gets its descriptor number next.
 func (e *env) drain(fd int) (wait func(want int64) error) {
 	var got, target atomic.Int64
 	done := make(chan error, 1)
 	reached := make(chan struct{})
+	exited := make(chan struct{})
+	e.cleanup(func() {
+		unix.Shutdown(fd, unix.SHUT_RDWR)
+		<-exited
+	})
 	go func() {
+		defer close(exited)
 		runtime.LockOSThread()
 		buf := make([]byte, 256*kib)
 		for {
@@ -480,12 +489,23 @@ func pingPong(e *env) (*op, error) {
 		return nil, err
 	}
 	peer := &env{}
+	var stop atomic.Bool
+	exited := make(chan struct{})
 	go func() {
+		defer close(exited)
 		runtime.LockOSThread()
-		for peer.readFull(abR, theirs) == nil && peer.vmspliceAll(baW, theirs, 0) == nil {
+		for peer.readFull(abR, theirs) == nil && !stop.Load() && peer.vmspliceAll(baW, theirs, 0) == nil {
 		}
 	}()
-	// Closing the pipes (the env's cleanup) ends the peer.
+	// The peer stops before its buffer is unmapped and its descriptors
+	// are closed (their numbers could be reused): one last message, seen
+	// with stop set, ends its loop.
+	e.cleanup(func() {
+		stop.Store(true)
+		if (&env{}).vmspliceAll(abW, mine, 0) == nil {
+			<-exited
+		}
+	})
 	return &op{run: func() (int64, error) {
 		if err := e.vmspliceAll(abW, mine, 0); err != nil {
 			return 0, err

@@ -1,18 +1,24 @@
 package perf
 
 import (
+	"runtime"
 	"strings"
 	"testing"
 	"time"
 )
 
 // TestMeasureEveryBenchmark runs each benchmark briefly on the host's own
-// kernel: every one must move data without an error and report the
-// metrics it declares.
+// kernel: every one must move data without an error, report the metrics
+// it declares, and leave no helper thread behind (one left reading a
+// closed descriptor's number once stole the next benchmark's data).
 func TestMeasureEveryBenchmark(t *testing.T) {
 	for _, b := range Catalogue() {
 		t.Run(b.ID, func(t *testing.T) {
+			before := runtime.NumGoroutine()
 			s := Measure(Request{ID: b.ID, Duration: 5 * time.Millisecond})
+			if after := runtime.NumGoroutine(); after > before {
+				t.Errorf("%d goroutines before, %d after", before, after)
+			}
 			if s.Error != "" {
 				t.Fatalf("error: %s", s.Error)
 			}
