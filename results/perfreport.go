@@ -87,7 +87,11 @@ func PerfLegend(run *remote.PerfRun, st PerfStats) string {
 	st = st.withDefaults()
 	var b strings.Builder
 	fmt.Fprintf(&b, "Perf level %s: %d rounds (+%d warm-up) of %v per benchmark\n", run.Level.Name, run.Level.Rounds, run.Level.Warmup, run.Level.Duration)
-	fmt.Fprintf(&b, "and kernel, kernels booted side by side and sampled alternately.\n")
+	fmt.Fprintf(&b, "and kernel, kernels booted side by side and sampled alternately")
+	if run.PinnedCPU >= 0 {
+		fmt.Fprintf(&b, ",\nboth pinned to host CPU %d", run.PinnedCPU)
+	}
+	fmt.Fprintf(&b, ".\n")
 	fmt.Fprintf(&b, "Medians; ±sd%% is the stddev in %% of the mean; p from the\n")
 	fmt.Fprintf(&b, "Mann-Whitney U test; ~ means not significant at alpha=%.2g or\n", st.Alpha)
 	fmt.Fprintf(&b, "below the %.3g%% threshold (<thr). R regression, I improvement,\n", st.Threshold)

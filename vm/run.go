@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"golang.org/x/crypto/ssh"
+	"golang.org/x/sys/unix"
 	"golang.org/x/term"
 
 	"github.com/patchtest/patchtest/guest/proto"
@@ -142,4 +143,33 @@ func signalNumber(s string) int {
 		return n
 	}
 	return 0
+}
+
+// Pin restricts every thread of the machine's QEMU (its vCPUs, its main
+// loop and I/O threads) to the host CPUs given; threads QEMU starts later
+// inherit it from their creators. Call it once the machine is ready, when
+// the vCPU threads exist.
+func (m *Machine) Pin(cpus ...int) error {
+	if m.cmd == nil || m.cmd.Process == nil {
+		return &Error{Outcome: Infrastructure, Msg: "pin: no QEMU process"}
+	}
+	var set unix.CPUSet
+	for _, c := range cpus {
+		set.Set(c)
+	}
+	dir := fmt.Sprintf("/proc/%d/task", m.cmd.Process.Pid)
+	tasks, err := os.ReadDir(dir)
+	if err != nil {
+		return &Error{Outcome: Infrastructure, Msg: "pin QEMU threads", Err: err}
+	}
+	for _, t := range tasks {
+		var tid int
+		if _, err := fmt.Sscan(t.Name(), &tid); err != nil {
+			continue
+		}
+		if err := unix.SchedSetaffinity(tid, &set); err != nil && !errors.Is(err, unix.ESRCH) {
+			return &Error{Outcome: Infrastructure, Msg: fmt.Sprintf("pin QEMU thread %d to CPUs %v", tid, cpus), Err: err}
+		}
+	}
+	return nil
 }

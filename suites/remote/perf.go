@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/patchtest/patchtest/suites/perf"
 	"github.com/patchtest/patchtest/vm"
 )
@@ -51,8 +53,11 @@ type PerfRun struct {
 	Benchmarks []string     `json:"benchmarks"`
 	Samples    []PerfSample `json:"samples"`
 	// Boots are the two machines, baseline first.
-	Boots []vm.Info     `json:"boots"`
-	Wall  time.Duration `json:"wall_ns"`
+	Boots []vm.Info `json:"boots"`
+	// PinnedCPU is the host CPU both machines were pinned to; -1 when
+	// they were not (a host with one CPU).
+	PinnedCPU int           `json:"pinned_cpu"`
+	Wall      time.Duration `json:"wall_ns"`
 }
 
 // RunPerf boots both kernels at once and alternates samples between them
@@ -70,7 +75,7 @@ func RunPerf(ctx context.Context, o PerfOptions) (*PerfRun, error) {
 	if notice == nil {
 		notice = func(string) {}
 	}
-	run := &PerfRun{Level: o.Level}
+	run := &PerfRun{Level: o.Level, PinnedCPU: -1}
 	for _, b := range benches {
 		run.Benchmarks = append(run.Benchmarks, b.ID)
 	}
@@ -90,6 +95,18 @@ func RunPerf(ctx context.Context, o PerfOptions) (*PerfRun, error) {
 	for _, s := range sides {
 		defer s.close()
 		run.Boots = append(run.Boots, s.m.Info())
+	}
+	// Both machines share one host CPU: whatever else the host runs is
+	// then scheduled on the other CPUs, and what reaches that one CPU
+	// reaches both kernels alike (they take turns).
+	run.PinnedCPU = perfCPU()
+	if run.PinnedCPU >= 0 {
+		for _, s := range sides {
+			if err := s.m.Pin(run.PinnedCPU); err != nil {
+				return run, err
+			}
+		}
+		notice(fmt.Sprintf("both machines pinned to host CPU %d", run.PinnedCPU))
 	}
 	total := o.Level.Warmup + o.Level.Rounds
 	for round := range total {
@@ -120,6 +137,21 @@ func RunPerf(ctx context.Context, o PerfOptions) (*PerfRun, error) {
 	}
 	run.Wall = time.Since(start)
 	return run, nil
+}
+
+// perfCPU picks the host CPU for the perf machines: the highest this
+// process may use, or -1 when it may use only one.
+func perfCPU() int {
+	var set unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &set); err != nil || set.Count() < 2 {
+		return -1
+	}
+	for c := 1023; c >= 0; c-- {
+		if set.IsSet(c) {
+			return c
+		}
+	}
+	return -1
 }
 
 // SideError is a failure of one side's kernel or guest during a perf run.

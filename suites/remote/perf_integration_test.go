@@ -82,8 +82,8 @@ func TestIntegrationPerfStockVsPatched(t *testing.T) {
 	}
 }
 
-// The same kernel as A and B: at most one metric may come out
-// significant (at alpha 0.05 about one in twenty would by chance).
+// The same kernel as A and B, both pinned to one host CPU: at most one
+// benchmark may come out significant.
 func TestIntegrationPerfNull(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and boots kernels; skipped with -short")
@@ -101,13 +101,16 @@ func TestIntegrationPerfNull(t *testing.T) {
 	}
 	cs := results.ComparePerf(run, results.PerfStats{})
 	t.Logf("\n%s", results.PerfTable(cs))
-	sig := 0
+	// A benchmark's B/s and cpu-s/GiB come from the same samples, so
+	// count benchmarks: at alpha 0.05 one of three may be flagged by
+	// chance (about 14 % of runs), two only in under 1 %.
+	flagged := map[string]bool{}
 	for _, c := range cs {
 		if c.Significant() {
-			sig++
+			flagged[c.Bench] = true
 		}
 	}
-	if sig > 1 {
-		t.Errorf("%d of %d metrics significant comparing a kernel with itself", sig, len(cs))
+	if len(flagged) > 1 {
+		t.Errorf("%d of 3 benchmarks significant comparing a kernel with itself: %v", len(flagged), flagged)
 	}
 }
