@@ -257,12 +257,44 @@ func MarkExpected(cs []PerfChange, xs []PerfExpectation) {
 	}
 }
 
-// PerfRegressions returns the significant regressions no expectation
-// declares whose size is at least failPct percent.
-func PerfRegressions(cs []PerfChange, failPct float64) []PerfChange {
+// PerfRegressions returns the regressions that fail a run: significant,
+// declared by no expectation, at least failPct percent, and surviving
+// Holm's step-down correction at alpha over the benchmarks compared (each
+// benchmark standing for its metrics, which share their samples). Without
+// the correction a run comparing 14 benchmarks would fail by chance in
+// about a third of the runs on a noisy host; with it, by chance in about
+// alpha of them.
+func PerfRegressions(cs []PerfChange, failPct, alpha float64) []PerfChange {
+	if alpha == 0 {
+		alpha = 0.05
+	}
+	family := map[string]bool{}
+	best := map[string]float64{} // the smallest p of a benchmark's candidates
+	for _, c := range cs {
+		if c.Verdict != PerfUnknown {
+			family[c.Bench] = true
+		}
+		if c.Verdict == PerfRegression && c.Expected == "" && math.Abs(c.ChangePct) >= failPct {
+			if p, ok := best[c.Bench]; !ok || c.P < p {
+				best[c.Bench] = c.P
+			}
+		}
+	}
+	benches := make([]string, 0, len(best))
+	for b := range best {
+		benches = append(benches, b)
+	}
+	sort.Slice(benches, func(i, j int) bool { return best[benches[i]] < best[benches[j]] })
+	keep := map[string]bool{}
+	for k, b := range benches {
+		if best[b] > alpha/float64(len(family)-k) {
+			break
+		}
+		keep[b] = true
+	}
 	var out []PerfChange
 	for _, c := range cs {
-		if c.Verdict == PerfRegression && c.Expected == "" && math.Abs(c.ChangePct) >= failPct {
+		if keep[c.Bench] && c.Verdict == PerfRegression && c.Expected == "" && math.Abs(c.ChangePct) >= failPct {
 			out = append(out, c)
 		}
 	}

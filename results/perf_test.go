@@ -2,6 +2,7 @@ package results
 
 import (
 	"bytes"
+	"fmt"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -133,7 +134,7 @@ func TestComparePerfRun(t *testing.T) {
 		}
 	}
 	MarkExpected(cs, []PerfExpectation{{Benchmarks: "vmsplice/*", Change: PerfRegression}})
-	regs := PerfRegressions(cs, 5)
+	regs := PerfRegressions(cs, 5, 0.05)
 	for _, c := range regs {
 		if strings.HasPrefix(c.Bench, "vmsplice/") {
 			t.Errorf("expected regression %s listed as unexpected", c.Bench)
@@ -142,7 +143,7 @@ func TestComparePerfRun(t *testing.T) {
 	if len(regs) == 0 {
 		t.Error("no unexpected regressions")
 	}
-	if got := PerfRegressions(cs, 50); len(got) != 0 {
+	if got := PerfRegressions(cs, 50, 0.05); len(got) != 0 {
 		t.Errorf("%d regressions above a 50%% threshold, want none", len(got))
 	}
 	table := PerfTable(cs)
@@ -193,5 +194,29 @@ func BenchmarkComparePerf(b *testing.B) {
 	b.ResetTimer()
 	for b.Loop() {
 		ComparePerf(run, PerfStats{})
+	}
+}
+
+// Holm's correction: a lone regression at p=0.03 among 14 benchmarks does
+// not fail the run; one at p=0.002 does; and so do the next ones only
+// while each is below alpha over the benchmarks left.
+func TestPerfRegressionsHolm(t *testing.T) {
+	mk := func(bench string, p float64) PerfChange {
+		return PerfChange{Bench: bench, Metric: perf.Throughput, ChangePct: -20, P: p, Verdict: PerfRegression}
+	}
+	var cs []PerfChange
+	for i := range 12 {
+		cs = append(cs, PerfChange{Bench: fmt.Sprintf("b/same/%d", i), Metric: perf.Throughput, P: 0.5, Verdict: PerfSame})
+	}
+	if got := PerfRegressions(append(cs, mk("b/x/1", 0.03)), 5, 0.05); len(got) != 0 {
+		t.Errorf("p=0.03 among 13 benchmarks failed the run: %v", got)
+	}
+	got := PerfRegressions(append(cs, mk("b/x/1", 0.002), mk("b/x/2", 0.0035), mk("b/x/3", 0.02)), 5, 0.05)
+	var names []string
+	for _, c := range got {
+		names = append(names, c.Bench)
+	}
+	if strings.Join(names, ",") != "b/x/1,b/x/2" {
+		t.Errorf("kept %v, want b/x/1 (0.002 <= 0.05/15) and b/x/2 (0.0035 <= 0.05/14), not b/x/3", names)
 	}
 }

@@ -106,9 +106,26 @@ func writePerf(b *strings.Builder, p *PerfResult) {
 		w("mean this host does not measure well enough to trust a comparison.")
 	}
 	if len(p.Regressions) > 0 {
-		w("UNEXPECTED regressions of %.3g%% or more:", p.FailPct)
+		w("UNEXPECTED regressions of %.3g%% or more (they fail the run):", p.FailPct)
 		for _, c := range p.Regressions {
 			w("  %s %s: %+.1f%% (p=%.3f)", c.Bench, c.Metric, c.ChangePct, c.P)
+		}
+	}
+	failing := map[string]bool{}
+	for _, c := range p.Regressions {
+		failing[c.Bench+" "+c.Metric] = true
+	}
+	var weak []string
+	for _, c := range p.Changes {
+		if c.Verdict == PerfRegression && c.Expected == "" && !failing[c.Bench+" "+c.Metric] {
+			weak = append(weak, fmt.Sprintf("  %s %s: %+.1f%% (p=%.3f)", c.Bench, c.Metric, c.ChangePct, c.P))
+		}
+	}
+	if len(weak) > 0 {
+		w("Undeclared regressions that do not fail the run (below %.3g%%, or", p.FailPct)
+		w("not significant once corrected for the number of benchmarks, Holm):")
+		for _, l := range weak {
+			w("%s", l)
 		}
 	}
 	if p.Error != "" {

@@ -537,7 +537,7 @@ func runPerf(ctx context.Context, o Options, boots []vm.BootOptions, expect *Exp
 	if expect != nil {
 		MarkExpected(res.Changes, expect.Perf)
 	}
-	res.Regressions = PerfRegressions(res.Changes, res.FailPct)
+	res.Regressions = PerfRegressions(res.Changes, res.FailPct, res.Stats.Alpha)
 	rec.Perf = res
 	return nil
 }
