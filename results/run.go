@@ -182,26 +182,22 @@ func Execute(ctx context.Context, o Options) (*Record, error) {
 			return nil, &vm.Error{Outcome: vm.BadInput, Msg: "--bench", Err: err}
 		}
 	}
-	sides := []*KernelResult{{Role: "baseline", Spec: o.Baseline}, {Role: "candidate", Spec: o.Candidate}}
-	for _, side := range sides {
+	sides := []*KernelResult{{Role: remote.Baseline, Spec: o.Baseline}, {Role: remote.Candidate, Spec: o.Candidate}}
+	boots := make([]vm.BootOptions, len(sides))
+	for i, side := range sides {
 		builder := &kernels.Builder{CacheDir: o.CacheDir, Progress: func(msg string) {
 			emit(Event{Kind: EventBuild, Side: side.Role, Msg: msg})
 		}}
-		if err := resolve(ctx, builder, side, o.CacheDir); err != nil {
+		modules, err := resolve(ctx, builder, side, o.CacheDir)
+		if err != nil {
 			return nil, fmt.Errorf("%s kernel: %w", side.Role, err)
 		}
 		emit(Event{Kind: EventBuilt, Side: side.Role, Msg: "kernel " + side.BzImage})
-	}
-	boots := make([]vm.BootOptions, len(sides))
-	for i, side := range sides {
-		boot := o.Boot
-		boot.Kernel = side.BzImage
-		if side.Spec.Path != "" {
-			if k, err := kernels.Resolve(ctx, side.Spec.Path, o.CacheDir); err == nil {
-				boot.Kernel, boot.ModulesDir = k.Kernel, k.Modules
-			}
+		boots[i] = o.Boot
+		boots[i].Kernel = side.BzImage
+		if modules != "" {
+			boots[i].ModulesDir = modules
 		}
-		boots[i] = boot
 	}
 	if o.SkipSuites {
 		for _, side := range sides {
@@ -274,21 +270,23 @@ func indexRun(ctx context.Context, dir string, rec *Record) error {
 	return x.Add(ctx, rec)
 }
 
-func resolve(ctx context.Context, b *kernels.Builder, side *KernelResult, cacheDir string) error {
+// resolve finds or builds side's kernel and returns the modules tree a
+// given kernel comes with (a debian: package's), if any.
+func resolve(ctx context.Context, b *kernels.Builder, side *KernelResult, cacheDir string) (modules string, err error) {
 	if side.Spec.Path != "" {
 		k, err := kernels.Resolve(ctx, side.Spec.Path, cacheDir)
 		if err != nil {
-			return err
+			return "", err
 		}
 		side.BzImage = k.Kernel
-		return nil
+		return k.Modules, nil
 	}
 	bld, err := b.Build(ctx, kernels.Request{Source: side.Spec.Source, Patches: side.Spec.Patches, Fragments: side.Spec.Fragments})
 	if err != nil {
-		return err
+		return "", err
 	}
 	side.Build, side.BzImage = bld, bld.BzImage
-	return nil
+	return "", nil
 }
 
 func summarize(rs []suites.CaseResult) ProblemsSummary {
@@ -426,9 +424,9 @@ func LoadRecord(p string) (*Record, error) {
 // Side returns the kernel result for role (baseline or candidate).
 func (r *Record) Side(role string) (*KernelResult, error) {
 	switch role {
-	case "baseline":
+	case remote.Baseline:
 		return &r.Baseline, nil
-	case "candidate":
+	case remote.Candidate:
 		return &r.Candidate, nil
 	}
 	return nil, fmt.Errorf("side %q: want baseline or candidate", role)
@@ -611,7 +609,7 @@ func runSide(ctx context.Context, o Options, side *KernelResult, boot vm.BootOpt
 		if err == nil {
 			continue
 		}
-		if !(side.Role == "candidate" && vm.OutcomeOf(err).KernelFault()) {
+		if !(side.Role == remote.Candidate && vm.OutcomeOf(err).KernelFault()) {
 			return fmt.Errorf("%s kernel: %w", side.Role, err)
 		}
 		failure = err
