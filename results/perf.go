@@ -5,7 +5,6 @@ import (
 	"math"
 	"path"
 	"sort"
-	"strings"
 
 	"golang.org/x/perf/benchmath"
 
@@ -215,7 +214,7 @@ func (x PerfExpectation) check() error {
 }
 
 func (x PerfExpectation) matches(c PerfChange) bool {
-	if !matchPrefix(x.Benchmarks, c.Bench) {
+	if !perf.MatchID(x.Benchmarks, c.Bench) {
 		return false
 	}
 	if x.Metrics != "" {
@@ -224,21 +223,6 @@ func (x PerfExpectation) matches(c PerfChange) bool {
 		}
 	}
 	return x.Change == "any" || x.Change == c.Verdict
-}
-
-// matchPrefix reports whether the glob pattern matches id or one of its
-// leading parts: "vmsplice/*" matches vmsplice/pipe-tcp/64KiB.
-func matchPrefix(pattern, id string) bool {
-	for p := id; ; {
-		if ok, _ := path.Match(pattern, p); ok {
-			return true
-		}
-		i := strings.LastIndexByte(p, '/')
-		if i < 0 {
-			return false
-		}
-		p = p[:i]
-	}
 }
 
 // MarkExpected sets Expected on each significant change that one of xs

@@ -119,10 +119,30 @@ var table = sync.OnceValue(func() benchTable {
 	return t
 })
 
+// MatchID reports whether the glob pattern (path.Match syntax) matches
+// the benchmark ID id or one of its leading parts: "vmsplice/*" and
+// "vmsplice/pipe-devnull" both match vmsplice/pipe-devnull/64KiB.
+func MatchID(pattern, id string) bool {
+	for p := id; ; {
+		if ok, _ := path.Match(pattern, p); ok {
+			return true
+		}
+		i := strings.LastIndexByte(p, '/')
+		if i < 0 {
+			return false
+		}
+		p = p[:i]
+	}
+}
+
 // Select returns the benchmarks that level runs and that match one of the
-// patterns (path.Match globs on the ID, or an ID prefix); all of the
-// level's when no pattern is given.
+// patterns (see MatchID); all of the level's when no pattern is given.
 func Select(level Level, patterns ...string) ([]*Benchmark, error) {
+	for _, p := range patterns {
+		if _, err := path.Match(p, ""); err != nil {
+			return nil, fmt.Errorf("benchmark pattern %q: %w", p, err)
+		}
+	}
 	var out []*Benchmark
 	used := make([]bool, len(patterns))
 	for _, b := range Catalogue() {
@@ -134,9 +154,7 @@ func Select(level Level, patterns ...string) ([]*Benchmark, error) {
 			continue
 		}
 		for i, p := range patterns {
-			if ok, err := path.Match(p, b.ID); err != nil {
-				return nil, fmt.Errorf("benchmark pattern %q: %w", p, err)
-			} else if ok || strings.HasPrefix(b.ID, strings.TrimSuffix(p, "/")+"/") {
+			if MatchID(p, b.ID) {
 				out = append(out, b)
 				used[i] = true
 				break

@@ -55,6 +55,8 @@ func TestSelect(t *testing.T) {
 		{[]string{"vmsplice/pipe-devnull/64KiB"}, 1, ""},
 		{[]string{"vmsplice/pipe-devnull"}, 1, ""},
 		{[]string{"vmsplice/*/*"}, 6, ""},
+		{[]string{"vmsplice/*"}, 6, ""},
+		{[]string{"*/pipe-devnull"}, 2, ""},
 		{[]string{"nosuch"}, 0, "matches none"},
 		{[]string{"[bad"}, 0, "pattern"},
 	}
