@@ -2,6 +2,7 @@ package results
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -82,6 +83,7 @@ func TestIntegrationJobs(t *testing.T) {
 		t.Skip("builds and boots kernels; skipped with -short")
 	}
 	cache, agent := testGuest(t)
+	out := t.TempDir()
 	run := func(jobs int) *Record {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 		defer cancel()
@@ -92,6 +94,7 @@ func TestIntegrationJobs(t *testing.T) {
 			Boot:      vm.BootOptions{GuestBinary: agent, CacheDir: cache},
 			CacheDir:  cache,
 			Jobs:      jobs,
+			OutDir:    out,
 		})
 		if err != nil {
 			t.Fatalf("jobs %d: %v", jobs, err)
@@ -119,6 +122,36 @@ func TestIntegrationJobs(t *testing.T) {
 	}
 	if len(one.Changes) == 0 || len(one.Changes) != len(four.Changes) {
 		t.Errorf("changes: %d with one job, %d with four", len(one.Changes), len(four.Changes))
+	}
+
+	// What the runs wrote: every report, a KCIDB submission that
+	// validates, the event log with every case, both runs in the index.
+	kcidb := kcidbSchema(t)
+	for _, r := range []*Record{one, four} {
+		for _, f := range []string{"run.json", "report.md", "report.html", "junit.xml", "kcidb.json", "events.jsonl"} {
+			if st, err := os.Stat(filepath.Join(r.Dir, f)); err != nil || st.Size() == 0 {
+				t.Errorf("%s: %s missing or empty (%v)", r.ID, f, err)
+			}
+		}
+		b, _ := os.ReadFile(filepath.Join(r.Dir, "kcidb.json"))
+		if err := validate(t, kcidb, b); err != nil {
+			t.Errorf("%s: kcidb.json: %v", r.ID, err)
+		}
+		ev, _ := os.ReadFile(filepath.Join(r.Dir, "events.jsonl"))
+		if n, want := strings.Count(string(ev), `"kind":"case"`), len(r.Baseline.Run.Results)+len(r.Candidate.Run.Results); n != want {
+			t.Errorf("%s: %d case events, want %d", r.ID, n, want)
+		}
+		if loaded, err := LoadRecord(r.Dir); err != nil || len(loaded.Changes) != len(r.Changes) {
+			t.Errorf("%s: run.json reads back with %v", r.ID, err)
+		}
+	}
+	x, err := OpenIndex(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	if list, err := x.List(context.Background(), 0); err != nil || len(list) != 2 || list[0].Changes != len(four.Changes) {
+		t.Errorf("index: %+v, %v", list, err)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/patchtest/patchtest/suites"
 	"github.com/patchtest/patchtest/suites/remote"
@@ -140,5 +141,28 @@ func TestRender(t *testing.T) {
 	r.Perf = nil
 	if _, err := r.Render("benchstat-baseline"); err == nil {
 		t.Error("benchstat without perf accepted")
+	}
+}
+
+// Two runs started in the same second keep both their folders; writing
+// a run again reuses its own.
+func TestWriteSameSecond(t *testing.T) {
+	dir := t.TempDir()
+	t0 := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
+	a, b := fakeRecord("20261129T120000Z", t0, 0, false), fakeRecord("20261129T120000Z", t0, 1, false)
+	if err := a.Write(dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Write(dir); err != nil {
+		t.Fatal(err)
+	}
+	if a.ID == b.ID || a.Dir == b.Dir || b.ID != "20261129T120000Z-2" {
+		t.Errorf("IDs %s and %s, folders %s and %s", a.ID, b.ID, a.Dir, b.Dir)
+	}
+	if err := a.Write(dir); err != nil || a.ID != "20261129T120000Z" {
+		t.Errorf("rewrite: %s, %v", a.ID, err)
+	}
+	if err := b.Validate(); err != nil {
+		t.Errorf("suffixed ID does not validate: %v", err)
 	}
 }

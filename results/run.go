@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -342,9 +343,21 @@ func hostDesc() string {
 // kcidb.json and, with perf, perf-baseline.txt and perf-candidate.txt, in a new
 // folder of dir, each file written atomically.
 func (r *Record) Write(dir string) error {
-	r.Dir = filepath.Join(dir, r.ID)
-	if err := os.MkdirAll(r.Dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
+	}
+	// Runs started in the same second (two CI jobs, a quick rerun) get
+	// their own folders and IDs: 20261129T120000Z, 20261129T120000Z-2…
+	for base, n := r.ID, 2; r.Dir != filepath.Join(dir, r.ID); n++ {
+		err := os.Mkdir(filepath.Join(dir, r.ID), 0o755)
+		if err == nil {
+			r.Dir = filepath.Join(dir, r.ID)
+			break
+		}
+		if !errors.Is(err, fs.ErrExist) {
+			return err
+		}
+		r.ID = fmt.Sprintf("%s-%d", base, n)
 	}
 	b, err := json.MarshalIndent(r, "", "  ")
 	if err != nil {

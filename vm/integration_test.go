@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -14,6 +15,7 @@ import (
 	"github.com/patchtest/patchtest/guest/build"
 	"github.com/patchtest/patchtest/kernels"
 	"github.com/patchtest/patchtest/vm"
+	"github.com/patchtest/patchtest/vm/initramfs"
 )
 
 // These tests boot real Debian kernels under QEMU; -short skips them.
@@ -350,5 +352,27 @@ func TestIntegrationKVMFallback(t *testing.T) {
 				t.Errorf("--accel kvm on broken KVM: %v; want an infrastructure error", err)
 			}
 		})
+	}
+}
+
+// A dynamically linked host program (--program) runs in the guest: its
+// shared libraries and loader came with it.
+func TestIntegrationHostProgram(t *testing.T) {
+	integration(t)
+	isolate(t)
+	prog, err := exec.LookPath("sort")
+	if err != nil || initramfs.CheckStatic(prog) == nil {
+		t.Skip("no dynamically linked sort on this host")
+	}
+	prog, _ = filepath.Abs(prog)
+	m, err := boot(t, vm.BootOptions{Kernel: debianKernel(t, "6.12-amd64").Kernel, Programs: []string{prog}})
+	if err != nil {
+		t.Fatalf("boot: %v\n%s", err, detail(err))
+	}
+	defer m.Close()
+	var stdout, stderr bytes.Buffer
+	code, err := m.Run(context.Background(), []string{prog, "--version"}, nil, &stdout, &stderr)
+	if err != nil || code != 0 || !strings.Contains(stdout.String(), "GNU coreutils") {
+		t.Errorf("%s --version in the guest: exit %d, %v\nstdout %q\nstderr %q", prog, code, err, stdout.String(), stderr.String())
 	}
 }
