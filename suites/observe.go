@@ -22,8 +22,6 @@ const (
 	// TBlocking says whether a call blocked past its bound: "blocked", or
 	// "returned " and its result.
 	TBlocking Type = "blocking"
-	// TCount is a number the case counted or measured.
-	TCount Type = "count"
 	// TBool is yes or no.
 	TBool Type = "bool"
 	// TIntegrity is "intact" or a short description of the corruption.
@@ -91,9 +89,6 @@ func Aliased(changed, total int) Observation {
 	}
 	return Observation{Type: TAliasing, Value: v}
 }
-
-// Count observes a number.
-func Count(n int) Observation { return Observation{Type: TCount, Value: fmt.Sprint(n)} }
 
 // Bool observes yes or no.
 func Bool(b bool) Observation {

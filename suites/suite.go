@@ -75,9 +75,6 @@ func (r *Registry) Add(cases ...*Case) {
 // Cases returns every case, hidden ones included, in registration order.
 func (r *Registry) Cases() []*Case { return append([]*Case(nil), r.cases...) }
 
-// Lookup returns the case with id.
-func (r *Registry) Lookup(id string) (*Case, bool) { c, ok := r.byID[id]; return c, ok }
-
 // Select returns the cases whose IDs match any of the glob patterns
 // (path.Match syntax, where a trailing /* also matches deeper IDs); all
 // cases when there are none. A pattern that matches nothing is an error,

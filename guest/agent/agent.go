@@ -27,16 +27,12 @@ import (
 	"github.com/patchtest/patchtest/guest/proto"
 )
 
-// ChannelHandler serves one SSH channel of a type registered with Handle.
-type ChannelHandler func(ctx context.Context, ch ssh.Channel, reqs <-chan *ssh.Request, extra []byte)
-
 // Server is the agent's SSH server.
 type Server struct {
 	config   *ssh.ServerConfig
 	hello    func() proto.Hello
 	powerOff func()
 	env      []string
-	handlers map[string]ChannelHandler
 	logf     func(format string, a ...any)
 	onHost   func()
 }
@@ -77,14 +73,10 @@ func NewServer(cfg Config) (*Server, error) {
 		hello:    cfg.Hello,
 		powerOff: cfg.PowerOff,
 		env:      cfg.Env,
-		handlers: map[string]ChannelHandler{},
 		logf:     logf,
 		onHost:   cfg.OnHostConnect,
 	}, nil
 }
-
-// Handle registers h for channels of type name.
-func (s *Server) Handle(name string, h ChannelHandler) { s.handlers[name] = h }
 
 // ServeConn serves one SSH connection over conn until it ends or ctx is done.
 func (s *Server) ServeConn(ctx context.Context, conn net.Conn) error {
@@ -107,20 +99,7 @@ func (s *Server) ServeConn(ctx context.Context, conn net.Conn) error {
 		s.globalRequests(reqs)
 	}()
 	for nc := range chans {
-		if nc.ChannelType() == "session" {
-			ch, creqs, err := nc.Accept()
-			if err != nil {
-				continue
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				s.session(ctx, ch, creqs)
-			}()
-			continue
-		}
-		h, ok := s.handlers[nc.ChannelType()]
-		if !ok {
+		if nc.ChannelType() != "session" {
 			_ = nc.Reject(ssh.UnknownChannelType, "unknown channel type "+nc.ChannelType())
 			continue
 		}
@@ -129,11 +108,10 @@ func (s *Server) ServeConn(ctx context.Context, conn net.Conn) error {
 			continue
 		}
 		wg.Add(1)
-		go func(extra []byte) {
+		go func() {
 			defer wg.Done()
-			defer ch.Close()
-			h(ctx, ch, creqs, extra)
-		}(nc.ExtraData())
+			s.session(ctx, ch, creqs)
+		}()
 	}
 	return nil
 }

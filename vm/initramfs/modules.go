@@ -11,7 +11,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 
 	"github.com/klauspost/compress/zstd"
@@ -144,9 +143,6 @@ func moduleName(file string) (string, bool) {
 
 func canonical(name string) string { return strings.ReplaceAll(name, "-", "_") }
 
-// Builtin reports whether module name is built into the kernel.
-func (t *ModuleTree) Builtin(name string) bool { return t.builtin[canonical(name)] }
-
 // Has reports whether the tree has module name as a loadable module.
 func (t *ModuleTree) Has(name string) bool { _, ok := t.paths[canonical(name)]; return ok }
 
@@ -213,16 +209,6 @@ func (t *ModuleTree) Resolve(want, optional []string) ([]Module, error) {
 		}
 	}
 	return out, nil
-}
-
-// Names lists the tree's loadable modules, sorted.
-func (t *ModuleTree) Names() []string {
-	names := make([]string, 0, len(t.paths))
-	for n := range t.paths {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
 }
 
 // readModule reads a module file and decompresses it: the guest's init
