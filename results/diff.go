@@ -20,6 +20,8 @@ import (
 // timing note is left out: it qualifies, it does not change the value.
 func Outcome(r suites.CaseResult) string {
 	switch {
+	case r.NotRun != "":
+		return "not run"
 	case r.Crash != "":
 		return "crash"
 	case r.Error != "":
@@ -36,12 +38,60 @@ type Change struct {
 	ID   string `json:"id"`
 	From string `json:"from"`
 	To   string `json:"to"`
+	// Why says why a case is not comparable (see NotComparable).
+	Why string `json:"why,omitempty"`
 }
 
-func (c Change) String() string { return fmt.Sprintf("%s: %s -> %s", c.ID, c.From, c.To) }
+func (c Change) String() string {
+	s := fmt.Sprintf("%s: %s -> %s", c.ID, c.From, c.To)
+	if c.Why != "" {
+		s += " (" + c.Why + ")"
+	}
+	return s
+}
+
+// incomparable says why a case's two results cannot be compared: it did
+// not run on a side, or it skipped on one side only (a kernel lacking an
+// option, say). "" when they can be.
+func incomparable(b, c suites.CaseResult) string {
+	switch {
+	case b.NotRun != "":
+		return "not run on the baseline: " + b.NotRun
+	case c.NotRun != "":
+		return "not run on the candidate: " + c.NotRun
+	}
+	bs := b.Obs != nil && b.Obs.Type == suites.TSkip
+	cs := c.Obs != nil && c.Obs.Type == suites.TSkip
+	switch {
+	case bs && !cs:
+		return "skipped on the baseline only: " + b.Obs.Value
+	case cs && !bs:
+		return "skipped on the candidate only: " + c.Obs.Value
+	}
+	return ""
+}
+
+// NotComparable lists the cases present on both sides whose outcomes
+// differ but cannot be compared (see incomparable), in case ID order.
+func NotComparable(base, cand []suites.CaseResult) []Change {
+	b, c := index(base), index(cand)
+	var out []Change
+	for id, br := range b {
+		cr, ok := c[id]
+		if !ok {
+			continue
+		}
+		if why := incomparable(br, cr); why != "" && Outcome(br) != Outcome(cr) {
+			out = append(out, Change{ID: id, From: Outcome(br), To: Outcome(cr), Why: why})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
 
 // Diff lists the cases whose outcomes differ, in case ID order. A case
-// present on one side only shows as "missing" on the other.
+// present on one side only shows as "missing" on the other; cases that
+// cannot be compared (NotComparable) are left out.
 func Diff(base, cand []suites.CaseResult) []Change {
 	b, c := index(base), index(cand)
 	ids := map[string]bool{}
@@ -54,11 +104,16 @@ func Diff(base, cand []suites.CaseResult) []Change {
 	var out []Change
 	for id := range ids {
 		from, to := "missing", "missing"
-		if r, ok := b[id]; ok {
-			from = Outcome(r)
+		br, bok := b[id]
+		cr, cok := c[id]
+		if bok && cok && incomparable(br, cr) != "" {
+			continue
 		}
-		if r, ok := c[id]; ok {
-			to = Outcome(r)
+		if bok {
+			from = Outcome(br)
+		}
+		if cok {
+			to = Outcome(cr)
 		}
 		if from != to {
 			out = append(out, Change{ID: id, From: from, To: to})

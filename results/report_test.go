@@ -58,14 +58,37 @@ func TestFailedAndReport(t *testing.T) {
 }
 
 func TestSummarize(t *testing.T) {
-	s := summarize([]suites.CaseResult{
-		{ID: "a/b/c", Invariant: []string{"broken"}},
-		{ID: "a/b/d", Crash: "Kernel panic\nmore"},
-		{ID: "a/b/e", Error: "hung: no result"},
-		{ID: "a/b/f", Kmsg: []string{"<4> WARNING"}},
+	s := summarize(&remote.Run{
+		BootReports: []string{"warning: WARNING: CPU: 0 PID: 1 at init/main.c:1 x"},
+		Failures:    []string{"guest lost between cases: lost connection"},
+		Results: []suites.CaseResult{
+			{ID: "a/b/c", Invariant: []string{"broken"}},
+			{ID: "a/b/d", Crash: "Kernel panic\nmore"},
+			{ID: "a/b/e", Error: "hung: no result", Hang: "hung task: INFO: task x blocked\nmore"},
+			{ID: "a/b/f", Kmsg: []string{"<4> WARNING"}},
+			{ID: "a/b/g", Error: "setup: no such file"},
+			{ID: "a/b/h", NotRun: "the run was interrupted"},
+			{ID: "a/b/i", Obs: obs(suites.TBool, "true"), Wedged: true},
+		},
 	})
-	if len(s.Invariants) != 1 || s.Crashes[0] != "a/b/d: Kernel panic" || len(s.Errors) != 1 || len(s.Kmsg) != 1 {
+	if len(s.Invariants) != 1 || s.Crashes[0] != "a/b/d: Kernel panic" || len(s.Kmsg) != 1 {
 		t.Errorf("summary %+v", s)
+	}
+	if len(s.Hangs) != 1 || s.Hangs[0] != "a/b/e: hung: no result; hung task: INFO: task x blocked" {
+		t.Errorf("hangs %q", s.Hangs)
+	}
+	if len(s.Errors) != 1 || len(s.NotRun) != 1 || s.NotRun[0] != "a/b/h: the run was interrupted" {
+		t.Errorf("errors %q, not run %q", s.Errors, s.NotRun)
+	}
+	// Boot reports, failures outside cases and a wedge are the kernel's.
+	if len(s.Kernel) != 3 || !strings.HasPrefix(s.Kernel[0], "while booting: warning: ") || !strings.HasPrefix(s.Kernel[2], "a/b/i: ") {
+		t.Errorf("kernel %q", s.Kernel)
+	}
+	if !s.Findings() {
+		t.Error("no findings")
+	}
+	if (ProblemsSummary{Errors: []string{"x"}, NotRun: []string{"y"}}).Findings() {
+		t.Error("a harness error or a case not run counted as the kernel's finding")
 	}
 }
 

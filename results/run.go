@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -94,8 +95,13 @@ type KernelResult struct {
 	Spec    KernelSpec      `json:"spec"`
 	BzImage string          `json:"bzimage"`
 	Build   *kernels.Build  `json:"build,omitempty"`
-	Run     *remote.Run     `json:"run"`
-	Summary ProblemsSummary `json:"summary"`
+	// Capabilities say what the kernel can report, read from its
+	// configuration before it booted.
+	Capabilities *kernels.Capabilities `json:"capabilities,omitempty"`
+	Run          *remote.Run           `json:"run"`
+	Summary      ProblemsSummary       `json:"summary"`
+
+	config *kernels.KernelConfig
 }
 
 // Label names the kernel in one short phrase: its release when it ran,
@@ -111,8 +117,26 @@ func (k *KernelResult) Label() string {
 type ProblemsSummary struct {
 	Invariants []string `json:"invariant_failures,omitempty"`
 	Crashes    []string `json:"crashes,omitempty"`
-	Errors     []string `json:"errors,omitempty"`
-	Kmsg       []string `json:"kernel_warnings,omitempty"`
+	// Hangs are the cases that did not finish, with the first line of the
+	// kernel's evidence.
+	Hangs  []string `json:"hangs,omitempty"`
+	Errors []string `json:"errors,omitempty"`
+	Kmsg   []string `json:"kernel_warnings,omitempty"`
+	// Kernel are the kernel's problems outside any case: reports printed
+	// while it booted, boots that failed, a guest lost between cases.
+	Kernel []string `json:"kernel,omitempty"`
+	// NotRun are the cases that got no result of their own, with why.
+	NotRun []string `json:"not_run,omitempty"`
+}
+
+// Count is the number of problems, the cases not run included.
+func (s ProblemsSummary) Count() int {
+	return len(s.Invariants) + len(s.Crashes) + len(s.Hangs) + len(s.Errors) + len(s.Kmsg) + len(s.Kernel) + len(s.NotRun)
+}
+
+// Findings reports whether the kernel did something wrong by itself.
+func (s ProblemsSummary) Findings() bool {
+	return len(s.Invariants)+len(s.Crashes)+len(s.Hangs)+len(s.Kmsg)+len(s.Kernel) > 0
 }
 
 // Record is a whole run: what ran, on what, and what changed.
@@ -125,7 +149,16 @@ type Record struct {
 	Baseline  KernelResult `json:"baseline"`
 	Candidate KernelResult `json:"candidate"`
 	Changes   []Change     `json:"changes"`
-	Expect    string       `json:"expect,omitempty"`
+	// NotComparable are the cases whose outcomes cannot be compared: not
+	// run on a side, or skipped on one side only. They fail nothing.
+	NotComparable []Change `json:"not_comparable,omitempty"`
+	// Mismatch says how the two kernels differ in release and in the
+	// configuration the catalogue depends on; nil when they match.
+	Mismatch *Mismatch `json:"mismatch,omitempty"`
+	// Incomplete is set when the run was interrupted or the harness
+	// failed part way: what was done is kept, the rest is not run.
+	Incomplete bool   `json:"incomplete,omitempty"`
+	Expect     string `json:"expect,omitempty"`
 	Verdict   *Verdict     `json:"verdict,omitempty"`
 	Perf      *PerfResult  `json:"perf,omitempty"`
 	Dir       string       `json:"dir"`
@@ -147,15 +180,34 @@ func (r *Record) Failed() bool {
 	if r.Perf != nil && (len(r.Perf.Regressions) > 0 || r.Perf.CandidateFault) {
 		return true
 	}
-	s := r.Candidate.Summary
-	return len(s.Invariants) > 0 || len(s.Crashes) > 0 || len(s.Kmsg) > 0
+	if b := r.Baseline.Run; b != nil && len(b.Failures) > 0 && len(b.Boots) == 0 {
+		return true // the baseline never booted: nothing was compared
+	}
+	return r.Candidate.Summary.Findings()
 }
 
 // Execute builds or finds both kernels, runs the suites on each, diffs
 // the observations and writes the record into a new folder of OutDir.
+// A kernel that misbehaves is a finding in the record, never an error;
+// the error is the host's or the harness's, or the run's interruption
+// (vm.Interrupted), and even then what was done is written, marked
+// incomplete.
 func Execute(ctx context.Context, o Options) (*Record, error) {
 	log := &eventLog{}
+	said := map[string]bool{}
+	var mu sync.Mutex
 	emit := func(e Event) {
+		if e.Kind == EventNotice {
+			// A notice (KVM's fallback, say) is told once per run, not
+			// once per boot.
+			mu.Lock()
+			dup := said[e.Msg]
+			said[e.Msg] = true
+			mu.Unlock()
+			if dup {
+				return
+			}
+		}
 		e.Time = time.Now()
 		log.add(e)
 		if o.Events != nil {
@@ -165,23 +217,9 @@ func Execute(ctx context.Context, o Options) (*Record, error) {
 	progress := func(msg string) { emit(Event{Kind: EventNotice, Msg: msg}) }
 	rec := &Record{Schema: SchemaVersion, Started: time.Now().UTC(), Host: hostDesc(), Expect: o.Expect, log: log}
 	rec.ID = rec.Started.Format("20060102T150405Z")
-	var expect *Expect
-	if o.Expect != "" {
-		var err error
-		if expect, err = LoadExpect(o.Expect); err != nil {
-			return nil, &vm.Error{Outcome: vm.BadInput, Msg: "expectations", Err: err}
-		}
-	}
-	// Check the selections before anything is built.
-	if !o.SkipSuites {
-		if _, err := suites.Catalogue().Select(o.Patterns...); err != nil {
-			return nil, &vm.Error{Outcome: vm.BadInput, Msg: "--suite", Err: err}
-		}
-	}
-	if o.Perf.Name != "" {
-		if _, err := perf.Select(o.Perf, o.Benchmarks...); err != nil {
-			return nil, &vm.Error{Outcome: vm.BadInput, Msg: "--bench", Err: err}
-		}
+	expect, err := checkInputs(o)
+	if err != nil {
+		return nil, err
 	}
 	sides := []*KernelResult{{Role: remote.Baseline, Spec: o.Baseline}, {Role: remote.Candidate, Spec: o.Candidate}}
 	boots := make([]vm.BootOptions, len(sides))
@@ -199,7 +237,16 @@ func Execute(ctx context.Context, o Options) (*Record, error) {
 		if modules != "" {
 			boots[i].ModulesDir = modules
 		}
+		// What the kernel can report, and whether it can host the agent,
+		// before it boots.
+		if err := assess(side, boots[i].ModulesDir != ""); err != nil {
+			return nil, &vm.Error{Outcome: vm.BadInput, Msg: side.Role + " kernel", Err: err}
+		}
+		for _, l := range side.Capabilities.Limits {
+			progress(fmt.Sprintf("%s kernel: %s", side.Role, l))
+		}
 	}
+	var runErr error
 	if o.SkipSuites {
 		for _, side := range sides {
 			side.Run = &remote.Run{}
@@ -213,22 +260,17 @@ func Execute(ctx context.Context, o Options) (*Record, error) {
 		for i, side := range sides {
 			if jobs == 1 {
 				errs[i] = runSide(ctx, o, side, boots[i], 1, emit)
-				if errs[i] != nil {
-					break
-				}
 				continue
 			}
 			wg.Go(func() { errs[i] = runSide(ctx, o, side, boots[i], max(jobs/2, 1), emit) })
 		}
 		wg.Wait()
-		for _, err := range errs {
-			if err != nil {
-				return nil, err
-			}
-		}
+		runErr = errors.Join(errs...)
 	}
 	rec.Baseline, rec.Candidate = *sides[0], *sides[1]
 	rec.Changes = Diff(rec.Baseline.Run.Results, rec.Candidate.Run.Results)
+	rec.NotComparable = NotComparable(rec.Baseline.Run.Results, rec.Candidate.Run.Results)
+	rec.Mismatch = compareKernels(&rec.Baseline, &rec.Candidate)
 	if expect != nil && !o.SkipSuites {
 		v := expect.Check(rec.Changes)
 		rec.Verdict = &v
@@ -236,30 +278,93 @@ func Execute(ctx context.Context, o Options) (*Record, error) {
 	// A perf run that cannot be done is the harness's failure, but the
 	// correctness results are written first: nothing done is lost.
 	var perfErr error
-	if o.Perf.Name != "" {
-		if len(rec.Candidate.Summary.Crashes) > 0 {
-			progress("no perf run: the candidate kernel crashed in the suites")
+	if o.Perf.Name != "" && runErr == nil {
+		if s := rec.Candidate.Summary; len(s.Crashes)+len(s.Hangs) > 0 || len(rec.Candidate.Run.Failures) > 0 {
+			progress("no perf run: the candidate kernel crashed or hung in the suites")
 		} else {
 			perfErr = runPerf(ctx, o, boots, expect, rec, emit)
 		}
 	}
+	rec.Incomplete = runErr != nil || ctx.Err() != nil
 	rec.Finished = time.Now().UTC()
 	verdict := "only expected changes, no problems"
 	if rec.Failed() {
 		verdict = "needs a look"
 	}
+	if rec.Incomplete {
+		verdict += " (incomplete)"
+	}
 	emit(Event{Kind: EventFinished, Msg: fmt.Sprintf("finished in %v: %s", rec.Finished.Sub(rec.Started).Round(time.Second), verdict)})
 	if o.OutDir != "" {
 		if err := rec.Write(o.OutDir); err != nil {
-			return rec, err
+			return rec, errors.Join(runErr, err)
 		}
 		// The index is derived from run.json; failing to update it
-		// loses nothing (patchtest results reindex rebuilds it).
-		if err := indexRun(ctx, o.OutDir, rec); err != nil {
+		// loses nothing (patchtest results reindex rebuilds it). An
+		// interrupted run is still indexed.
+		if err := indexRun(context.WithoutCancel(ctx), o.OutDir, rec); err != nil {
 			emit(Event{Kind: EventIndexFail, Msg: fmt.Sprintf("results index not updated: %v (patchtest results reindex rebuilds it)", err)})
 		}
 	}
+	if runErr != nil {
+		return rec, runErr
+	}
 	return rec, perfErr
+}
+
+// checkInputs checks everything a run is given before anything is built
+// or booted: the expectations, the selections, the kernels and series
+// named. It returns the loaded expectations.
+func checkInputs(o Options) (*Expect, error) {
+	var expect *Expect
+	if o.Expect != "" {
+		var err error
+		if expect, err = LoadExpect(o.Expect); err != nil {
+			return nil, &vm.Error{Outcome: vm.BadInput, Msg: "expectations", Err: err}
+		}
+	}
+	if !o.SkipSuites {
+		if _, err := suites.Catalogue().Select(o.Patterns...); err != nil {
+			return nil, &vm.Error{Outcome: vm.BadInput, Msg: "--suite", Err: err}
+		}
+	}
+	if o.Perf.Name != "" {
+		if _, err := perf.Select(o.Perf, o.Benchmarks...); err != nil {
+			return nil, &vm.Error{Outcome: vm.BadInput, Msg: "--bench", Err: err}
+		}
+	}
+	for _, k := range []struct {
+		role string
+		spec KernelSpec
+	}{{remote.Baseline, o.Baseline}, {remote.Candidate, o.Candidate}} {
+		if p := k.spec.Path; p != "" && !strings.HasPrefix(p, "debian:") {
+			if _, err := vm.InspectKernel(p); err != nil {
+				return nil, fmt.Errorf("%s kernel: %w", k.role, err)
+			}
+		}
+		if p := k.spec.Patches; p != "" {
+			if _, err := os.Stat(p); err != nil {
+				return nil, &vm.Error{Outcome: vm.MissingFile, Msg: fmt.Sprintf("%s series %s: give a directory of .patch files or an mbox", k.role, p), Err: err}
+			}
+		}
+	}
+	return expect, nil
+}
+
+// assess reads side's kernel configuration and says what the kernel can
+// report; the error says it cannot host the agent at all.
+func assess(side *KernelResult, modules bool) error {
+	buildConfig := ""
+	if side.Build != nil {
+		buildConfig = side.Build.Config
+	}
+	cfg, err := kernels.ConfigFor(side.BzImage, buildConfig)
+	if err != nil {
+		return err
+	}
+	caps, err := kernels.Assess(cfg, modules, side.BzImage)
+	side.config, side.Capabilities = cfg, &caps
+	return err
 }
 
 func indexRun(ctx context.Context, dir string, rec *Record) error {
@@ -290,22 +395,40 @@ func resolve(ctx context.Context, b *kernels.Builder, side *KernelResult, cacheD
 	return "", nil
 }
 
-func summarize(rs []suites.CaseResult) ProblemsSummary {
+func summarize(run *remote.Run) ProblemsSummary {
 	var s ProblemsSummary
-	for _, r := range rs {
+	s.Kernel = append(s.Kernel, prefixed("while booting: ", run.BootReports)...)
+	s.Kernel = append(s.Kernel, run.Failures...)
+	for _, r := range run.Results {
 		for _, inv := range r.Invariant {
 			s.Invariants = append(s.Invariants, r.ID+": "+inv)
 		}
-		if r.Crash != "" {
+		switch {
+		case r.NotRun != "":
+			s.NotRun = append(s.NotRun, r.ID+": "+r.NotRun)
+		case r.Crash != "":
 			s.Crashes = append(s.Crashes, r.ID+": "+firstLine(r.Crash))
-		} else if r.Error != "" {
+		case r.Hung():
+			s.Hangs = append(s.Hangs, r.ID+": "+r.Error+"; "+firstLine(r.Hang))
+		case r.Error != "":
 			s.Errors = append(s.Errors, r.ID+": "+firstLine(r.Error))
+		}
+		if r.Wedged && !r.Hung() {
+			s.Kernel = append(s.Kernel, r.ID+": closing the case's descriptors blocked in the kernel; the cases after it ran in a fresh guest")
 		}
 		if len(r.Kmsg) > 0 {
 			s.Kmsg = append(s.Kmsg, r.ID+": "+kmsgHeadline(r.Kmsg))
 		}
 	}
 	return s
+}
+
+func prefixed(p string, l []string) []string {
+	out := make([]string, len(l))
+	for i, x := range l {
+		out[i] = p + x
+	}
+	return out
 }
 
 // kmsgHeadline is the line of a kernel report that names it (the
@@ -572,7 +695,9 @@ func machineEvents(side string, next func(vm.Event), emit func(Event)) func(vm.E
 }
 
 // runSide runs the selected cases on one kernel, split over shards
-// machines, and records the run and its problems in side.
+// machines, and records the run and its problems in side. The kernel's
+// misbehaviour is in the record; the error is the harness's, or the
+// run's interruption, and side holds what was done before it.
 func runSide(ctx context.Context, o Options, side *KernelResult, boot vm.BootOptions, shards int, emit func(Event)) error {
 	cases, _ := suites.Catalogue().Select(o.Patterns...)
 	emit(Event{Kind: EventSuites, Side: side.Role, Total: len(cases)})
@@ -586,12 +711,13 @@ func runSide(ctx context.Context, o Options, side *KernelResult, boot vm.BootOpt
 		mu.Unlock()
 		emit(Event{Kind: EventCase, Side: side.Role, ID: r.ID, Done: n, Total: len(cases), Msg: Outcome(r)})
 		switch {
+		case r.NotRun != "":
 		case r.Crash != "":
 			emit(Event{Kind: EventCrash, Side: side.Role, ID: r.ID, Msg: firstLine(r.Crash)})
 		case len(r.Invariant) > 0:
 			emit(Event{Kind: EventProblem, Side: side.Role, ID: r.ID, Msg: "invariant failed: " + r.Invariant[0]})
-		case strings.HasPrefix(r.Error, "hung"):
-			emit(Event{Kind: EventProblem, Side: side.Role, ID: r.ID, Msg: r.Error})
+		case r.Hung():
+			emit(Event{Kind: EventProblem, Side: side.Role, ID: r.ID, Msg: r.Error + "; " + firstLine(r.Hang)})
 		case len(r.Kmsg) > 0:
 			emit(Event{Kind: EventProblem, Side: side.Role, ID: r.ID, Msg: "kernel log: " + kmsgHeadline(r.Kmsg)})
 		}
@@ -616,25 +742,10 @@ func runSide(ctx context.Context, o Options, side *KernelResult, boot vm.BootOpt
 		})
 	}
 	wg.Wait()
-	run := mergeRuns(cases, runs)
-	var failure error
-	for _, err := range errs {
-		if err == nil {
-			continue
-		}
-		if !(side.Role == remote.Candidate && vm.OutcomeOf(err).KernelFault()) {
-			return fmt.Errorf("%s kernel: %w", side.Role, err)
-		}
-		failure = err
-	}
-	side.Run = run
-	side.Summary = summarize(run.Results)
-	if failure != nil {
-		// The candidate kernel itself failed (it did not boot, or
-		// panicked outside any case): that is a finding, not an error
-		// of the run. What ran before it is kept.
-		notice(fmt.Sprintf("the candidate kernel failed: %v", failure))
-		side.Summary.Crashes = append(side.Summary.Crashes, "kernel: "+firstLine(failure.Error()))
+	side.Run = mergeRuns(cases, runs)
+	side.Summary = summarize(side.Run)
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("%s kernel: %w", side.Role, err)
 	}
 	return nil
 }
@@ -652,6 +763,15 @@ func mergeRuns(cases []*suites.Case, runs []*remote.Run) *remote.Run {
 		}
 		out.Boots = append(out.Boots, r.Boots...)
 		out.Crashes += r.Crashes
+		out.Hangs += r.Hangs
+		for _, t := range r.BootReports {
+			if !slices.Contains(out.BootReports, t) {
+				out.BootReports = append(out.BootReports, t)
+			}
+		}
+		out.Failures = append(out.Failures, r.Failures...)
+		out.Incomplete = out.Incomplete || r.Incomplete
+		out.Budget = max(out.Budget, r.Budget)
 		out.GuestTime += r.GuestTime
 		out.Wall = max(out.Wall, r.Wall)
 		for _, res := range r.Results {

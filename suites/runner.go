@@ -3,6 +3,7 @@ package suites
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"runtime/debug"
@@ -12,6 +13,13 @@ import (
 
 	"golang.org/x/sys/unix"
 )
+
+// CleanupTimeout bounds closing a case's descriptors: a kernel that holds
+// a pipe's lock in an uninterruptible sleep makes close() block too.
+const CleanupTimeout = 2 * time.Second
+
+// ErrWedged ends a run whose last case left the runner unable to go on.
+var ErrWedged = errors.New("a case's descriptors could not be closed: the kernel holds them; a fresh guest must run the rest")
 
 // AckTimeout bounds the wait for the host's acknowledgement of a start
 // record.
@@ -63,6 +71,11 @@ func Run(w io.Writer, cases []*Case, acks io.Reader) error {
 		if err := enc.Encode(rec); err != nil {
 			return err
 		}
+		if rec.Wedged {
+			// The kernel holds this case's resources; the cases after
+			// it would block on them too. The host reboots for them.
+			return ErrWedged
+		}
 	}
 	return enc.Encode(Record{Kind: RecordEnd, Count: len(cases)})
 }
@@ -109,9 +122,16 @@ func runCase(c *Case) Record {
 		}
 	case <-time.After(timeout):
 		rec.Duration = time.Since(start)
-		rec.Error = fmt.Sprintf("hung: no result within %v", timeout)
+		rec.Error = fmt.Sprintf("%s: no result within %v", HungPrefix, timeout)
 	}
-	t.end()
+	ended := make(chan struct{})
+	go func() { t.end(); close(ended) }()
+	select {
+	case <-ended:
+	case <-time.After(CleanupTimeout):
+		// The observation, if any, stands; the wedge is reported apart.
+		rec.Wedged = true
+	}
 	t.mu.Lock()
 	rec.Invariant = t.failures
 	t.mu.Unlock()

@@ -76,6 +76,7 @@ func securityCases() []*Case {
 		},
 		{
 			ID: "security/readonly/af-alg-hash", Desc: "a 0444 file's pages spliced into an AF_ALG sha256 socket: digest right, file untouched",
+			Needs: []string{"CONFIG_CRYPTO_USER_API_HASH", "CONFIG_CRYPTO_SHA256"},
 			Calls: "socket(AF_ALG, hash sha256); splice(ro file, w); splice(r, alg); read digest; reread file",
 			Run: func(t *T) Observation {
 				data := Pattern(3*page, 82)
@@ -99,6 +100,7 @@ func securityCases() []*Case {
 		},
 		{
 			ID: "security/readonly/af-alg-skcipher", Desc: "a 0444 file's pages spliced into an AF_ALG cbc(aes) socket: file untouched",
+			Needs: []string{"CONFIG_CRYPTO_USER_API_SKCIPHER", "CONFIG_CRYPTO_CBC", "CONFIG_CRYPTO_AES"},
 			Calls: "socket(AF_ALG, skcipher cbc(aes)); setkey; sendmsg(op, iv, MSG_MORE); splice(ro file→pipe→alg); read; reread file",
 			Run: func(t *T) Observation {
 				data := Pattern(2*page, 84)
@@ -116,6 +118,7 @@ func securityCases() []*Case {
 		},
 		{
 			ID: "security/readonly/ktls-sendfile", Desc: "a 0444 file sent with sendfile into a kTLS socket: file untouched",
+			Needs: []string{"CONFIG_TLS"},
 			Calls: "setsockopt(TCP_ULP tls, TLS_TX aes-gcm-128); sendfile(tls, ro file); reread file",
 			Run: func(t *T) Observation {
 				data := Pattern(5*page, 83)

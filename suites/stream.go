@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 )
 
@@ -42,6 +43,10 @@ type Record struct {
 	// Kmsg holds the kernel log lines of priority warning or worse that
 	// appeared while the case ran.
 	Kmsg []string `json:"kmsg,omitempty"`
+	// Wedged is set when the case left the runner unable to go on (closing
+	// the case's descriptors blocked in the kernel): the host reboots the
+	// guest for the cases after it.
+	Wedged bool `json:"wedged,omitempty"`
 
 	// end
 	Count int `json:"count,omitempty"`
@@ -57,7 +62,24 @@ type CaseResult struct {
 	Kmsg      []string      `json:"kmsg,omitempty"`
 	// Crash is the kernel's report when the case brought the kernel down.
 	Crash string `json:"crash,omitempty"`
+	// Hang is the evidence the host gathered when the case hung: the
+	// kernel's hung-task, lockup and stall reports and the blocked-task
+	// dump from the console.
+	Hang string `json:"hang,omitempty"`
+	// NotRun says why the case has no result of its own: the kernel
+	// crashed in earlier cases of its group, did not boot again, the run
+	// was interrupted or ran out of time.
+	NotRun string `json:"not_run,omitempty"`
+	// Wedged is set when the case left the guest unable to go on; the
+	// cases after it ran in a fresh guest.
+	Wedged bool `json:"wedged,omitempty"`
 }
+
+// Hung reports whether the case did not finish within its bound.
+func (r CaseResult) Hung() bool { return strings.HasPrefix(r.Error, HungPrefix) }
+
+// HungPrefix starts the Error of a case that did not finish in time.
+const HungPrefix = "hung"
 
 // ErrTruncated means the stream ended without its final record.
 var ErrTruncated = errors.New("result stream ended without its final record")
@@ -101,7 +123,7 @@ func ReadStream(r io.Reader, onStart func(id string), onResult func(CaseResult))
 				onStart(rec.ID)
 			}
 		case RecordCase:
-			res := CaseResult{ID: rec.ID, Obs: rec.Obs, Invariant: rec.Invariant, Error: rec.Error, Duration: rec.Duration, Kmsg: rec.Kmsg}
+			res := CaseResult{ID: rec.ID, Obs: rec.Obs, Invariant: rec.Invariant, Error: rec.Error, Duration: rec.Duration, Kmsg: rec.Kmsg, Wedged: rec.Wedged}
 			s.Results = append(s.Results, res)
 			s.InFlight = ""
 			if onResult != nil {

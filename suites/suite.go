@@ -32,6 +32,9 @@ type Case struct {
 	Timeout time.Duration
 	// Run performs the case and returns what it observed.
 	Run func(t *T) Observation
+	// Needs lists the kernel options (CONFIG_FOO) without which the case
+	// skips: two kernels that differ in them cannot be compared on it.
+	Needs []string
 	// Hidden cases (the harness's self-tests) run only when a pattern
 	// names their suite explicitly; "all cases" leaves them out.
 	Hidden bool
@@ -136,6 +139,29 @@ func matches(pattern, id string) bool {
 		break
 	}
 	return false
+}
+
+// CommonNeeds are the kernel options every part of the catalogue relies
+// on: pipes over tmpfs files, loopback and UNIX sockets.
+var CommonNeeds = []string{"CONFIG_TMPFS", "CONFIG_SHMEM", "CONFIG_NET", "CONFIG_INET", "CONFIG_UNIX", "CONFIG_PROC_FS"}
+
+// ConfigOptions returns the kernel options the cases depend on:
+// CommonNeeds and every case's Needs.
+func (r *Registry) ConfigOptions() []string {
+	out := append([]string(nil), CommonNeeds...)
+	seen := map[string]bool{}
+	for _, o := range out {
+		seen[o] = true
+	}
+	for _, c := range r.cases {
+		for _, o := range c.Needs {
+			if !seen[o] {
+				seen[o] = true
+				out = append(out, o)
+			}
+		}
+	}
+	return out
 }
 
 // Catalogue returns the registry of every built-in case.

@@ -378,6 +378,7 @@ func vmspliceCases() []*Case {
 		},
 		{
 			ID: "vmsplice/accounting/proc-io", Desc: "/proc/self/io wchar and syscw after a 4 KiB vmsplice",
+			Needs: []string{"CONFIG_TASK_IO_ACCOUNTING"},
 			Calls: "read /proc/self/io; vmsplice(w, 4 KiB); read /proc/self/io",
 			Run: func(t *T) Observation {
 				_, w := t.Pipe(0)

@@ -124,6 +124,10 @@ func KVMDevice(dev string) error {
 func kvmFailure(line string) bool {
 	return strings.Contains(line, "KVM internal error") ||
 		strings.Contains(line, "kvm run failed") ||
+		// A nested host whose KVM rejects the vCPU's MSRs: QEMU aborts
+		// ("failed to set MSR 0x10a", then an assertion in kvm.c).
+		strings.Contains(line, "failed to set MSR") ||
+		strings.Contains(line, "kvm_buf_set_msrs") ||
 		strings.Contains(line, "failed to initialize kvm") ||
 		strings.Contains(line, "failed to initialize KVM")
 }

@@ -103,3 +103,17 @@ func Boot(ctx context.Context, o BootOptions) (*Machine, error) {
 	}
 	return m, err
 }
+
+// BootTimeout is the longest a boot with o may take before it fails:
+// o.Timeout (DefaultTimeout when zero), scaled for TCG unless KVM was
+// asked for.
+func BootTimeout(o BootOptions) time.Duration {
+	d := o.Timeout
+	if d <= 0 {
+		d = DefaultTimeout
+	}
+	if o.Accel != KVM {
+		d *= TCGScale
+	}
+	return d
+}

@@ -82,11 +82,13 @@ func TestShellQuote(t *testing.T) {
 
 func TestKVMFailure(t *testing.T) {
 	for line, want := range map[string]bool{
-		"KVM internal error. Suberror: 1":                   true,
-		"error: kvm run failed Bad address":                 true,
-		"qemu-system-x86_64: failed to initialize kvm: foo": true,
-		"EAX=00000000 EBX=00000000":                         false,
-		"qemu-system-x86_64: terminating on signal 15":      false,
+		"KVM internal error. Suberror: 1":                            true,
+		"error: kvm run failed Bad address":                          true,
+		"qemu-system-x86_64: failed to initialize kvm: foo":          true,
+		"qemu-system-x86_64: error: failed to set MSR 0x10a to 0x69": true,
+		"qemu-system-x86_64: ../../target/i386/kvm/kvm.c:3183: kvm_buf_set_msrs: Assertion `ret == cpu->kvm_msr_buf->nmsrs' failed.": true,
+		"EAX=00000000 EBX=00000000":                    false,
+		"qemu-system-x86_64: terminating on signal 15": false,
 	} {
 		if got := kvmFailure(line); got != want {
 			t.Errorf("kvmFailure(%q) = %v", line, got)

@@ -141,6 +141,8 @@ type Machine struct {
 	mu       sync.Mutex
 	detector console.Detector
 	tail     []string
+	history  []string // the last historyLines console lines
+	lineNo   int      // console lines seen
 	fault    *Error
 	ready    bool
 	closing  bool
@@ -404,12 +406,16 @@ func (m *Machine) failure(ctx, bootCtx context.Context, timeout time.Duration, e
 	select {
 	case <-m.dead:
 	default:
-		if err == nil || bootCtx.Err() != nil {
-			// Give a fault being reported now a moment to arrive.
-			select {
-			case <-m.dead:
-			case <-time.After(100 * time.Millisecond):
-			}
+		// Give a fault being reported now a moment to arrive: QEMU
+		// aborting breaks the monitor's connection a little before its
+		// exit and its last words on stderr are seen.
+		wait := 100 * time.Millisecond
+		if err != nil && bootCtx.Err() == nil {
+			wait = time.Second
+		}
+		select {
+		case <-m.dead:
+		case <-time.After(wait):
 		}
 	}
 	m.mu.Lock()
@@ -801,6 +807,11 @@ func (m *Machine) monitor() {
 		select {
 		case l, ok := <-m.lines:
 			if !ok {
+				// QEMU's last words on stderr (KVM failing) come before
+				// its exit.
+				for len(m.errLines) > 0 {
+					m.fail(&Error{Outcome: Infrastructure, Msg: "QEMU", Err: &kvmBroken{reason: strings.TrimSpace(<-m.errLines)}})
+				}
 				m.onExit()
 				return
 			}
@@ -827,6 +838,7 @@ func (m *Machine) onLine(line string) {
 		m.tail = append(m.tail[:0], m.tail[1:]...)
 	}
 	m.tail = append(m.tail, line)
+	m.remember(line)
 	r := m.detector.Line(line)
 	m.mu.Unlock()
 	if r != nil {

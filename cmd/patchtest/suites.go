@@ -13,6 +13,7 @@ import (
 	"github.com/patchtest/patchtest/results"
 	"github.com/patchtest/patchtest/suites"
 	"github.com/patchtest/patchtest/suites/remote"
+	"github.com/patchtest/patchtest/vm"
 )
 
 func newSuites() *cobra.Command {
@@ -46,6 +47,9 @@ func newSuites() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
 			stderr := c.ErrOrStderr()
+			if _, err := suites.Catalogue().Select(patterns...); err != nil {
+				return &exitError{code: vm.BadInput.ExitCode(), err: fmt.Errorf("--suite: %w", err)}
+			}
 			if err := f.prepare(c.Context(), stderr); err != nil {
 				return err
 			}
@@ -74,13 +78,16 @@ func newSuites() *cobra.Command {
 			}
 			failed := 0
 			for _, r := range run.Results {
-				if len(r.Invariant) > 0 || r.Crash != "" {
+				if len(r.Invariant) > 0 {
 					failed++
 				}
 			}
-			fmt.Fprintf(stderr, "patchtest: %d cases on %s: %v of guest time, %v wall, %d boot(s), %d crash(es), %d invariant failure(s)\n",
-				len(run.Results), run.Release, run.GuestTime.Round(time.Millisecond), run.Wall.Round(time.Millisecond), len(run.Boots), run.Crashes, failed)
-			if failed > 0 {
+			fmt.Fprintf(stderr, "patchtest: %d cases on %s: %v of guest time, %v wall, %d boot(s), %d crash(es), %d hang(s), %d invariant failure(s)\n",
+				len(run.Results), run.Release, run.GuestTime.Round(time.Millisecond), run.Wall.Round(time.Millisecond), len(run.Boots), run.Crashes, run.Hangs, failed)
+			for _, l := range append(run.BootReports, run.Failures...) {
+				fmt.Fprintf(stderr, "patchtest: kernel: %s\n", l)
+			}
+			if failed > 0 || run.Crashes > 0 || run.Hangs > 0 || len(run.BootReports) > 0 || len(run.Failures) > 0 {
 				return &exitError{code: 1}
 			}
 			return nil
@@ -149,9 +156,14 @@ func newSuites() *cobra.Command {
 func describe(r suites.CaseResult) string {
 	s := ""
 	switch {
+	case r.NotRun != "":
+		s = "NOT RUN " + r.NotRun
 	case r.Crash != "":
 		first, _, _ := strings.Cut(r.Crash, "\n")
 		s = "CRASH " + first
+	case r.Hang != "":
+		first, _, _ := strings.Cut(r.Hang, "\n")
+		s = "HUNG " + r.Error + " [" + first + "]"
 	case r.Error != "":
 		s = "ERROR " + r.Error
 	case r.Obs != nil:

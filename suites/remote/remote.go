@@ -1,15 +1,17 @@
 // Package remote runs the suites in a guest from the host: it boots the
 // kernel, starts the guest's runner through the agent, reads the result
-// stream, and, when a case brings the kernel down, records the crash
-// against that case, boots again and goes on with the cases after it.
+// stream, and, when a case brings the kernel down or hangs it, records the
+// crash or the hang against that case with the kernel's evidence, boots
+// again and goes on with the cases after it. Every wait is bounded on the
+// host side: a guest wedged in a way no in-guest timeout can fix is found
+// by the host's watchdog.
 package remote
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
+	"sort"
 	"strings"
 	"time"
 
@@ -21,12 +23,32 @@ import (
 // in the guest.
 const GuestInit = "/init"
 
+// Bounds of a run's host-side watchdog and crash policy.
+const (
+	// DefaultGrace is how long past a case's own bound the host waits for
+	// the guest runner's next record before it calls the case hung.
+	DefaultGrace = 15 * time.Second
+	// DefaultGroupLimit is how many cases of one group (suite/group) may
+	// crash or hang the kernel before the group's other cases are not run.
+	DefaultGroupLimit = 3
+	// DefaultChargeLimit is how many cases in all may crash or hang the
+	// kernel before the rest of the run is not run.
+	DefaultChargeLimit = 20
+	// evidenceBound bounds gathering a hang's evidence (sysrq through the
+	// agent, then the console settling) and closing the machine.
+	evidenceBound = 35 * time.Second
+)
+
 // Options configure a run.
 type Options struct {
 	Boot     vm.BootOptions
 	Patterns []string
-	// MaxCrashes bounds the reboots after crashes; 5 when zero.
-	MaxCrashes int
+	// Grace is the watchdog's slack past a case's bound; DefaultGrace when
+	// zero.
+	Grace time.Duration
+	// GroupLimit and ChargeLimit cut a run short after repeated crashes
+	// and hangs (DefaultGroupLimit, DefaultChargeLimit when zero).
+	GroupLimit, ChargeLimit int
 	// OnResult receives each case's result as it arrives.
 	OnResult func(suites.CaseResult)
 	// Notice receives lines worth telling the user (a crash, a reboot).
@@ -38,137 +60,247 @@ type Run struct {
 	Release string              `json:"release"`
 	Boots   []vm.Info           `json:"boots"`
 	Results []suites.CaseResult `json:"results"`
-	Crashes int                 `json:"crashes"`
+	// Crashes and Hangs count the cases that brought the kernel down or
+	// hung it; each cost a reboot.
+	Crashes int `json:"crashes"`
+	Hangs   int `json:"hangs,omitempty"`
+	// BootReports are the kernel reports printed while a guest booted,
+	// before any case ran (a WARN in an initcall), one per title.
+	BootReports []string `json:"boot_reports,omitempty"`
+	// Failures are the kernel's failures outside any case: a boot that
+	// failed, a guest lost or silent between cases.
+	Failures []string `json:"failures,omitempty"`
+	// Incomplete is set when the run was interrupted: the cases after
+	// that point are not run.
+	Incomplete bool `json:"incomplete,omitempty"`
+	// Budget is the bound the run's wall time was held to.
+	Budget time.Duration `json:"budget_ns,omitempty"`
 	// GuestTime is the time the cases took in the guest.
 	GuestTime time.Duration `json:"guest_time_ns"`
 	Wall      time.Duration `json:"wall_ns"`
 }
 
-// RunSuites runs the selected cases on o.Boot's kernel.
+// Budget is the longest a run of cases may take: each case's bound and
+// the watchdog's grace, plus, for every crash or hang the limits allow, the
+// evidence, the reboot and a boot's own bound. Runs end far sooner unless
+// the kernel misbehaves at every turn.
+func Budget(cases []*suites.Case, o Options, bootTimeout time.Duration) time.Duration {
+	o = o.withDefaults()
+	var d time.Duration
+	groups := map[string]int{}
+	for _, c := range cases {
+		d += caseBound(c) + o.Grace
+		groups[group(c.ID)]++
+	}
+	charges := 0
+	for _, n := range groups {
+		charges += min(n, o.GroupLimit)
+	}
+	charges = min(charges, o.ChargeLimit)
+	return d + time.Duration(charges+1)*(evidenceBound+bootTimeout)
+}
+
+func (o Options) withDefaults() Options {
+	if o.Grace <= 0 {
+		o.Grace = DefaultGrace
+	}
+	if o.GroupLimit <= 0 {
+		o.GroupLimit = DefaultGroupLimit
+	}
+	if o.ChargeLimit <= 0 {
+		o.ChargeLimit = DefaultChargeLimit
+	}
+	return o
+}
+
+func caseBound(c *suites.Case) time.Duration {
+	if c.Timeout > 0 {
+		return c.Timeout
+	}
+	return suites.DefaultTimeout
+}
+
+// group is a case's suite/group.
+func group(id string) string {
+	parts := strings.SplitN(id, "/", 3)
+	if len(parts) < 3 {
+		return id
+	}
+	return parts[0] + "/" + parts[1]
+}
+
+// RunSuites runs the selected cases on o.Boot's kernel. However the
+// kernel misbehaves, every case ends with a result: an observation, a
+// crash, a hang, or not run with the reason; the error is the host's or
+// the harness's alone (or the run's interruption, with Incomplete set).
 func RunSuites(ctx context.Context, o Options) (*Run, error) {
 	cases, err := suites.Catalogue().Select(o.Patterns...)
 	if err != nil {
-		return nil, &vm.Error{Outcome: vm.BadInput, Msg: "--suite", Err: err}
+		return nil, fmt.Errorf("select cases: %w", err)
 	}
-	if o.MaxCrashes == 0 {
-		o.MaxCrashes = 5
-	}
+	o = o.withDefaults()
 	notice := o.Notice
 	if notice == nil {
 		notice = func(string) {}
 	}
+	byID := map[string]*suites.Case{}
+	order := map[string]int{}
 	remaining := make([]string, len(cases))
 	for i, c := range cases {
 		remaining[i] = c.ID
+		byID[c.ID] = c
+		order[c.ID] = i
 	}
-	run := &Run{}
+	run := &Run{Budget: Budget(cases, o, vm.BootTimeout(o.Boot))}
 	start := time.Now()
+	bctx, cancel := context.WithTimeout(ctx, run.Budget)
+	defer cancel()
+	r := &runner{o: o, run: run, byID: byID}
+	notRun := func(ids []string, why string) {
+		for _, id := range ids {
+			r.record(suites.CaseResult{ID: id, NotRun: why})
+		}
+	}
+	charges := map[string]int{}
+	stalls := 0
+	var harness error
 	for len(remaining) > 0 {
-		done, crashed, err := runOnce(ctx, o, remaining, run)
-		if err != nil {
-			return run, err
+		if ctx.Err() != nil {
+			break
 		}
-		skip := map[string]bool{}
-		for _, id := range done {
-			skip[id] = true
+		if bctx.Err() != nil {
+			notice(fmt.Sprintf("the run's time budget (%v) ran out", run.Budget.Round(time.Second)))
+			notRun(remaining, fmt.Sprintf("the run's time budget (%v) ran out", run.Budget.Round(time.Second)))
+			remaining = nil
+			break
 		}
-		if crashed != "" {
-			skip[crashed] = true
-			run.Crashes++
-			if run.Crashes > o.MaxCrashes {
-				return run, fmt.Errorf("%d crashes; giving up", run.Crashes)
+		b := r.once(bctx, remaining)
+		if b.harness != nil {
+			if ctx.Err() != nil || bctx.Err() != nil {
+				continue // said above, at the loop's top
 			}
+			harness = b.harness
+			break
+		}
+		gone := map[string]bool{}
+		for _, id := range b.done {
+			gone[id] = true
+		}
+		if b.charged != "" {
+			gone[b.charged] = true
 		}
 		var next []string
 		for _, id := range remaining {
-			if !skip[id] {
+			if !gone[id] {
 				next = append(next, id)
 			}
 		}
-		if len(next) == len(remaining) {
-			return run, errors.New("the guest runner made no progress")
+		if b.charged != "" {
+			g := group(b.charged)
+			charges[g]++
+			total := run.Crashes + run.Hangs
+			switch {
+			case total >= o.ChargeLimit:
+				notRun(next, fmt.Sprintf("the kernel crashed or hung in %d cases; the rest is not run", total))
+				next = nil
+			case charges[g] >= o.GroupLimit:
+				var keep, cut []string
+				for _, id := range next {
+					if group(id) == g {
+						cut = append(cut, id)
+					} else {
+						keep = append(keep, id)
+					}
+				}
+				if len(cut) > 0 {
+					notice(fmt.Sprintf("the kernel crashed or hung in %d cases of %s/*: its %d other cases are not run", charges[g], g, len(cut)))
+					notRun(cut, fmt.Sprintf("the kernel crashed or hung in %d earlier cases of %s/*", charges[g], g))
+				}
+				next = keep
+			}
 		}
-		if len(next) > 0 && crashed != "" {
+		progressed := len(next) < len(remaining)
+		if b.fault != nil {
+			run.Failures = append(run.Failures, firstLine(b.fault.Error()))
+			if !progressed {
+				stalls++
+			}
+			// A kernel that never booted is not tried again; one that
+			// did gets a second boot before its cases are given up.
+			if !progressed && (len(run.Boots) == 0 || stalls >= 2) {
+				why := "the kernel did not boot: "
+				if len(run.Boots) > 0 {
+					why = "the guest failed twice without running a case: "
+				}
+				notRun(next, why+firstLine(b.fault.Error()))
+				next = nil
+			}
+		}
+		if progressed {
+			stalls = 0
+		}
+		if len(next) > 0 && (b.charged != "" || b.wedged || b.fault != nil) {
 			notice(fmt.Sprintf("booting again for the %d remaining cases", len(next)))
 		}
 		remaining = next
 	}
+	if ctx.Err() != nil && len(remaining) > 0 {
+		run.Incomplete = true
+		notRun(remaining, "the run was interrupted")
+	}
+	sort.SliceStable(run.Results, func(i, j int) bool { return order[run.Results[i].ID] < order[run.Results[j].ID] })
 	run.Wall = time.Since(start)
-	for _, r := range run.Results {
-		run.GuestTime += r.Duration
+	for _, res := range run.Results {
+		run.GuestTime += res.Duration
+	}
+	if harness != nil {
+		return run, harness
+	}
+	if run.Incomplete {
+		return run, &vm.Error{Outcome: vm.Interrupted, Msg: "run interrupted", Err: context.Cause(ctx)}
 	}
 	return run, nil
 }
 
-// runOnce boots a guest and runs ids in it. It returns the IDs that got
-// results and, when the kernel went down, the ID of the case that was
-// running.
-func runOnce(ctx context.Context, o Options, ids []string, run *Run) (done []string, crashed string, err error) {
-	m, err := vm.Boot(ctx, o.Boot)
-	if err != nil {
-		return nil, "", err
-	}
-	defer m.Close()
-	info := m.Info()
-	run.Boots = append(run.Boots, info)
-	run.Release = info.Agent.Release
+func firstLine(s string) string {
+	first, _, _ := strings.Cut(s, "\n")
+	return first
+}
 
-	pr, pw := io.Pipe()
-	type streamed struct {
-		s   suites.Stream
-		err error
+// runner holds what one kernel's run shares across its boots.
+type runner struct {
+	o    Options
+	run  *Run
+	byID map[string]*suites.Case
+}
+
+// record adds a case's result to the run and passes it on.
+func (r *runner) record(res suites.CaseResult) {
+	r.run.Results = append(r.run.Results, res)
+	if r.o.OnResult != nil {
+		r.o.OnResult(res)
 	}
-	ch := make(chan streamed, 1)
-	// Acknowledge each start record, so that the guest starts a case only
-	// once the host knows it is running.
-	ackR, ackW := io.Pipe()
-	defer ackW.Close()
-	go func() {
-		s, err := suites.ReadStream(pr, func(string) { go ackW.Write([]byte("ok\n")) }, func(r suites.CaseResult) {
-			run.Results = append(run.Results, r)
-			done = append(done, r.ID)
-			if o.OnResult != nil {
-				o.OnResult(r)
-			}
-		})
-		io.Copy(io.Discard, pr)
-		ch <- streamed{s, err}
-	}()
-	var stderr bytes.Buffer
-	argv := append([]string{GuestInit, "suites", "run", "--ack"}, ids...)
-	code, runErr := m.Run(ctx, argv, ackR, pw, &stderr)
-	pw.Close()
-	ackW.Close()
-	st := <-ch
-	if st.err == nil {
-		if code != 0 {
-			return done, "", fmt.Errorf("guest runner exited %d after a complete stream: %s", code, strings.TrimSpace(stderr.String()))
-		}
-		return done, "", nil
+}
+
+func (r *runner) notice(msg string) {
+	if r.o.Notice != nil {
+		r.o.Notice(msg)
 	}
-	// The stream broke: the kernel went down under a case, or the runner
-	// failed.
-	if fault := m.Err(); fault != nil || runErr != nil {
-		if runErr == nil {
-			runErr = fault
+}
+
+// bootReports keeps the reports a guest printed before its first case.
+func (r *runner) bootReports(m *vm.Machine) {
+	for _, rep := range m.Reports() {
+		title := string(rep.Kind) + ": " + rep.Title
+		seen := false
+		for _, t := range r.run.BootReports {
+			seen = seen || t == title
 		}
-		if vm.OutcomeOf(runErr) == vm.Interrupted {
-			return done, "", runErr
+		if !seen {
+			r.run.BootReports = append(r.run.BootReports, title)
+			r.notice("the kernel reported while booting, before any case: " + rep.Title)
 		}
-		if st.s.InFlight == "" {
-			return done, "", fmt.Errorf("guest lost between cases: %w", runErr)
-		}
-		res := suites.CaseResult{ID: st.s.InFlight, Error: "kernel crashed", Crash: crashText(runErr)}
-		run.Results = append(run.Results, res)
-		if o.OnResult != nil {
-			o.OnResult(res)
-		}
-		if o.Notice != nil {
-			o.Notice(fmt.Sprintf("case %s crashed the kernel: %v", st.s.InFlight, runErr))
-		}
-		return done, st.s.InFlight, nil
 	}
-	return done, "", fmt.Errorf("result stream: %w (runner exit %d: %s)", st.err, code, strings.TrimSpace(stderr.String()))
 }
 
 // crashText is the kernel's report for a crash, for the record.

@@ -22,6 +22,9 @@ func main() {
 	if len(os.Args) > 2 && os.Args[1] == "suites" && os.Args[2] == "run" {
 		os.Exit(runSuites(os.Args[3:]))
 	}
+	if len(os.Args) == 3 && os.Args[1] == "sysrq" {
+		os.Exit(sysrq(os.Args[2]))
+	}
 	if len(os.Args) > 2 && os.Args[1] == "perf" {
 		os.Exit(runPerf(os.Args[2:]))
 	}
@@ -73,6 +76,18 @@ func runPerf(args []string) int {
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "perf: %v\n", err)
 		return 1
+	}
+	return 0
+}
+
+// sysrq asks the kernel for magic SysRq actions, one key each (w: blocked
+// tasks, l: backtraces of all CPUs); their output goes to the console.
+func sysrq(keys string) int {
+	for _, k := range keys {
+		if err := os.WriteFile("/proc/sysrq-trigger", []byte{byte(k)}, 0); err != nil {
+			fmt.Fprintf(os.Stderr, "sysrq %c: %v\n", k, err)
+			return 1
+		}
 	}
 	return 0
 }

@@ -1,0 +1,63 @@
+package results
+
+import (
+	"fmt"
+
+	"github.com/patchtest/patchtest/kernels"
+	"github.com/patchtest/patchtest/suites"
+)
+
+// Mismatch is how a run's two kernels differ apart from the patch: their
+// releases, and the configuration options that the catalogue and the
+// kernel's detectors depend on. A reviewer reads it before the changes:
+// some of those may come from here rather than from the patch.
+type Mismatch struct {
+	// Release is "BASE vs CANDIDATE" when the releases differ.
+	Release string `json:"release,omitempty"`
+	// Config lists the options that differ.
+	Config []kernels.ConfigDiff `json:"config,omitempty"`
+	// Unknown names the sides whose configuration was not found.
+	Unknown []string `json:"config_unknown,omitempty"`
+}
+
+// Lines renders the mismatch for a report, one statement a line.
+func (m *Mismatch) Lines() []string {
+	var out []string
+	if m.Release != "" {
+		out = append(out, "the kernels' releases differ: "+m.Release)
+	}
+	if len(m.Config) > 0 {
+		out = append(out, fmt.Sprintf("their configurations differ in %d option(s) the catalogue or the detectors depend on:", len(m.Config)))
+		for _, d := range m.Config {
+			out = append(out, "  "+d.String())
+		}
+	}
+	for _, side := range m.Unknown {
+		out = append(out, "the "+side+" kernel's configuration was not found: config differences cannot be ruled out")
+	}
+	return out
+}
+
+// compareKernels says how the two kernels differ beyond the patch; nil
+// when they are alike as far as can be told.
+func compareKernels(base, cand *KernelResult) *Mismatch {
+	m := &Mismatch{}
+	if base.Run != nil && cand.Run != nil && base.Run.Release != "" && cand.Run.Release != "" && base.Run.Release != cand.Run.Release {
+		m.Release = base.Run.Release + " vs " + cand.Run.Release
+	}
+	switch {
+	case base.config != nil && cand.config != nil:
+		opts := append(suites.Catalogue().ConfigOptions(), kernels.DetectorOptions()...)
+		m.Config = kernels.DiffConfigs(base.config, cand.config, opts)
+	default:
+		for _, k := range []*KernelResult{base, cand} {
+			if k.config == nil && k.Capabilities != nil {
+				m.Unknown = append(m.Unknown, k.Role)
+			}
+		}
+	}
+	if m.Release == "" && len(m.Config) == 0 && len(m.Unknown) == 0 {
+		return nil
+	}
+	return m
+}

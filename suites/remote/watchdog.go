@@ -1,0 +1,244 @@
+package remote
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/patchtest/patchtest/suites"
+	"github.com/patchtest/patchtest/vm"
+)
+
+// batch is what one boot of the guest got through.
+type batch struct {
+	done    []string // cases with results of their own
+	charged string   // the case that crashed or hung the kernel
+	wedged  bool     // the last case left the guest unable to go on
+	fault   error    // the kernel's failure outside any case
+	harness error    // the host's or the harness's failure
+}
+
+// beat is one record of the result stream, as the watchdog sees it.
+type beat struct {
+	start  string // a case started
+	result *suites.CaseResult
+	hello  bool
+}
+
+// once boots a guest and runs ids in it, watching the result stream: a
+// case that sends nothing within its bound and the grace is hung, and so
+// is one the guest itself reports hung; either way the evidence is taken
+// and the guest is not used again.
+func (r *runner) once(ctx context.Context, ids []string) (b batch) {
+	m, err := vm.Boot(ctx, r.o.Boot)
+	if err != nil {
+		if vm.OutcomeOf(err).KernelFault() {
+			b.fault = err
+		} else {
+			b.harness = err
+		}
+		return b
+	}
+	defer m.Close()
+	info := m.Info()
+	r.run.Boots = append(r.run.Boots, info)
+	r.run.Release = info.Agent.Release
+	r.bootReports(m)
+
+	beats := make(chan beat, 2*len(ids)+4)
+	pr, pw := io.Pipe()
+	ackR, ackW := io.Pipe()
+	defer ackW.Close()
+	streamDone := make(chan struct {
+		s   suites.Stream
+		err error
+	}, 1)
+	go func() {
+		s, err := suites.ReadStream(pr, func(id string) {
+			beats <- beat{start: id}
+			// Acknowledge the start record, so that the guest starts the
+			// case only once the host knows it is running.
+			go ackW.Write([]byte("ok\n"))
+		}, func(res suites.CaseResult) {
+			beats <- beat{result: &res}
+		})
+		io.Copy(io.Discard, pr)
+		streamDone <- struct {
+			s   suites.Stream
+			err error
+		}{s, err}
+	}()
+	type exited struct {
+		code int
+		err  error
+	}
+	runDone := make(chan exited, 1)
+	var stderr bytes.Buffer
+	argv := append([]string{GuestInit, "suites", "run", "--ack"}, ids...)
+	go func() {
+		code, err := m.Run(ctx, argv, ackR, pw, &stderr)
+		pw.Close()
+		ackW.Close()
+		runDone <- exited{code, err}
+	}()
+
+	timer := time.NewTimer(r.o.Grace)
+	defer timer.Stop()
+	inFlight, last := "", ""
+	mark := m.ConsoleMark()
+	started := time.Now()
+	for {
+		select {
+		case bt := <-beats:
+			switch {
+			case bt.start != "":
+				inFlight, mark, started = bt.start, m.ConsoleMark(), time.Now()
+				timer.Reset(r.bound(bt.start))
+			case bt.result != nil:
+				res := *bt.result
+				inFlight, last = "", res.ID
+				timer.Reset(r.o.Grace)
+				if res.Hung() {
+					// The guest gave up on the case but the kernel may still
+					// hold it: take the evidence; the rest runs in a fresh
+					// guest, clear of what the case left behind.
+					res.Hang = r.evidence(ctx, m, mark)
+					r.run.Hangs++
+					r.record(res)
+					r.notice(fmt.Sprintf("case %s hung: %s", res.ID, firstLine(res.Hang)))
+					b.charged = res.ID
+					return b
+				}
+				r.record(res)
+				b.done = append(b.done, res.ID)
+				if res.Wedged {
+					r.notice(fmt.Sprintf("case %s left the guest wedged: closing its descriptors blocked in the kernel", res.ID))
+					b.wedged = true
+					return b
+				}
+			}
+		case <-timer.C:
+			if inFlight == "" {
+				what := "before its first case"
+				if last != "" {
+					what = "after case " + last
+				}
+				ev := r.evidence(ctx, m, mark)
+				b.fault = &vm.Error{Outcome: vm.NoOutput, Msg: fmt.Sprintf("the guest runner went silent %s (nothing for %v): %s", what, r.o.Grace, firstLine(ev))}
+				return b
+			}
+			res := suites.CaseResult{
+				ID:       inFlight,
+				Error:    fmt.Sprintf("%s: no result within %v (host watchdog: the guest runner went silent)", suites.HungPrefix, r.bound(inFlight)),
+				Duration: time.Since(started),
+			}
+			res.Hang = r.evidence(ctx, m, mark)
+			r.run.Hangs++
+			r.record(res)
+			r.notice(fmt.Sprintf("case %s hung the guest: %s", inFlight, firstLine(res.Hang)))
+			b.charged = inFlight
+			return b
+		case x := <-runDone:
+			st := <-streamDone
+			// Results still queued belong to this boot.
+			for len(beats) > 0 {
+				if bt := <-beats; bt.result != nil {
+					r.record(*bt.result)
+					b.done = append(b.done, bt.result.ID)
+					inFlight = ""
+				} else if bt.start != "" {
+					inFlight = bt.start
+				}
+			}
+			return r.ended(m, b, x.code, x.err, st.s, st.err, inFlight, &stderr)
+		case <-ctx.Done():
+			b.harness = &vm.Error{Outcome: vm.Interrupted, Msg: "run interrupted", Err: context.Cause(ctx)}
+			return b
+		}
+	}
+}
+
+// ended sorts out how the guest runner ended: a complete stream, a crash
+// under a case, a kernel lost between cases, or the harness's failure.
+func (r *runner) ended(m *vm.Machine, b batch, code int, runErr error, s suites.Stream, streamErr error, inFlight string, stderr *bytes.Buffer) batch {
+	if streamErr == nil {
+		if code != 0 {
+			b.harness = fmt.Errorf("guest runner exited %d after a complete stream: %s", code, strings.TrimSpace(stderr.String()))
+		}
+		return b
+	}
+	fault := m.Err()
+	if fault == nil {
+		fault = runErr
+	}
+	if fault == nil {
+		b.harness = fmt.Errorf("result stream: %w (runner exit %d: %s)", streamErr, code, strings.TrimSpace(stderr.String()))
+		return b
+	}
+	switch o := vm.OutcomeOf(fault); {
+	case o == vm.Interrupted:
+		b.harness = fault
+	case !o.KernelFault():
+		b.harness = fault
+	case inFlight != "":
+		res := suites.CaseResult{ID: inFlight, Error: "kernel crashed", Crash: crashText(fault)}
+		r.run.Crashes++
+		r.record(res)
+		r.notice(fmt.Sprintf("case %s crashed the kernel: %v", inFlight, fault))
+		b.charged = inFlight
+	default:
+		b.fault = fmt.Errorf("guest lost between cases: %w", fault)
+	}
+	return b
+}
+
+// bound is how long the watchdog waits for a started case's result.
+func (r *runner) bound(id string) time.Duration {
+	d := suites.DefaultTimeout
+	if c := r.byID[id]; c != nil {
+		d = caseBound(c)
+	}
+	return d + suites.CleanupTimeout + r.o.Grace
+}
+
+// evidence gathers what the kernel says about a hang, since console line
+// mark: its hung-task, lockup and stall reports, and the blocked tasks and
+// CPU backtraces that sysrq w and l print. A guest too wedged to run the
+// sysrq command costs a bounded wait; the console is read regardless.
+func (r *runner) evidence(ctx context.Context, m *vm.Machine, mark int) string {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	var notes []string
+	var errOut bytes.Buffer
+	code, err := m.Run(ctx, []string{GuestInit, "sysrq", "wl"}, nil, nil, &errOut)
+	switch {
+	case err != nil:
+		notes = append(notes, "sysrq through the agent failed: "+firstLine(err.Error()))
+	case code != 0:
+		notes = append(notes, "sysrq failed: "+strings.TrimSpace(errOut.String()))
+	}
+	m.Settle(time.Second, 5*time.Second)
+	var b strings.Builder
+	reports := m.ReportsSince(mark)
+	for _, rep := range reports {
+		fmt.Fprintf(&b, "%s: %s\n", rep.Kind, rep.Title)
+	}
+	if len(reports) == 0 {
+		b.WriteString("no hung-task, lockup or stall report on the console\n")
+	}
+	for _, n := range notes {
+		b.WriteString(n + "\n")
+	}
+	for _, rep := range reports {
+		b.WriteString("\n" + strings.Join(rep.Lines, "\n") + "\n")
+	}
+	if lines := m.ConsoleSince(mark, 300); len(lines) > 0 {
+		b.WriteString("\nconsole since the case started:\n")
+		b.WriteString(strings.Join(lines, "\n"))
+		b.WriteString("\n")
+	}
+	return strings.TrimSpace(b.String())
+}
