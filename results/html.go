@@ -24,12 +24,20 @@ func (r *Record) HTML() ([]byte, error) {
 	v := htmlView{Record: r, Title: "patchtest run " + r.ID, Failed: r.Failed()}
 	for _, k := range []KernelResult{r.Baseline, r.Candidate} {
 		kv := htmlKernel{Role: k.Role, Desc: kernelDesc(k), Summary: k.Summary}
+		if k.Capabilities != nil {
+			for _, l := range k.Capabilities.Limits {
+				kv.Limits = append(kv.Limits, l.String())
+			}
+		}
 		if k.Run != nil && len(k.Run.Boots) > 0 {
 			b := k.Run.Boots[0]
 			kv.Boot = fmt.Sprintf("%s, QEMU %s, %s, %s", b.Agent.Release, b.QEMU.Version, b.Accel, b.MachineType)
 			kv.Cases = len(k.Run.Results)
 		}
 		v.Kernels = append(v.Kernels, kv)
+	}
+	if r.Mismatch != nil {
+		v.Mismatch = r.Mismatch.Lines()
 	}
 	expected := map[string]bool{}
 	if r.Verdict != nil {
@@ -63,12 +71,15 @@ type htmlView struct {
 	Changes []htmlChange
 	Unmet   []Expectation
 	Perf    *htmlPerf
+	// Mismatch is the record's, as report lines.
+	Mismatch []string
 }
 
 type htmlKernel struct {
 	Role, Desc, Boot string
 	Cases            int
 	Summary          ProblemsSummary
+	Limits           []string
 }
 
 type htmlChange struct {
@@ -266,17 +277,26 @@ pre{background:#f6f6f6;padding:1em;overflow-x:auto}
 {{range .Kernels}}<tr><td>{{.Role}}</td><td>{{.Desc}}</td><td>{{.Boot}}</td><td>{{.Cases}}</td></tr>
 {{end}}</table>
 <p>Host: {{.Host}}. Started {{.Started.Format "2006-01-02 15:04:05 MST"}}.</p>
+{{if .Incomplete}}<p class="verdict bad" id="incomplete">Incomplete: the run was interrupted or the harness failed part way; the cases it did not reach are listed as not run.</p>{{end}}
+{{if .Mismatch}}<div id="mismatch"><p class="unexpected">The kernels differ beyond the patch, so some changes below may come from that:</p><ul>{{range .Mismatch}}<li>{{.}}</li>{{end}}</ul></div>{{end}}
+{{range .Kernels}}{{if .Limits}}<p>What the {{.Role}} kernel cannot report (from its configuration):</p><ul class="limits">{{range .Limits}}<li>{{.}}</li>{{end}}</ul>{{end}}{{end}}
 <h2 id="changes">Observation changes</h2>
 {{if .Changes}}<table id="changes-table"><tr><th>case</th><th>baseline</th><th>candidate</th><th></th></tr>
 {{range .Changes}}<tr><td>{{.ID}}</td><td>{{.From}}</td><td>{{.To}}</td><td>{{if .Expected}}<span class="expected">expected</span>{{else}}<span class="unexpected">UNEXPECTED</span>{{end}}</td></tr>
 {{end}}</table>{{else}}<p>No observation changed.</p>{{end}}
+{{if .NotComparable}}<h3>Not comparable (they fail nothing)</h3><table id="not-comparable"><tr><th>case</th><th>baseline</th><th>candidate</th><th>why</th></tr>
+{{range .NotComparable}}<tr><td>{{.ID}}</td><td>{{.From}}</td><td>{{.To}}</td><td>{{.Why}}</td></tr>
+{{end}}</table>{{end}}
 {{if .Unmet}}<p>Declared in expect.yaml but not seen:</p><ul>{{range .Unmet}}<li>{{.Cases}}: {{.From}} → {{.To}}</li>{{end}}</ul>{{end}}
 <h2>Problems</h2>
-{{range .Kernels}}{{$k := .}}{{with .Summary}}{{if or .Crashes .Invariants .Kmsg .Errors}}<h3>{{$k.Role}}</h3><ul>
+{{range .Kernels}}{{$k := .}}{{with .Summary}}{{if .Count}}<h3>{{$k.Role}}</h3><ul>
+{{range .Kernel}}<li class="unexpected">kernel: {{.}}</li>{{end}}
 {{range .Crashes}}<li class="unexpected">crash: {{.}}</li>{{end}}
+{{range .Hangs}}<li class="unexpected">hang: {{.}}</li>{{end}}
 {{range .Invariants}}<li class="unexpected">invariant failed: {{.}}</li>{{end}}
 {{range .Kmsg}}<li class="unexpected">kernel log: {{.}}</li>{{end}}
 {{range .Errors}}<li>case error: {{.}}</li>{{end}}
+{{range .NotRun}}<li>not run: {{.}}</li>{{end}}
 </ul>{{end}}{{end}}{{end}}
 {{with .Perf}}<h2 id="perf">Performance</h2>
 <pre>{{.Legend}}</pre>

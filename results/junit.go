@@ -78,8 +78,8 @@ func (r *Record) JUnit() ([]byte, error) {
 			if res.Crash != "" {
 				problems = append(problems, res.Crash)
 			}
-			if strings.HasPrefix(res.Error, "hung") {
-				problems = append(problems, res.Error)
+			if res.Hung() {
+				problems = append(problems, res.Error+"\n"+res.Hang)
 			}
 			for _, l := range res.Kmsg {
 				problems = append(problems, "kernel log: "+l)
@@ -94,6 +94,9 @@ func (r *Record) JUnit() ([]byte, error) {
 			case res.Error != "":
 				c.Error = &junitMsg{Message: firstLine(res.Error), Type: "harness", Text: res.Error}
 				s.Errors++
+			case res.NotRun != "":
+				c.Skipped = &junitMsg{Message: "not run: " + res.NotRun}
+				s.Skipped++
 			case res.Obs != nil && res.Obs.Type == suites.TSkip:
 				c.Skipped = &junitMsg{Message: res.Obs.Value}
 				s.Skipped++

@@ -171,12 +171,14 @@ func (r *Record) KCIDB() KCIDBData {
 // kernel problems FAIL, harness problems ERROR, skipped cases SKIP.
 func caseStatus(res suites.CaseResult) (status, comment, excerpt string) {
 	switch {
+	case res.NotRun != "":
+		return KCIDBMiss, "not run: " + res.NotRun, ""
 	case res.Crash != "":
 		return KCIDBFail, "the kernel crashed", truncate(res.Crash, maxLogExcerpt)
 	case len(res.Invariant) > 0:
 		return KCIDBFail, "invariant failed: " + res.Invariant[0], truncate(strings.Join(res.Invariant, "\n"), maxLogExcerpt)
-	case strings.HasPrefix(res.Error, "hung"):
-		return KCIDBFail, res.Error, ""
+	case res.Hung():
+		return KCIDBFail, res.Error, truncate(res.Hang, maxLogExcerpt)
 	case len(res.Kmsg) > 0:
 		return KCIDBFail, "kernel log: " + res.Kmsg[0], truncate(strings.Join(res.Kmsg, "\n"), maxLogExcerpt)
 	case res.Error != "":

@@ -17,8 +17,31 @@ func (r *Record) Markdown() string {
 		w("%-9s %s", k.Role+":", kernelDesc(k))
 		if k.Run != nil && len(k.Run.Boots) > 0 {
 			info := k.Run.Boots[0]
-			w("          %s, %d cases, %d boot(s), %d crash(es),", info.Agent.Release, len(k.Run.Results), len(k.Run.Boots), k.Run.Crashes)
+			w("          %s, %d cases, %d boot(s), %d crash(es), %d hang(s),", info.Agent.Release, len(k.Run.Results), len(k.Run.Boots), k.Run.Crashes, k.Run.Hangs)
 			w("          QEMU %s, %s, %s", info.QEMU.Version, info.Accel, info.MachineType)
+		}
+	}
+	if r.Incomplete {
+		w("")
+		w("INCOMPLETE: the run was interrupted or the harness failed part way;")
+		w("the cases it did not reach are listed as not run.")
+	}
+	if r.Mismatch != nil {
+		w("")
+		w("NOTE: the kernels differ beyond the patch, so some changes below")
+		w("may come from that:")
+		for _, l := range r.Mismatch.Lines() {
+			w("  %s", l)
+		}
+	}
+	for _, k := range []KernelResult{r.Baseline, r.Candidate} {
+		if k.Capabilities == nil || len(k.Capabilities.Limits) == 0 {
+			continue
+		}
+		w("")
+		w("What the %s kernel cannot report (from its configuration):", k.Role)
+		for _, l := range k.Capabilities.Limits {
+			w("  %s", l)
 		}
 	}
 	w("")
@@ -51,15 +74,29 @@ func (r *Record) Markdown() string {
 			}
 		}
 	}
+	if len(r.NotComparable) > 0 {
+		w("")
+		w("Not comparable (%d; they fail nothing):", len(r.NotComparable))
+		for _, c := range r.NotComparable {
+			w("  %s", c.ID)
+			w("      %s", c.Why)
+		}
+	}
 	for _, k := range []KernelResult{r.Baseline, r.Candidate} {
 		s := k.Summary
-		if len(s.Invariants)+len(s.Crashes)+len(s.Errors)+len(s.Kmsg) == 0 {
+		if s.Count() == 0 {
 			continue
 		}
 		w("")
 		w("Problems on the %s kernel:", k.Role)
+		for _, l := range s.Kernel {
+			w("  kernel: %s", l)
+		}
 		for _, l := range s.Crashes {
 			w("  crash: %s", l)
+		}
+		for _, l := range s.Hangs {
+			w("  hang: %s", l)
 		}
 		for _, l := range s.Invariants {
 			w("  invariant failed: %s", l)
@@ -69,6 +106,9 @@ func (r *Record) Markdown() string {
 		}
 		for _, l := range s.Errors {
 			w("  case error: %s", l)
+		}
+		for _, l := range s.NotRun {
+			w("  not run: %s", l)
 		}
 	}
 	if r.Perf != nil {

@@ -91,10 +91,10 @@ type PerfResult struct {
 
 // KernelResult is one side of a run.
 type KernelResult struct {
-	Role    string          `json:"role"`
-	Spec    KernelSpec      `json:"spec"`
-	BzImage string          `json:"bzimage"`
-	Build   *kernels.Build  `json:"build,omitempty"`
+	Role    string         `json:"role"`
+	Spec    KernelSpec     `json:"spec"`
+	BzImage string         `json:"bzimage"`
+	Build   *kernels.Build `json:"build,omitempty"`
 	// Capabilities say what the kernel can report, read from its
 	// configuration before it booted.
 	Capabilities *kernels.Capabilities `json:"capabilities,omitempty"`
@@ -157,11 +157,11 @@ type Record struct {
 	Mismatch *Mismatch `json:"mismatch,omitempty"`
 	// Incomplete is set when the run was interrupted or the harness
 	// failed part way: what was done is kept, the rest is not run.
-	Incomplete bool   `json:"incomplete,omitempty"`
-	Expect     string `json:"expect,omitempty"`
-	Verdict   *Verdict     `json:"verdict,omitempty"`
-	Perf      *PerfResult  `json:"perf,omitempty"`
-	Dir       string       `json:"dir"`
+	Incomplete bool        `json:"incomplete,omitempty"`
+	Expect     string      `json:"expect,omitempty"`
+	Verdict    *Verdict    `json:"verdict,omitempty"`
+	Perf       *PerfResult `json:"perf,omitempty"`
+	Dir        string      `json:"dir"`
 
 	log *eventLog
 }

@@ -31,6 +31,10 @@ func (e *exitError) Error() string {
 	return e.err.Error()
 }
 
+// Unwrap gives report the error underneath, whose detail (a vm.Error's
+// kernel reports, console and reproducer) the user must see.
+func (e *exitError) Unwrap() error { return e.err }
+
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := newRoot().ExecuteContext(ctx)
@@ -38,13 +42,15 @@ func main() {
 	os.Exit(report(os.Stderr, err))
 }
 
-// report prints err for a user and returns the exit code it maps to.
+// report prints err for a user and returns the exit code it maps to: an
+// exitError's code when there is one, else the code of the error's kind.
 func report(w io.Writer, err error) int {
 	if err == nil {
 		return 0
 	}
 	var ee *exitError
-	if errors.As(err, &ee) && ee.err == nil {
+	coded := errors.As(err, &ee)
+	if coded && ee.err == nil {
 		return ee.code
 	}
 	var ve *vm.Error
@@ -53,14 +59,18 @@ func report(w io.Writer, err error) int {
 		if ve.Outcome.KernelFault() {
 			fault = "kernel fault"
 		}
-		fmt.Fprintf(w, "patchtest: %v [%s, exit %d]\n", ve, fault, ve.Outcome.ExitCode())
+		code := ve.Outcome.ExitCode()
+		if coded {
+			code = ee.code
+		}
+		fmt.Fprintf(w, "patchtest: %v [%s, exit %d]\n", err, fault, code)
 		if d := ve.Detail(); d != "" {
 			fmt.Fprint(w, d)
 		}
-		return ve.Outcome.ExitCode()
+		return code
 	}
 	fmt.Fprintf(w, "patchtest: %v\n", err)
-	if errors.As(err, &ee) {
+	if coded {
 		return ee.code
 	}
 	return kernelExitCode(err)

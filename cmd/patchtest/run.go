@@ -16,6 +16,7 @@ import (
 	"github.com/patchtest/patchtest/kernels"
 	"github.com/patchtest/patchtest/results"
 	"github.com/patchtest/patchtest/suites/perf"
+	"github.com/patchtest/patchtest/vm"
 )
 
 // runFlags are the flags of run and perf.
@@ -199,7 +200,10 @@ func execute(c *cobra.Command, f *runFlags, perfOnly bool) error {
 	view.Close()
 	if err != nil {
 		if rec != nil && rec.Dir != "" {
-			fmt.Fprintf(stderr, "patchtest: what was done is in %s\n", rec.Dir)
+			fmt.Fprintf(stderr, "patchtest: what was done is in %s (marked incomplete)\n", rec.Dir)
+		}
+		if vm.OutcomeOf(err) == vm.Interrupted || c.Context().Err() != nil {
+			return &exitError{code: vm.Interrupted.ExitCode(), err: err}
 		}
 		return &exitError{code: 2, err: err}
 	}
