@@ -288,7 +288,8 @@ func (b *Builder) workDir(p *plan) string {
 // Build returns the kernel for req, from the cache when it was built
 // before with the same inputs, else building it. Builds of one source
 // share a source tree and an output directory, so a patched kernel built
-// after the stock one recompiles only what the patches touch.
+// after the stock one recompiles only what the patches touch; each
+// configuration has its own output directory there.
 func (b *Builder) Build(ctx context.Context, req Request) (*Build, error) {
 	p, err := b.plan(ctx, req)
 	if err != nil {
@@ -326,7 +327,7 @@ func (b *Builder) Build(ctx context.Context, req Request) (*Build, error) {
 		}
 		defer restorePristine(context.WithoutCancel(ctx), work, p.src)
 	}
-	out := filepath.Join(work, "out")
+	out := filepath.Join(work, p.outName())
 	logPath := filepath.Join(work, "build-"+p.key+".log")
 	logf, err := os.Create(logPath)
 	if err != nil {
@@ -451,6 +452,20 @@ func (p *plan) configKey() string {
 		}
 	}
 	return hex.EncodeToString(h.Sum(nil))
+}
+
+// outName names the output directory of p's configuration: one per base
+// and fragments, so that kernels of one source built with different
+// configurations (a debug build, one without CONFIG_BUG) do not recompile
+// each other's objects; a series shares its configuration's directory.
+func (p *plan) outName() string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\n", p.base)
+	for _, f := range p.fragments {
+		fmt.Fprintf(h, "%s %d\n", f.name, len(f.data))
+		h.Write(f.data)
+	}
+	return "out-" + hex.EncodeToString(h.Sum(nil))[:12]
 }
 
 func configured(out, key string) bool {

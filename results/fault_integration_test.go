@@ -2,6 +2,7 @@ package results
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,44 +11,153 @@ import (
 
 	"github.com/patchtest/patchtest/guest/build"
 	"github.com/patchtest/patchtest/suites"
+	"github.com/patchtest/patchtest/suites/remote"
 	"github.com/patchtest/patchtest/vm"
 )
 
 // Kernels with a fault injected by a small patch of their own
-// (testdata/faults/NAME): each run against stock must name the problem
-// against the case that triggered it, keep the results gathered around
-// it, and fail. -short skips them (each builds a kernel).
+// (testdata/faults/NAME), each built on stock: every run against stock
+// must name the problem against the case that triggered it, give every
+// selected case a result (an observation, a crash, a hang, or not run with
+// the reason), fail, end in bounded time without a harness error, and
+// leave no QEMU behind. -short skips them (each builds a kernel).
 func TestIntegrationFaultKernels(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and boots kernels; skipped with -short")
 	}
 	cache, agent := testGuest(t)
-	patterns := []string{"splice/errors/*", "splice/len/*", "sendfile/len/*", "vmsplice/read/*", "tee/data/*"}
-	tests := []struct {
-		fault string
-		// problem returns the line that names the fault.
-		problem func(r *Record) []string
-		want    string
-	}{
-		{"corrupt", func(r *Record) []string { return r.Candidate.Summary.Invariants }, "vmsplice/read/integrity-shapes: "},
-		{"panic", func(r *Record) []string { return r.Candidate.Summary.Crashes }, "splice/errors/same-pipe: "},
-		{"warn", func(r *Record) []string { return r.Candidate.Summary.Kmsg }, "sendfile/len/zero: "},
-		{"hang", func(r *Record) []string {
-			var out []string
-			for _, c := range r.Changes {
-				out = append(out, c.String())
+	nobug, err := filepath.Abs(filepath.Join("testdata", "faults", "nobug.config"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hasPrefix := func(l []string, p string) bool {
+		for _, x := range l {
+			if strings.HasPrefix(x, p) {
+				return true
 			}
-			return out
-		}, "splice/len/zero: result:0 -> error: hung"},
+		}
+		return false
+	}
+	tests := []struct {
+		fault     string
+		fragments []string
+		patterns  []string
+		// check returns what is wrong with the record, if anything.
+		check func(r *Record) string
+	}{
+		{fault: "corrupt", patterns: []string{"vmsplice/read/*", "tee/data/*"}, check: func(r *Record) string {
+			if !hasPrefix(r.Candidate.Summary.Invariants, "vmsplice/read/integrity-shapes: ") {
+				return "no invariant failure of vmsplice/read/integrity-shapes"
+			}
+			return ""
+		}},
+		{fault: "panic", patterns: []string{"splice/errors/*", "tee/data/*"}, check: func(r *Record) string {
+			if s := r.Candidate.Summary.Crashes; len(s) != 1 || !strings.HasPrefix(s[0], "splice/errors/same-pipe: ") {
+				return fmt.Sprintf("crashes %q, want splice/errors/same-pipe alone", s)
+			}
+			return ""
+		}},
+		{fault: "warn", patterns: []string{"sendfile/len/*", "tee/data/*"}, check: func(r *Record) string {
+			if s := r.Candidate.Summary.Kmsg; len(s) != 1 || !strings.HasPrefix(s[0], "sendfile/len/zero: ") {
+				return fmt.Sprintf("kernel warnings %q, want sendfile/len/zero alone", s)
+			}
+			return ""
+		}},
+		{fault: "hang", patterns: []string{"splice/len/*", "tee/data/*"}, check: func(r *Record) string {
+			if s := r.Candidate.Summary.Hangs; len(s) != 1 || !strings.HasPrefix(s[0], "splice/len/zero: hung") {
+				return fmt.Sprintf("hangs %q, want splice/len/zero alone", s)
+			}
+			return ""
+		}},
+		// (1) A task asleep in D state holding both pipes' mutexes: the
+		// case hangs, closing its pipes would hang too, and the hung-task
+		// detector names the blocked task.
+		{fault: "dstate", patterns: []string{"splice/integrity/*", "tee/data/*"}, check: func(r *Record) string {
+			s := r.Candidate.Summary.Hangs
+			if len(s) != 1 || !strings.HasPrefix(s[0], "splice/integrity/pipe-pipe-socket: hung") {
+				return fmt.Sprintf("hangs %q, want splice/integrity/pipe-pipe-socket alone", s)
+			}
+			res := result(r.Candidate.Run, "splice/integrity/pipe-pipe-socket")
+			if !strings.Contains(res.Hang, "blocked for more than") {
+				return "the hang's evidence has no hung-task report:\n" + res.Hang
+			}
+			return ""
+		}},
+		// (2) A panic in every vmsplice() call: each group is cut short
+		// after three crashes, the other suites still run.
+		{fault: "panicall", patterns: []string{"vmsplice/errors/*", "vmsplice/read/*", "tee/*"}, check: func(r *Record) string {
+			s := r.Candidate.Summary
+			if len(s.Crashes) != 6 || !hasPrefix(s.Crashes, "vmsplice/errors/") || !hasPrefix(s.Crashes, "vmsplice/read/") {
+				return fmt.Sprintf("crashes %q, want three in each vmsplice group", s.Crashes)
+			}
+			if len(s.NotRun) != 10 || !strings.Contains(s.NotRun[0], "crashed or hung in 3 earlier cases of vmsplice/") {
+				return fmt.Sprintf("not run %q, want the other 10 vmsplice cases", s.NotRun)
+			}
+			for _, res := range r.Candidate.Run.Results {
+				if strings.HasPrefix(res.ID, "tee/") && res.Obs == nil {
+					return res.ID + " did not run after the vmsplice crashes"
+				}
+			}
+			return ""
+		}},
+		// (3) An oops that kills the calling task while the kernel goes
+		// on: a crash of the case, not a hang.
+		{fault: "oops", patterns: []string{"sendfile/len/*", "tee/data/*"}, check: func(r *Record) string {
+			s := r.Candidate.Summary.Crashes
+			if len(s) != 2 || !strings.HasPrefix(s[0], "sendfile/len/") || !strings.Contains(result(r.Candidate.Run, "sendfile/len/zero").Error, "oops") {
+				return fmt.Sprintf("crashes %q, want both sendfile/len cases as oopses", s)
+			}
+			return ""
+		}},
+		// (4) A soft lockup inside splice(): the guest cannot answer, the
+		// host's watchdog charges the case, and the kernel's own stall
+		// or lockup report is its evidence.
+		{fault: "lockup", patterns: []string{"splice/len/*", "tee/data/*"}, check: func(r *Record) string {
+			s := r.Candidate.Summary.Hangs
+			if len(s) != 1 || !strings.HasPrefix(s[0], "splice/len/zero: hung") {
+				return fmt.Sprintf("hangs %q, want splice/len/zero alone", s)
+			}
+			res := result(r.Candidate.Run, "splice/len/zero")
+			if !strings.Contains(res.Error, "host watchdog") || !strings.Contains(res.Hang, "soft lockup") && !strings.Contains(res.Hang, "rcu stall") {
+				return "not found by the host watchdog with a lockup or stall report:\n" + res.Error + "\n" + res.Hang
+			}
+			return ""
+		}},
+		// (5) A WARN once at boot, before any case.
+		{fault: "bootwarn", patterns: []string{"tee/data/*"}, check: func(r *Record) string {
+			if !hasPrefix(r.Candidate.Summary.Kernel, "while booting: warning: WARNING:") {
+				return fmt.Sprintf("kernel problems %q, want the boot warning", r.Candidate.Summary.Kernel)
+			}
+			return ""
+		}},
+		// A kernel without CONFIG_BUG: its WARN is silent, and the report
+		// must say that warnings could not be detected on it.
+		{fault: "warn", fragments: []string{nobug}, patterns: []string{"sendfile/len/*"}, check: func(r *Record) string {
+			if c := r.Candidate.Capabilities; c == nil || !c.Lacks("CONFIG_BUG") {
+				return fmt.Sprintf("capabilities %+v do not name CONFIG_BUG", c)
+			}
+			if !strings.Contains(r.Markdown(), "kernel warnings cannot be detected") {
+				return "the report does not say warnings cannot be detected"
+			}
+			if r.Mismatch == nil || len(r.Mismatch.Config) == 0 || r.Mismatch.Config[0].Option != "CONFIG_BUG" {
+				return fmt.Sprintf("mismatch %+v does not list CONFIG_BUG", r.Mismatch)
+			}
+			return ""
+		}},
 	}
 	for _, tc := range tests {
-		t.Run(tc.fault, func(t *testing.T) {
+		name := tc.fault
+		if len(tc.fragments) > 0 {
+			name += "-nobug"
+		}
+		t.Run(name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 			defer cancel()
+			start := time.Now()
 			rec, err := Execute(ctx, Options{
 				Baseline:  KernelSpec{Source: "debian:6.12"},
-				Candidate: KernelSpec{Source: "debian:6.12", Patches: filepath.Join("testdata", "faults", tc.fault)},
-				Patterns:  patterns,
+				Candidate: KernelSpec{Source: "debian:6.12", Patches: filepath.Join("testdata", "faults", tc.fault), Fragments: tc.fragments},
+				Patterns:  tc.patterns,
 				Boot:      vm.BootOptions{GuestBinary: agent, CacheDir: cache},
 				CacheDir:  cache,
 				OutDir:    t.TempDir(),
@@ -56,24 +166,65 @@ func TestIntegrationFaultKernels(t *testing.T) {
 			if err != nil {
 				t.Fatalf("run: %v", err)
 			}
-			if !rec.Failed() {
+			wall := time.Since(start)
+			t.Logf("%s: run took %v (candidate %v of a budget of %v)", name, wall.Round(time.Second), rec.Candidate.Run.Wall.Round(time.Second), rec.Candidate.Run.Budget.Round(time.Second))
+			t.Logf("report:\n%s", rec.Markdown())
+			if wall > rec.Baseline.Run.Budget+rec.Candidate.Run.Budget+10*time.Minute {
+				t.Errorf("the run took %v, past its budget", wall)
+			}
+			if len(tc.fragments) == 0 && !rec.Failed() {
 				t.Error("the run did not fail")
 			}
-			found := false
-			for _, l := range tc.problem(rec) {
-				t.Logf("problem: %s", l)
-				found = found || strings.HasPrefix(l, tc.want)
+			if msg := tc.check(rec); msg != "" {
+				t.Errorf("%s\n%s", msg, rec.Markdown())
 			}
-			if !found {
-				t.Errorf("no problem named %q;\n%s", tc.want, rec.Markdown())
-			}
-			// Everything else still ran: every selected case has a result.
-			want, _ := suites.Catalogue().Select(patterns...)
+			// Every selected case has a result on both kernels.
+			want, _ := suites.Catalogue().Select(tc.patterns...)
 			if b, c := len(rec.Baseline.Run.Results), len(rec.Candidate.Run.Results); b != len(want) || c != len(want) {
 				t.Errorf("baseline %d results, candidate %d; want %d each", b, c, len(want))
 			}
+			if err := rec.Validate(); err != nil {
+				t.Errorf("run.json does not validate: %v", err)
+			}
+			if left := testutilQEMUChildren(); len(left) > 0 {
+				t.Errorf("QEMU processes left: %v", left)
+			}
 		})
 	}
+}
+
+// result returns run's result for case id.
+func result(run *remote.Run, id string) suites.CaseResult {
+	for _, r := range run.Results {
+		if r.ID == id {
+			return r
+		}
+	}
+	return suites.CaseResult{}
+}
+
+// testutilQEMUChildren lists the QEMU processes this test process
+// started that are still running.
+func testutilQEMUChildren() []string {
+	var out []string
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ...
+		s := string(b)
+		i := strings.LastIndexByte(s, ')')
+		if i < 0 || !strings.Contains(s[:i], "qemu-system") {
+			continue
+		}
+		f := strings.Fields(s[i+1:])
+		if len(f) > 1 && f[1] == fmt.Sprint(os.Getpid()) {
+			out = append(out, e.Name())
+		}
+	}
+	return out
 }
 
 // --jobs: both kernels side by side, each over two machines, give the

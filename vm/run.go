@@ -68,16 +68,44 @@ func (m *Machine) session(ctx context.Context, start func(*ssh.Session) error) (
 	if err := m.Err(); err != nil {
 		return 0, m.decorate(asError(err))
 	}
-	s, err := m.client.NewSession()
-	if err != nil {
-		return 0, m.lost(err)
+	// Opening the session and starting the command each wait for the
+	// agent's answer, which a wedged guest never gives: bound them by
+	// ctx and the machine's death like the command itself.
+	type opened struct {
+		s   *ssh.Session
+		err error
+	}
+	op := make(chan opened, 1)
+	go func() {
+		s, err := m.client.NewSession()
+		if err == nil {
+			if err = start(s); err != nil {
+				s.Close()
+			}
+		}
+		op <- opened{s, err}
+	}()
+	var s *ssh.Session
+	select {
+	case o := <-op:
+		if o.err != nil {
+			return 0, m.lost(o.err)
+		}
+		s = o.s
+	case <-ctx.Done():
+		go func() {
+			if o := <-op; o.s != nil {
+				o.s.Close()
+			}
+		}()
+		return 0, &Error{Outcome: Interrupted, Msg: "command not started", Err: context.Cause(ctx)}
+	case <-m.dead:
+		return 0, m.lost(nil)
 	}
 	defer s.Close()
-	if err := start(s); err != nil {
-		return 0, m.lost(err)
-	}
 	done := make(chan error, 1)
 	go func() { done <- s.Wait() }()
+	var err error
 	select {
 	case err = <-done:
 	case <-ctx.Done():

@@ -10,6 +10,7 @@ import (
 
 	"github.com/patchtest/patchtest/suites"
 	"github.com/patchtest/patchtest/vm"
+	"github.com/patchtest/patchtest/vm/console"
 )
 
 // batch is what one boot of the guest got through.
@@ -105,10 +106,15 @@ func (r *runner) once(ctx context.Context, ids []string) (b batch) {
 					// The guest gave up on the case but the kernel may still
 					// hold it: take the evidence; the rest runs in a fresh
 					// guest, clear of what the case left behind.
-					res.Hang = r.evidence(ctx, m, mark)
-					r.run.Hangs++
-					r.record(res)
-					r.notice(fmt.Sprintf("case %s hung: %s", res.ID, firstLine(res.Hang)))
+					r.hung(ctx, m, mark, res)
+					b.charged = res.ID
+					return b
+				}
+				if rep := oopsSince(m, mark); rep != nil {
+					// The kernel killed a task of the case and carried on;
+					// what the case observed after that means little, and
+					// the kernel is tainted: a fresh guest runs the rest.
+					r.oopsed(res, rep)
 					b.charged = res.ID
 					return b
 				}
@@ -135,10 +141,7 @@ func (r *runner) once(ctx context.Context, ids []string) (b batch) {
 				Error:    fmt.Sprintf("%s: no result within %v (host watchdog: the guest runner went silent)", suites.HungPrefix, r.bound(inFlight)),
 				Duration: time.Since(started),
 			}
-			res.Hang = r.evidence(ctx, m, mark)
-			r.run.Hangs++
-			r.record(res)
-			r.notice(fmt.Sprintf("case %s hung the guest: %s", inFlight, firstLine(res.Hang)))
+			r.hung(ctx, m, mark, res)
 			b.charged = inFlight
 			return b
 		case x := <-runDone:
@@ -193,6 +196,42 @@ func (r *runner) ended(m *vm.Machine, b batch, code int, runErr error, s suites.
 		b.fault = fmt.Errorf("guest lost between cases: %w", fault)
 	}
 	return b
+}
+
+// hung records a case that did not finish, with the kernel's evidence.
+// When the kernel oopsed under the case (the task running it was killed
+// and the kernel carried on), the case crashed rather than hung.
+func (r *runner) hung(ctx context.Context, m *vm.Machine, mark int, res suites.CaseResult) {
+	res.Hang = r.evidence(ctx, m, mark)
+	if rep := oopsSince(m, mark); rep != nil {
+		r.oopsed(res, rep)
+		return
+	}
+	r.run.Hangs++
+	r.record(res)
+	r.notice(fmt.Sprintf("case %s hung: %s", res.ID, firstLine(res.Hang)))
+}
+
+// oopsed records a case under which the kernel oopsed: a crash.
+func (r *runner) oopsed(res suites.CaseResult, rep *console.Report) {
+	res.Error = fmt.Sprintf("kernel %s: the task running the case was killed; the kernel carried on", rep.Kind)
+	res.Crash = rep.Title + "\n" + strings.Join(rep.Lines, "\n")
+	r.run.Crashes++
+	r.record(res)
+	r.notice(fmt.Sprintf("case %s: %s: %s", res.ID, res.Error, rep.Title))
+}
+
+// oopsSince returns the first report since mark of a kind that kills the
+// task it hits (an oops, a BUG, a general protection fault, a KASAN or
+// KFENCE report), or nil.
+func oopsSince(m *vm.Machine, mark int) *console.Report {
+	for _, rep := range m.ReportsSince(mark) {
+		switch rep.Kind {
+		case console.Oops, console.Bug, console.GPF, console.KASAN, console.KFENCE:
+			return &rep
+		}
+	}
+	return nil
 }
 
 // bound is how long the watchdog waits for a started case's result.
