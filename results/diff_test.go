@@ -86,3 +86,43 @@ func TestReferenceExpect(t *testing.T) {
 		}
 	}
 }
+
+// A case that did not run, or skipped on one side only, is not a
+// behaviour change: it is listed apart and fails nothing.
+func TestNotComparable(t *testing.T) {
+	base := []suites.CaseResult{
+		{ID: "a/b/skip-cand", Obs: obs(suites.TBool, "yes")},
+		{ID: "a/b/skip-base", Obs: skip("no AF_ALG")},
+		{ID: "a/b/skip-both", Obs: skip("no kTLS")},
+		{ID: "a/b/not-run", Obs: obs(suites.TBool, "yes")},
+		{ID: "a/b/changed", Obs: obs(suites.TBool, "yes")},
+	}
+	cand := []suites.CaseResult{
+		{ID: "a/b/skip-cand", Obs: skip("no AF_ALG")},
+		{ID: "a/b/skip-base", Obs: obs(suites.TBool, "yes")},
+		{ID: "a/b/skip-both", Obs: skip("no kTLS: other reason")},
+		{ID: "a/b/not-run", NotRun: "the run was interrupted"},
+		{ID: "a/b/changed", Obs: obs(suites.TBool, "no")},
+	}
+	var got []string
+	for _, c := range Diff(base, cand) {
+		got = append(got, c.String())
+	}
+	if want := "a/b/changed: bool:yes -> bool:no; a/b/skip-both: skip:no kTLS -> skip:no kTLS: other reason"; strings.Join(got, "; ") != want {
+		t.Errorf("changes %q\nwant %s", got, want)
+	}
+	got = nil
+	for _, c := range NotComparable(base, cand) {
+		got = append(got, c.ID+" ("+c.Why+")")
+	}
+	want := []string{
+		"a/b/not-run (not run on the candidate: the run was interrupted)",
+		"a/b/skip-base (skipped on the baseline only: no AF_ALG)",
+		"a/b/skip-cand (skipped on the candidate only: no AF_ALG)",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("not comparable:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+func skip(why string) *suites.Observation { o := suites.Skip(why); return &o }

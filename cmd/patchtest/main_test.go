@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -13,8 +14,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/patchtest/patchtest/guest/build"
 	"github.com/patchtest/patchtest/kernels"
 	"github.com/patchtest/patchtest/results"
+	"github.com/patchtest/patchtest/suites"
 	"github.com/patchtest/patchtest/vm"
 )
 
@@ -185,23 +188,136 @@ func TestCLIFailures(t *testing.T) {
 
 func guestBinary(t *testing.T) string {
 	t.Helper()
-	out, err := exec.Command(binary, "boot", "--help").CombinedOutput()
+	src, err := build.FindSource()
 	if err != nil {
-		t.Fatalf("%v: %s", err, out)
+		t.Fatal(err)
 	}
-	ents, _ := filepath.Glob(filepath.Join(vm.DefaultCacheDir(), "guest", "patchtest-guest-*"))
-	if len(ents) == 0 {
-		t.Skip("no cached guest binary yet")
+	agent, _, err := build.Guest(context.Background(), src, filepath.Join(vm.DefaultCacheDir(), "guest"))
+	if err != nil {
+		t.Fatalf("build the guest binary: %v", err)
 	}
-	newest := ents[0]
-	for _, e := range ents {
-		a, _ := os.Stat(e)
-		b, _ := os.Stat(newest)
-		if a.ModTime().After(b.ModTime()) {
-			newest = e
+	return agent
+}
+
+// builtKernel returns the project's stock kernel, built with patches
+// when given (cached after the first build).
+func builtKernel(t *testing.T, patches string) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds and boots kernels; skipped with -short")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
+	defer cancel()
+	b := &kernels.Builder{CacheDir: vm.DefaultCacheDir()}
+	bld, err := b.Build(ctx, kernels.Request{Source: kernels.DefaultSource, Patches: patches})
+	if err != nil {
+		t.Fatalf("build: %v", err)
+	}
+	return bld.BzImage
+}
+
+// run's exit status on real kernels: 0 for a kernel against itself, 1
+// when the candidate corrupts data, and either way a run folder.
+func TestCLIRunExitCodes(t *testing.T) {
+	stock := builtKernel(t, "")
+	corrupt := builtKernel(t, filepath.Join("..", "..", "results", "testdata", "faults", "corrupt"))
+	agent := guestBinary(t)
+	for _, tc := range []struct {
+		name, kernel string
+		want         int
+	}{
+		{"same kernel", stock, 0},
+		{"corrupting kernel", corrupt, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tmp := t.TempDir()
+			out := filepath.Join(tmp, "out")
+			cmd, stdout, stderr := command(t, tmp, "run", "--kernel", tc.kernel, "--baseline", stock,
+				"--guest-binary", agent, "--suite", "vmsplice/read/*", "--out", out)
+			if code := exitCode(cmd.Run()); code != tc.want {
+				t.Errorf("exit %d, want %d\nstdout %s\nstderr %s", code, tc.want, stdout, stderr)
+			}
+			if runs, _ := filepath.Glob(filepath.Join(out, "*", "run.json")); len(runs) != 1 {
+				t.Errorf("run folders: %v", runs)
+			}
+		})
+	}
+}
+
+// SIGINT in the middle of a run's cases: the run folder is written,
+// marked incomplete, with the cases not reached as not run, and run
+// exits 130.
+func TestCLIRunSIGINTWritesIncomplete(t *testing.T) {
+	stock := builtKernel(t, "")
+	tmp := t.TempDir()
+	out := filepath.Join(tmp, "out")
+	cmd, _, stderr := command(t, tmp, "run", "--kernel", stock, "--baseline", stock,
+		"--guest-binary", guestBinary(t), "--suite", "vmsplice/*", "--json", "--out", out)
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdout = pw
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pw.Close()
+	// Wait for the first case's result: the run is then mid-case.
+	cases := make(chan struct{}, 1)
+	go func() {
+		sc := bufio.NewScanner(pr)
+		sc.Buffer(make([]byte, 1<<20), 64<<20)
+		for sc.Scan() {
+			if strings.Contains(sc.Text(), `"kind":"case"`) {
+				select {
+				case cases <- struct{}{}:
+				default:
+				}
+			}
+		}
+	}()
+	select {
+	case <-cases:
+	case <-time.After(5 * time.Minute):
+		cmd.Process.Kill()
+		t.Fatalf("no case finished within 5 minutes\n%s", stderr)
+	}
+	cmd.Process.Signal(syscall.SIGINT)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if code := exitCode(err); code != 130 {
+			t.Errorf("exit %d after SIGINT; want 130\n%s", code, stderr)
+		}
+	case <-time.After(time.Minute):
+		cmd.Process.Kill()
+		t.Fatalf("patchtest still running a minute after SIGINT\n%s", stderr)
+	}
+	runs, _ := filepath.Glob(filepath.Join(out, "*", "run.json"))
+	if len(runs) != 1 {
+		t.Fatalf("run folders: %v\n%s", runs, stderr)
+	}
+	rec, err := results.LoadRecord(runs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rec.Incomplete {
+		t.Error("the record is not marked incomplete")
+	}
+	want, _ := suites.Catalogue().Select("vmsplice/*")
+	notRun := 0
+	for _, r := range rec.Candidate.Run.Results {
+		if r.NotRun != "" {
+			notRun++
 		}
 	}
-	return newest
+	if len(rec.Baseline.Run.Results) != len(want) || len(rec.Candidate.Run.Results) != len(want) || notRun == 0 {
+		t.Errorf("%d and %d results of %d, %d not run on the candidate", len(rec.Baseline.Run.Results), len(rec.Candidate.Run.Results), len(want), notRun)
+	}
+	if s := survivors(tmp); len(s) > 0 {
+		t.Errorf("processes survived: %v", s)
+	}
 }
 
 // SIGINT at any moment — mid-boot or mid-command — ends patchtest promptly
