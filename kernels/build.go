@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/patchtest/patchtest/kernels/artifact"
 	"io"
 	"os"
 	"os/exec"
@@ -48,32 +49,10 @@ type Request struct {
 }
 
 // PatchInfo records one applied patch.
-type PatchInfo struct {
-	Name    string `json:"name"`
-	Subject string `json:"subject"`
-	SHA256  string `json:"sha256"`
-}
+type PatchInfo = artifact.Patch
 
 // Build is a built kernel in the cache.
-type Build struct {
-	Key        string        `json:"key"`
-	Dir        string        `json:"dir"`
-	BzImage    string        `json:"bzimage"`
-	Config     string        `json:"config"`
-	SystemMap  string        `json:"system_map"`
-	Log        string        `json:"log"`
-	Source     string        `json:"source"`      // the source's exact identity
-	SourceSpec string        `json:"source_spec"` // as requested
-	Series     string        `json:"series,omitempty"`
-	Patches    []PatchInfo   `json:"patches,omitempty"`
-	Base       string        `json:"base"`
-	Fragments  []string      `json:"fragments"`
-	Compiler   string        `json:"compiler"`
-	Built      time.Time     `json:"built"`
-	Duration   time.Duration `json:"duration_ns"`
-	// Cached is set when Build found the kernel in the cache.
-	Cached bool `json:"cached"`
-}
+type Build = artifact.Build
 
 // Builder builds kernels into a cache directory.
 type Builder struct {

@@ -12,7 +12,6 @@ import (
 	"gonum.org/v1/plot/vg"
 
 	"github.com/patchtest/patchtest/suites/perf"
-	"github.com/patchtest/patchtest/suites/remote"
 )
 
 // HTML renders the run as one self-contained page: the kernels, the
@@ -196,7 +195,7 @@ func changeChart(cs []PerfChange) (template.HTML, error) {
 
 // samplesChart shows every measured sample of the benchmark's primary
 // metric on both kernels as box plots.
-func samplesChart(run *remote.PerfRun, c PerfChange) (template.HTML, error) {
+func samplesChart(run *PerfRun, c PerfChange) (template.HTML, error) {
 	pl := plot.New()
 	pl.Title.Text = fmt.Sprintf("%s — %s (%s, p=%.3f)", c.Bench, c.Metric, c.Verdict, c.P)
 	pl.Y.Label.Text = c.Metric
@@ -222,7 +221,7 @@ func samplesChart(run *remote.PerfRun, c PerfChange) (template.HTML, error) {
 		sc.GlyphStyle.Radius = vg.Points(2)
 		pl.Add(sc)
 	}
-	pl.NominalX(remote.Baseline, remote.Candidate)
+	pl.NominalX(Baseline, Candidate)
 	pl.Y.Tick.Marker = humanTicks{}
 	return svgOf(pl, 4*vg.Inch, 3*vg.Inch)
 }

@@ -8,18 +8,17 @@ import (
 	"time"
 
 	"github.com/patchtest/patchtest/suites"
-	"github.com/patchtest/patchtest/suites/remote"
 )
 
 func fakeRecord(id string, started time.Time, changes int, withPerf bool) *Record {
 	r := &Record{Schema: SchemaVersion, ID: id, Started: started, Finished: started.Add(time.Minute)}
-	r.Baseline = KernelResult{Role: "baseline", BzImage: "/k/stock", Run: &remote.Run{}}
-	r.Candidate = KernelResult{Role: "candidate", BzImage: "/k/patched", Run: &remote.Run{Results: []suites.CaseResult{{ID: "a/b/c"}}}}
+	r.Baseline = KernelResult{Role: "baseline", BzImage: "/k/stock", Run: &SuiteRun{}}
+	r.Candidate = KernelResult{Role: "candidate", BzImage: "/k/patched", Run: &SuiteRun{Results: []suites.CaseResult{{ID: "a/b/c"}}}}
 	for i := range changes {
 		r.Changes = append(r.Changes, Change{ID: "x/y/" + string(rune('a'+i)), From: "1", To: "2"})
 	}
 	if withPerf {
-		r.Perf = &PerfResult{Run: &remote.PerfRun{}, Changes: []PerfChange{
+		r.Perf = &PerfResult{Run: &PerfRun{}, Changes: []PerfChange{
 			{Bench: "vmsplice/pipe-devnull/64KiB", Metric: "B/s", Base: Dist{Median: 100}, New: Dist{Median: 50}, ChangePct: -50, P: 0.002, Verdict: PerfRegression},
 		}}
 		r.Perf.Regressions = r.Perf.Changes

@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/patchtest/patchtest/suites"
-	"github.com/patchtest/patchtest/suites/remote"
 )
 
 // JUnit XML, as CI dashboards read it: one test suite per kernel, one
@@ -84,7 +83,7 @@ func (r *Record) JUnit() ([]byte, error) {
 			for _, l := range res.Kmsg {
 				problems = append(problems, "kernel log: "+l)
 			}
-			if ch, ok := unexpected[res.ID]; ok && k.Role == remote.Candidate {
+			if ch, ok := unexpected[res.ID]; ok && k.Role == Candidate {
 				problems = append(problems, "unexpected change: "+ch.From+" -> "+ch.To)
 			}
 			switch {

@@ -8,10 +8,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/patchtest/patchtest/kernels"
+	"github.com/patchtest/patchtest/kernels/artifact"
 	"github.com/patchtest/patchtest/suites"
 	"github.com/patchtest/patchtest/suites/perf"
-	"github.com/patchtest/patchtest/suites/remote"
 )
 
 // KCIDB is KernelCI's submission format, schema version 5.3: checkouts
@@ -147,7 +146,7 @@ func (r *Record) KCIDB() KCIDBData {
 			t := KCIDBTest{ID: base + ":" + res.ID, BuildID: b.ID, Origin: KCIDBOrigin, Path: kcidbPath("patchtest", res.ID),
 				Duration: res.Duration.Seconds(), Environment: env}
 			t.Status, t.Comment, t.LogExcerpt = caseStatus(res)
-			if ch, ok := unexpected[res.ID]; ok && side.Role == remote.Candidate && t.Status == KCIDBPass {
+			if ch, ok := unexpected[res.ID]; ok && side.Role == Candidate && t.Status == KCIDBPass {
 				t.Status = KCIDBFail
 				t.Comment = "unexpected change: " + ch.From + " -> " + ch.To
 			}
@@ -202,7 +201,7 @@ func perfTests(p *PerfResult, role, base string, env *KCIDBEnvironment) []KCIDBT
 	var out []KCIDBTest
 	for _, c := range p.Changes {
 		d := c.Base
-		if role == remote.Candidate {
+		if role == Candidate {
 			d = c.New
 		}
 		path := kcidbPath("patchtest.perf", c.Bench) + "." + metricName(c.Metric)
@@ -214,7 +213,7 @@ func perfTests(p *PerfResult, role, base string, env *KCIDBEnvironment) []KCIDBT
 		} else {
 			t.Status = KCIDBMiss
 		}
-		if role == remote.Candidate {
+		if role == Candidate {
 			t.Comment = fmt.Sprintf("%+.2f%% vs baseline, p=%.3f: %s", c.ChangePct, c.P, c.Verdict)
 			t.Misc["change_pct"], t.Misc["p"], t.Misc["verdict"] = c.ChangePct, c.P, c.Verdict
 			if failing[c.Bench+" "+c.Metric] {
@@ -261,7 +260,7 @@ func metricName(m string) string {
 
 // patchsetHash is KCIDB's patchset hash: the SHA-256 of the patches'
 // SHA-256 hex digests, each followed by a newline; empty without patches.
-func patchsetHash(ps []kernels.PatchInfo) string {
+func patchsetHash(ps []artifact.Patch) string {
 	if len(ps) == 0 {
 		return ""
 	}

@@ -3,7 +3,7 @@ package results
 import (
 	"fmt"
 
-	"github.com/patchtest/patchtest/kernels"
+	"github.com/patchtest/patchtest/kernels/kconfig"
 	"github.com/patchtest/patchtest/suites"
 )
 
@@ -15,7 +15,7 @@ type Mismatch struct {
 	// Release is "BASE vs CANDIDATE" when the releases differ.
 	Release string `json:"release,omitempty"`
 	// Config lists the options that differ.
-	Config []kernels.ConfigDiff `json:"config,omitempty"`
+	Config []kconfig.ConfigDiff `json:"config,omitempty"`
 	// Unknown names the sides whose configuration was not found.
 	Unknown []string `json:"config_unknown,omitempty"`
 }
@@ -38,21 +38,25 @@ func (m *Mismatch) Lines() []string {
 	return out
 }
 
-// compareKernels says how the two kernels differ beyond the patch; nil
-// when they are alike as far as can be told.
-func compareKernels(base, cand *KernelResult) *Mismatch {
+// CompareKernels says how the two kernels differ beyond the patch, given
+// their configurations (nil when not found); nil when they are alike as
+// far as can be told.
+func CompareKernels(base, cand *KernelResult, baseConfig, candConfig *kconfig.Config) *Mismatch {
 	m := &Mismatch{}
 	if base.Run != nil && cand.Run != nil && base.Run.Release != "" && cand.Run.Release != "" && base.Run.Release != cand.Run.Release {
 		m.Release = base.Run.Release + " vs " + cand.Run.Release
 	}
 	switch {
-	case base.config != nil && cand.config != nil:
-		opts := append(suites.Catalogue().ConfigOptions(), kernels.DetectorOptions()...)
-		m.Config = kernels.DiffConfigs(base.config, cand.config, opts)
+	case baseConfig != nil && candConfig != nil:
+		opts := append(suites.Catalogue().ConfigOptions(), kconfig.DetectorOptions()...)
+		m.Config = kconfig.DiffConfigs(baseConfig, candConfig, opts)
 	default:
-		for _, k := range []*KernelResult{base, cand} {
-			if k.config == nil && k.Capabilities != nil {
-				m.Unknown = append(m.Unknown, k.Role)
+		for _, k := range []struct {
+			r   *KernelResult
+			cfg *kconfig.Config
+		}{{base, baseConfig}, {cand, candConfig}} {
+			if k.cfg == nil && k.r.Capabilities != nil {
+				m.Unknown = append(m.Unknown, k.r.Role)
 			}
 		}
 	}

@@ -9,7 +9,6 @@ import (
 	"golang.org/x/perf/benchmath"
 
 	"github.com/patchtest/patchtest/suites/perf"
-	"github.com/patchtest/patchtest/suites/remote"
 )
 
 // PerfStats are the statistics rules of a perf comparison.
@@ -24,7 +23,7 @@ type PerfStats struct {
 	Confidence float64 `json:"confidence"`
 }
 
-func (s PerfStats) withDefaults() PerfStats {
+func (s PerfStats) WithDefaults() PerfStats {
 	if s.Alpha == 0 {
 		s.Alpha = 0.05
 	}
@@ -88,8 +87,8 @@ func (c PerfChange) Significant() bool {
 // ComparePerf computes, for every benchmark and metric of run, the
 // baseline's and candidate's distributions and whether they differ.
 // Warm-up samples and failed samples are left out.
-func ComparePerf(run *remote.PerfRun, st PerfStats) []PerfChange {
-	st = st.withDefaults()
+func ComparePerf(run *PerfRun, st PerfStats) []PerfChange {
+	st = st.WithDefaults()
 	type key struct{ bench, metric, side string }
 	values := map[key][]float64{}
 	for _, s := range run.Samples {
@@ -114,7 +113,7 @@ func ComparePerf(run *remote.PerfRun, st PerfStats) []PerfChange {
 			continue
 		}
 		for _, m := range b.Metrics {
-			out = append(out, compareMetric(id, m, values[key{id, m, remote.Baseline}], values[key{id, m, remote.Candidate}], st))
+			out = append(out, compareMetric(id, m, values[key{id, m, Baseline}], values[key{id, m, Candidate}], st))
 		}
 	}
 	return out

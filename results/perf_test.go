@@ -11,7 +11,6 @@ import (
 	"golang.org/x/perf/benchfmt"
 
 	"github.com/patchtest/patchtest/suites/perf"
-	"github.com/patchtest/patchtest/suites/remote"
 )
 
 // normal draws n values around mean with the given coefficient of
@@ -45,7 +44,7 @@ func TestCompareMetricVerdicts(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			c := compareMetric("b/x/1KiB", tc.metric, tc.base, tc.cand, PerfStats{}.withDefaults())
+			c := compareMetric("b/x/1KiB", tc.metric, tc.base, tc.cand, PerfStats{}.WithDefaults())
 			if c.Verdict != tc.want {
 				t.Errorf("verdict %q (change %+.2f%%, p=%.4f), want %q", c.Verdict, c.ChangePct, c.P, tc.want)
 			}
@@ -64,7 +63,7 @@ func TestFalsePositiveRate(t *testing.T) {
 	const trials = 400
 	flagged := 0
 	for range trials {
-		c := compareMetric("b/x/1KiB", perf.Throughput, normal(r, 10, 100, 0.02), normal(r, 10, 100, 0.02), PerfStats{}.withDefaults())
+		c := compareMetric("b/x/1KiB", perf.Throughput, normal(r, 10, 100, 0.02), normal(r, 10, 100, 0.02), PerfStats{}.WithDefaults())
 		if c.Significant() {
 			flagged++
 		}
@@ -81,7 +80,7 @@ func TestShiftDetected(t *testing.T) {
 	const trials = 200
 	found := 0
 	for range trials {
-		c := compareMetric("b/x/1KiB", perf.Throughput, normal(r, 10, 100, 0.02), normal(r, 10, 95, 0.02), PerfStats{}.withDefaults())
+		c := compareMetric("b/x/1KiB", perf.Throughput, normal(r, 10, 100, 0.02), normal(r, 10, 95, 0.02), PerfStats{}.WithDefaults())
 		if c.Verdict == PerfRegression {
 			found++
 		}
@@ -91,21 +90,21 @@ func TestShiftDetected(t *testing.T) {
 	}
 }
 
-func fakePerfRun(r *rand.Rand, rounds int, shift float64) *remote.PerfRun {
-	run := &remote.PerfRun{Level: perf.Standard}
+func fakePerfRun(r *rand.Rand, rounds int, shift float64) *PerfRun {
+	run := &PerfRun{Level: perf.Standard}
 	bs, _ := perf.Select(perf.Quick)
 	for _, b := range bs {
 		run.Benchmarks = append(run.Benchmarks, b.ID)
 	}
 	for round := range rounds + 1 {
 		for _, id := range run.Benchmarks {
-			for _, side := range []string{remote.Baseline, remote.Candidate} {
+			for _, side := range []string{Baseline, Candidate} {
 				wall := 100 * time.Millisecond
-				if side == remote.Candidate {
+				if side == Candidate {
 					wall = time.Duration(float64(wall) * (1 + shift))
 				}
 				wall = time.Duration(float64(wall) * (1 + 0.01*r.NormFloat64()))
-				run.Samples = append(run.Samples, remote.PerfSample{Side: side, Round: round, Warmup: round == 0, Sample: perf.Sample{
+				run.Samples = append(run.Samples, PerfSample{Side: side, Round: round, Warmup: round == 0, Sample: perf.Sample{
 					ID: id, Bytes: 1 << 30, Ops: 1000, Calls: 2000, Wall: wall, User: wall / 10, Sys: wall / 2, MaxRSSKiB: 100,
 				}})
 			}
@@ -161,7 +160,7 @@ func TestWriteBenchfmtRoundTrip(t *testing.T) {
 	r := rand.New(rand.NewPCG(9, 10))
 	run := fakePerfRun(r, 6, 0)
 	var buf bytes.Buffer
-	if err := WriteBenchfmt(&buf, run, remote.Candidate, "6.12-patched"); err != nil {
+	if err := WriteBenchfmt(&buf, run, Candidate, "6.12-patched"); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.HasPrefix(buf.String(), "# patchtest candidate kernel: 6.12-patched\n") {

@@ -9,7 +9,6 @@ import (
 	"golang.org/x/perf/benchfmt"
 
 	"github.com/patchtest/patchtest/suites/perf"
-	"github.com/patchtest/patchtest/suites/remote"
 	"github.com/patchtest/patchtest/vm"
 )
 
@@ -83,8 +82,8 @@ func human(v float64) string {
 
 // PerfLegend explains the table and says what the numbers can be trusted
 // for; accel is the accelerator both kernels ran under.
-func PerfLegend(run *remote.PerfRun, st PerfStats) string {
-	st = st.withDefaults()
+func PerfLegend(run *PerfRun, st PerfStats) string {
+	st = st.WithDefaults()
 	var b strings.Builder
 	fmt.Fprintf(&b, "Perf level %s: %d rounds (+%d warm-up) of %v per benchmark\n", run.Level.Name, run.Level.Rounds, run.Level.Warmup, run.Level.Duration)
 	fmt.Fprintf(&b, "and kernel, kernels booted side by side and sampled alternately")
@@ -108,7 +107,7 @@ func PerfLegend(run *remote.PerfRun, st PerfStats) string {
 // format, so that `benchstat perf-baseline.txt perf-candidate.txt`
 // compares them directly. The kernel is named in a leading comment line
 // (benchfmt skips lines that are not results or configuration).
-func WriteBenchfmt(w io.Writer, run *remote.PerfRun, side, kernel string) error {
+func WriteBenchfmt(w io.Writer, run *PerfRun, side, kernel string) error {
 	if _, err := fmt.Fprintf(w, "# patchtest %s kernel: %s\n", side, kernel); err != nil {
 		return err
 	}

@@ -9,11 +9,10 @@ import (
 	"time"
 
 	"github.com/patchtest/patchtest/suites"
-	"github.com/patchtest/patchtest/suites/remote"
 )
 
 func record(changes []Change, v *Verdict, cand ProblemsSummary) *Record {
-	run := &remote.Run{Results: []suites.CaseResult{{ID: "a/b/c", Obs: obs(suites.TBool, "yes")}}}
+	run := &SuiteRun{Results: []suites.CaseResult{{ID: "a/b/c", Obs: obs(suites.TBool, "yes")}}}
 	return &Record{
 		ID:        "20260101T000000Z",
 		Baseline:  KernelResult{Role: "baseline", BzImage: "/k/stock", Run: run},
@@ -58,7 +57,7 @@ func TestFailedAndReport(t *testing.T) {
 }
 
 func TestSummarize(t *testing.T) {
-	s := summarize(&remote.Run{
+	s := Summarize(&SuiteRun{
 		BootReports: []string{"warning: WARNING: CPU: 0 PID: 1 at init/main.c:1 x"},
 		Failures:    []string{"guest lost between cases: lost connection"},
 		Results: []suites.CaseResult{
@@ -101,7 +100,7 @@ func TestJUnit(t *testing.T) {
 		{ID: "tee/x/skip", Obs: obs(suites.TSkip, "no AF_ALG")},
 	}
 	rec := record([]Change{{ID: "vmsplice/alias/read", From: "aliasing:aliased", To: "aliasing:copied"}}, &Verdict{Unexpected: []Change{{ID: "vmsplice/alias/read", From: "aliasing:aliased", To: "aliasing:copied"}}}, ProblemsSummary{})
-	rec.Candidate.Run = &remote.Run{Release: "6.12.117", Results: results}
+	rec.Candidate.Run = &SuiteRun{Release: "6.12.117", Results: results}
 	b, err := rec.JUnit()
 	if err != nil {
 		t.Fatal(err)

@@ -220,7 +220,7 @@ func builtKernel(t *testing.T, patches string) string {
 // when the candidate corrupts data, and either way a run folder.
 func TestCLIRunExitCodes(t *testing.T) {
 	stock := builtKernel(t, "")
-	corrupt := builtKernel(t, filepath.Join("..", "..", "results", "testdata", "faults", "corrupt"))
+	corrupt := builtKernel(t, filepath.Join("..", "internal", "pipeline", "testdata", "faults", "corrupt"))
 	agent := guestBinary(t)
 	for _, tc := range []struct {
 		name, kernel string

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/pflag"
 	"golang.org/x/term"
 
+	"github.com/patchtest/patchtest/cmd/internal/pipeline"
 	"github.com/patchtest/patchtest/configs"
 	"github.com/patchtest/patchtest/guest/build"
 	"github.com/patchtest/patchtest/kernels"
@@ -103,7 +104,7 @@ func execute(c *cobra.Command, f *runFlags, perfOnly bool) error {
 	if err != nil {
 		return &exitError{code: 2, err: err}
 	}
-	o := results.FromConfig(cfg, dir)
+	o := pipeline.FromConfig(cfg, dir)
 	// Flags override the configuration.
 	if fl.Changed("kernel") && fl.Changed("patches") {
 		return &exitError{code: 2, err: errors.New("--kernel and --patches both name the candidate; give one")}
@@ -196,7 +197,7 @@ func execute(c *cobra.Command, f *runFlags, perfOnly bool) error {
 		lines = results.NewJSONLines(c.OutOrStdout())
 		o.Events = func(e results.Event) { view.Event(e); lines.Event(e) }
 	}
-	rec, err := results.Execute(c.Context(), o)
+	rec, err := pipeline.Execute(c.Context(), o)
 	view.Close()
 	if err != nil {
 		if rec != nil && rec.Dir != "" {

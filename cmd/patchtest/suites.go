@@ -102,7 +102,7 @@ func newSuites() *cobra.Command {
 		Short: "Compare two 'suites run --json' outputs; with --expect, sort changes into declared and unexpected",
 		Args:  cobra.ExactArgs(2),
 		RunE: func(c *cobra.Command, args []string) error {
-			var runs [2]remote.Run
+			var runs [2]results.SuiteRun
 			for i, p := range args {
 				b, err := os.ReadFile(p)
 				if err != nil {

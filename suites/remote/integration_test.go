@@ -22,7 +22,7 @@ import (
 
 const series = "../../kernels/patches/vmsplice-wrapper"
 
-func runOn(t *testing.T, req kernels.Request) *remote.Run {
+func runOn(t *testing.T, req kernels.Request) *results.SuiteRun {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
@@ -47,7 +47,7 @@ func TestIntegrationCatalogueStockVsPatched(t *testing.T) {
 
 	visible, _ := suites.Catalogue().Select()
 	want := len(visible)
-	for name, run := range map[string]*remote.Run{"stock": stock, "patched": patched} {
+	for name, run := range map[string]*results.SuiteRun{"stock": stock, "patched": patched} {
 		if len(run.Results) != want {
 			t.Errorf("%s: %d results; want %d", name, len(run.Results), want)
 		}

@@ -12,14 +12,9 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/patchtest/patchtest/results"
 	"github.com/patchtest/patchtest/suites/perf"
 	"github.com/patchtest/patchtest/vm"
-)
-
-// Sides of an A/B perf run.
-const (
-	Baseline  = "baseline"
-	Candidate = "candidate"
 )
 
 // PerfOptions configure an interleaved A/B perf run.
@@ -35,29 +30,7 @@ type PerfOptions struct {
 	// Notice receives a line per round.
 	Notice func(string)
 	// OnSample receives each sample as it arrives.
-	OnSample func(PerfSample)
-}
-
-// PerfSample is one sample, tagged with the side and round it came from.
-type PerfSample struct {
-	Side  string `json:"side"`
-	Round int    `json:"round"`
-	// Warmup samples are discarded by the statistics.
-	Warmup bool `json:"warmup,omitempty"`
-	perf.Sample
-}
-
-// PerfRun is the outcome of an A/B perf run.
-type PerfRun struct {
-	Level      perf.Level   `json:"level"`
-	Benchmarks []string     `json:"benchmarks"`
-	Samples    []PerfSample `json:"samples"`
-	// Boots are the two machines, baseline first.
-	Boots []vm.Info `json:"boots"`
-	// PinnedCPU is the host CPU both machines were pinned to; -1 when
-	// they were not (a host with one CPU).
-	PinnedCPU int           `json:"pinned_cpu"`
-	Wall      time.Duration `json:"wall_ns"`
+	OnSample func(results.PerfSample)
 }
 
 // RunPerf boots both kernels at once and alternates samples between them
@@ -66,7 +39,7 @@ type PerfRun struct {
 // first Level.Warmup rounds are recorded as warm-up. A kernel that fails
 // under a benchmark ends the run: the samples so far are returned with
 // the error.
-func RunPerf(ctx context.Context, o PerfOptions) (*PerfRun, error) {
+func RunPerf(ctx context.Context, o PerfOptions) (*results.PerfRun, error) {
 	benches, err := perf.Select(o.Level, o.Patterns...)
 	if err != nil {
 		return nil, &vm.Error{Outcome: vm.BadInput, Msg: "--bench", Err: err}
@@ -75,7 +48,7 @@ func RunPerf(ctx context.Context, o PerfOptions) (*PerfRun, error) {
 	if notice == nil {
 		notice = func(string) {}
 	}
-	run := &PerfRun{Level: o.Level, PinnedCPU: -1}
+	run := &results.PerfRun{Level: o.Level, PinnedCPU: -1}
 	for _, b := range benches {
 		run.Benchmarks = append(run.Benchmarks, b.ID)
 	}
@@ -127,7 +100,7 @@ func RunPerf(ctx context.Context, o PerfOptions) (*PerfRun, error) {
 					run.Wall = time.Since(start)
 					return run, &SideError{Side: s.role, Bench: b.ID, Err: err}
 				}
-				ps := PerfSample{Side: s.role, Round: round, Warmup: warm, Sample: smp}
+				ps := results.PerfSample{Side: s.role, Round: round, Warmup: warm, Sample: smp}
 				run.Samples = append(run.Samples, ps)
 				if o.OnSample != nil {
 					o.OnSample(ps)
@@ -181,7 +154,7 @@ type perfSide struct {
 }
 
 func bootBoth(ctx context.Context, a, b vm.BootOptions) ([]*perfSide, error) {
-	sides := []*perfSide{{role: Baseline}, {role: Candidate}}
+	sides := []*perfSide{{role: results.Baseline}, {role: results.Candidate}}
 	opts := []vm.BootOptions{a, b}
 	errs := make([]error, len(sides))
 	var wg sync.WaitGroup

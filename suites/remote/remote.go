@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/patchtest/patchtest/results"
 	"github.com/patchtest/patchtest/suites"
 	"github.com/patchtest/patchtest/vm"
 )
@@ -53,31 +54,6 @@ type Options struct {
 	OnResult func(suites.CaseResult)
 	// Notice receives lines worth telling the user (a crash, a reboot).
 	Notice func(string)
-}
-
-// Run is the outcome of running the suites on one kernel.
-type Run struct {
-	Release string              `json:"release"`
-	Boots   []vm.Info           `json:"boots"`
-	Results []suites.CaseResult `json:"results"`
-	// Crashes and Hangs count the cases that brought the kernel down or
-	// hung it; each cost a reboot.
-	Crashes int `json:"crashes"`
-	Hangs   int `json:"hangs,omitempty"`
-	// BootReports are the kernel reports printed while a guest booted,
-	// before any case ran (a WARN in an initcall), one per title.
-	BootReports []string `json:"boot_reports,omitempty"`
-	// Failures are the kernel's failures outside any case: a boot that
-	// failed, a guest lost or silent between cases.
-	Failures []string `json:"failures,omitempty"`
-	// Incomplete is set when the run was interrupted: the cases after
-	// that point are not run.
-	Incomplete bool `json:"incomplete,omitempty"`
-	// Budget is the bound the run's wall time was held to.
-	Budget time.Duration `json:"budget_ns,omitempty"`
-	// GuestTime is the time the cases took in the guest.
-	GuestTime time.Duration `json:"guest_time_ns"`
-	Wall      time.Duration `json:"wall_ns"`
 }
 
 // Budget is the longest a run of cases may take: each case's bound and
@@ -133,7 +109,7 @@ func group(id string) string {
 // kernel misbehaves, every case ends with a result: an observation, a
 // crash, a hang, or not run with the reason; the error is the host's or
 // the harness's alone (or the run's interruption, with Incomplete set).
-func RunSuites(ctx context.Context, o Options) (*Run, error) {
+func RunSuites(ctx context.Context, o Options) (*results.SuiteRun, error) {
 	cases, err := suites.Catalogue().Select(o.Patterns...)
 	if err != nil {
 		return nil, fmt.Errorf("select cases: %w", err)
@@ -151,7 +127,7 @@ func RunSuites(ctx context.Context, o Options) (*Run, error) {
 		byID[c.ID] = c
 		order[c.ID] = i
 	}
-	run := &Run{Budget: Budget(cases, o, vm.BootTimeout(o.Boot))}
+	run := &results.SuiteRun{Budget: Budget(cases, o, vm.BootTimeout(o.Boot))}
 	start := time.Now()
 	bctx, cancel := context.WithTimeout(ctx, run.Budget)
 	defer cancel()
@@ -270,7 +246,7 @@ func firstLine(s string) string {
 // runner holds what one kernel's run shares across its boots.
 type runner struct {
 	o    Options
-	run  *Run
+	run  *results.SuiteRun
 	byID map[string]*suites.Case
 }
 

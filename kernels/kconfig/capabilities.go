@@ -1,4 +1,4 @@
-package kernels
+package kconfig
 
 import "fmt"
 
@@ -64,9 +64,9 @@ func DetectorOptions() []string {
 
 // Assess says what a kernel with configuration c can report. c may be nil
 // (unknown). modules says whether a module tree comes with the kernel. The
-// error is an InputError when the kernel cannot host patchtest's agent at
+// error says when the kernel cannot host patchtest's agent at
 // all: it names the missing options and the fragment that adds them.
-func Assess(c *KernelConfig, modules bool, image string) (Capabilities, error) {
+func Assess(c *Config, modules bool, image string) (Capabilities, error) {
 	if c == nil {
 		return Capabilities{Limits: []Limit{{Effect: "its configuration was not found (no CONFIG_IKCONFIG, no config beside the image): what it can report is unknown"}}}, nil
 	}
@@ -81,9 +81,9 @@ func Assess(c *KernelConfig, modules bool, image string) (Capabilities, error) {
 		case v == "y":
 		case v == "m" && modules:
 		case v == "m":
-			return caps, &InputError{Err: fmt.Errorf("kernel %s: %s=m but no module tree was given: patchtest's agent would have no channel; pass --modules /lib/modules/RELEASE or build it in (configs/kernel/guest.config)", image, opt)}
+			return caps, fmt.Errorf("kernel %s: %s=m but no module tree was given: patchtest's agent would have no channel; pass --modules /lib/modules/RELEASE or build it in (configs/kernel/guest.config)", image, opt)
 		default:
-			return caps, &InputError{Err: fmt.Errorf("kernel %s: %s is not set (config %s): patchtest's agent would have no channel; build with configs/kernel/guest.config merged", image, opt, c.From)}
+			return caps, fmt.Errorf("kernel %s: %s is not set (config %s): patchtest's agent would have no channel; build with configs/kernel/guest.config merged", image, opt, c.From)
 		}
 	}
 	return caps, nil

@@ -1,6 +1,7 @@
-package results
+package pipeline
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -9,9 +10,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/santhosh-tekuri/jsonschema/v6"
+
 	"github.com/patchtest/patchtest/guest/build"
+	"github.com/patchtest/patchtest/results"
 	"github.com/patchtest/patchtest/suites"
-	"github.com/patchtest/patchtest/suites/remote"
 	"github.com/patchtest/patchtest/vm"
 )
 
@@ -43,27 +46,27 @@ func TestIntegrationFaultKernels(t *testing.T) {
 		fragments []string
 		patterns  []string
 		// check returns what is wrong with the record, if anything.
-		check func(r *Record) string
+		check func(r *results.Record) string
 	}{
-		{fault: "corrupt", patterns: []string{"vmsplice/read/*", "tee/data/*"}, check: func(r *Record) string {
+		{fault: "corrupt", patterns: []string{"vmsplice/read/*", "tee/data/*"}, check: func(r *results.Record) string {
 			if !hasPrefix(r.Candidate.Summary.Invariants, "vmsplice/read/integrity-shapes: ") {
 				return "no invariant failure of vmsplice/read/integrity-shapes"
 			}
 			return ""
 		}},
-		{fault: "panic", patterns: []string{"splice/errors/*", "tee/data/*"}, check: func(r *Record) string {
+		{fault: "panic", patterns: []string{"splice/errors/*", "tee/data/*"}, check: func(r *results.Record) string {
 			if s := r.Candidate.Summary.Crashes; len(s) != 1 || !strings.HasPrefix(s[0], "splice/errors/same-pipe: ") {
 				return fmt.Sprintf("crashes %q, want splice/errors/same-pipe alone", s)
 			}
 			return ""
 		}},
-		{fault: "warn", patterns: []string{"sendfile/len/*", "tee/data/*"}, check: func(r *Record) string {
+		{fault: "warn", patterns: []string{"sendfile/len/*", "tee/data/*"}, check: func(r *results.Record) string {
 			if s := r.Candidate.Summary.Kmsg; len(s) != 1 || !strings.HasPrefix(s[0], "sendfile/len/zero: ") {
 				return fmt.Sprintf("kernel warnings %q, want sendfile/len/zero alone", s)
 			}
 			return ""
 		}},
-		{fault: "hang", patterns: []string{"splice/len/*", "tee/data/*"}, check: func(r *Record) string {
+		{fault: "hang", patterns: []string{"splice/len/*", "tee/data/*"}, check: func(r *results.Record) string {
 			if s := r.Candidate.Summary.Hangs; len(s) != 1 || !strings.HasPrefix(s[0], "splice/len/zero: hung") {
 				return fmt.Sprintf("hangs %q, want splice/len/zero alone", s)
 			}
@@ -72,7 +75,7 @@ func TestIntegrationFaultKernels(t *testing.T) {
 		// (1) A task asleep in D state holding both pipes' mutexes: the
 		// case hangs, closing its pipes would hang too, and the hung-task
 		// detector names the blocked task.
-		{fault: "dstate", patterns: []string{"splice/integrity/*", "tee/data/*"}, check: func(r *Record) string {
+		{fault: "dstate", patterns: []string{"splice/integrity/*", "tee/data/*"}, check: func(r *results.Record) string {
 			s := r.Candidate.Summary.Hangs
 			if len(s) != 1 || !strings.HasPrefix(s[0], "splice/integrity/pipe-pipe-socket: hung") {
 				return fmt.Sprintf("hangs %q, want splice/integrity/pipe-pipe-socket alone", s)
@@ -85,7 +88,7 @@ func TestIntegrationFaultKernels(t *testing.T) {
 		}},
 		// (2) A panic in every vmsplice() call: each group is cut short
 		// after three crashes, the other suites still run.
-		{fault: "panicall", patterns: []string{"vmsplice/errors/*", "vmsplice/read/*", "tee/*"}, check: func(r *Record) string {
+		{fault: "panicall", patterns: []string{"vmsplice/errors/*", "vmsplice/read/*", "tee/*"}, check: func(r *results.Record) string {
 			s := r.Candidate.Summary
 			if len(s.Crashes) != 6 || !hasPrefix(s.Crashes, "vmsplice/errors/") || !hasPrefix(s.Crashes, "vmsplice/read/") {
 				return fmt.Sprintf("crashes %q, want three in each vmsplice group", s.Crashes)
@@ -102,7 +105,7 @@ func TestIntegrationFaultKernels(t *testing.T) {
 		}},
 		// (3) An oops that kills the calling task while the kernel goes
 		// on: a crash of the case, not a hang.
-		{fault: "oops", patterns: []string{"sendfile/len/*", "tee/data/*"}, check: func(r *Record) string {
+		{fault: "oops", patterns: []string{"sendfile/len/*", "tee/data/*"}, check: func(r *results.Record) string {
 			s := r.Candidate.Summary.Crashes
 			if len(s) != 2 || !strings.HasPrefix(s[0], "sendfile/len/") || !strings.Contains(result(r.Candidate.Run, "sendfile/len/zero").Error, "the kernel carried on") {
 				return fmt.Sprintf("crashes %q, want both sendfile/len cases as oopses", s)
@@ -112,7 +115,7 @@ func TestIntegrationFaultKernels(t *testing.T) {
 		// (4) A soft lockup inside splice(): the guest cannot answer, the
 		// host's watchdog charges the case, and the kernel's own stall
 		// or lockup report is its evidence.
-		{fault: "lockup", patterns: []string{"splice/len/*", "tee/data/*"}, check: func(r *Record) string {
+		{fault: "lockup", patterns: []string{"splice/len/*", "tee/data/*"}, check: func(r *results.Record) string {
 			s := r.Candidate.Summary.Hangs
 			if len(s) != 1 || !strings.HasPrefix(s[0], "splice/len/zero: hung") {
 				return fmt.Sprintf("hangs %q, want splice/len/zero alone", s)
@@ -124,7 +127,7 @@ func TestIntegrationFaultKernels(t *testing.T) {
 			return ""
 		}},
 		// (5) A WARN once at boot, before any case.
-		{fault: "bootwarn", patterns: []string{"tee/data/*"}, check: func(r *Record) string {
+		{fault: "bootwarn", patterns: []string{"tee/data/*"}, check: func(r *results.Record) string {
 			if !hasPrefix(r.Candidate.Summary.Kernel, "while booting: warning: WARNING:") {
 				return fmt.Sprintf("kernel problems %q, want the boot warning", r.Candidate.Summary.Kernel)
 			}
@@ -132,7 +135,7 @@ func TestIntegrationFaultKernels(t *testing.T) {
 		}},
 		// A kernel without CONFIG_BUG: its WARN is silent, and the report
 		// must say that warnings could not be detected on it.
-		{fault: "warn", fragments: []string{nobug}, patterns: []string{"sendfile/len/*"}, check: func(r *Record) string {
+		{fault: "warn", fragments: []string{nobug}, patterns: []string{"sendfile/len/*"}, check: func(r *results.Record) string {
 			if c := r.Candidate.Capabilities; c == nil || !c.Lacks("CONFIG_BUG") {
 				return fmt.Sprintf("capabilities %+v do not name CONFIG_BUG", c)
 			}
@@ -155,13 +158,13 @@ func TestIntegrationFaultKernels(t *testing.T) {
 			defer cancel()
 			start := time.Now()
 			rec, err := Execute(ctx, Options{
-				Baseline:  KernelSpec{Source: "debian:6.12"},
-				Candidate: KernelSpec{Source: "debian:6.12", Patches: filepath.Join("testdata", "faults", tc.fault), Fragments: tc.fragments},
+				Baseline:  results.KernelSpec{Source: "debian:6.12"},
+				Candidate: results.KernelSpec{Source: "debian:6.12", Patches: filepath.Join("testdata", "faults", tc.fault), Fragments: tc.fragments},
 				Patterns:  tc.patterns,
 				Boot:      vm.BootOptions{GuestBinary: agent, CacheDir: cache},
 				CacheDir:  cache,
 				OutDir:    t.TempDir(),
-				Events:    func(e Event) { t.Log(e) },
+				Events:    func(e results.Event) { t.Log(e) },
 			})
 			if err != nil {
 				t.Fatalf("run: %v", err)
@@ -194,7 +197,7 @@ func TestIntegrationFaultKernels(t *testing.T) {
 }
 
 // result returns run's result for case id.
-func result(run *remote.Run, id string) suites.CaseResult {
+func result(run *results.SuiteRun, id string) suites.CaseResult {
 	for _, r := range run.Results {
 		if r.ID == id {
 			return r
@@ -235,12 +238,12 @@ func TestIntegrationJobs(t *testing.T) {
 	}
 	cache, agent := testGuest(t)
 	out := t.TempDir()
-	run := func(jobs int) *Record {
+	run := func(jobs int) *results.Record {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 		defer cancel()
 		rec, err := Execute(ctx, Options{
-			Baseline:  KernelSpec{Source: "debian:6.12"},
-			Candidate: KernelSpec{Source: "debian:6.12", Patches: "../kernels/patches/vmsplice-wrapper"},
+			Baseline:  results.KernelSpec{Source: "debian:6.12"},
+			Candidate: results.KernelSpec{Source: "debian:6.12", Patches: "../kernels/patches/vmsplice-wrapper"},
 			Patterns:  []string{"vmsplice/alias/*", "tee/*", "splice/len/*"},
 			Boot:      vm.BootOptions{GuestBinary: agent, CacheDir: cache},
 			CacheDir:  cache,
@@ -254,7 +257,7 @@ func TestIntegrationJobs(t *testing.T) {
 	}
 	one, four := run(1), run(4)
 	// Real records (real boots, real results) match the published schema.
-	for _, r := range []*Record{one, four} {
+	for _, r := range []*results.Record{one, four} {
 		if err := r.Validate(); err != nil {
 			t.Errorf("run.json does not validate: %v", err)
 		}
@@ -262,9 +265,9 @@ func TestIntegrationJobs(t *testing.T) {
 	if len(four.Baseline.Run.Boots) != 2 || len(four.Candidate.Run.Boots) != 2 {
 		t.Errorf("jobs 4: %d and %d boots, want 2 per kernel", len(four.Baseline.Run.Boots), len(four.Candidate.Run.Boots))
 	}
-	ids := func(r *Record) (out []string) {
+	ids := func(r *results.Record) (out []string) {
 		for _, res := range r.Candidate.Run.Results {
-			out = append(out, res.ID+"="+Outcome(res))
+			out = append(out, res.ID+"="+results.Outcome(res))
 		}
 		return out
 	}
@@ -278,7 +281,7 @@ func TestIntegrationJobs(t *testing.T) {
 	// What the runs wrote: every report, a KCIDB submission that
 	// validates, the event log with every case, both runs in the index.
 	kcidb := kcidbSchema(t)
-	for _, r := range []*Record{one, four} {
+	for _, r := range []*results.Record{one, four} {
 		for _, f := range []string{"run.json", "report.md", "report.html", "junit.xml", "kcidb.json", "events.jsonl"} {
 			if st, err := os.Stat(filepath.Join(r.Dir, f)); err != nil || st.Size() == 0 {
 				t.Errorf("%s: %s missing or empty (%v)", r.ID, f, err)
@@ -292,11 +295,11 @@ func TestIntegrationJobs(t *testing.T) {
 		if n, want := strings.Count(string(ev), `"kind":"case"`), len(r.Baseline.Run.Results)+len(r.Candidate.Run.Results); n != want {
 			t.Errorf("%s: %d case events, want %d", r.ID, n, want)
 		}
-		if loaded, err := LoadRecord(r.Dir); err != nil || len(loaded.Changes) != len(r.Changes) {
+		if loaded, err := results.LoadRecord(r.Dir); err != nil || len(loaded.Changes) != len(r.Changes) {
 			t.Errorf("%s: run.json reads back with %v", r.ID, err)
 		}
 	}
-	x, err := OpenIndex(out)
+	x, err := results.OpenIndex(out)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -319,4 +322,25 @@ func testGuest(t *testing.T) (cache, agent string) {
 		t.Fatal(err)
 	}
 	return cache, agent
+}
+
+// kcidbSchema is results' KCIDB v5.3 schema, which kcidb.json must meet.
+func kcidbSchema(t *testing.T) *jsonschema.Schema {
+	t.Helper()
+	c := jsonschema.NewCompiler()
+	c.AssertFormat()
+	s, err := c.Compile(filepath.Join("..", "..", "..", "results", "testdata", "kcidb-v5.3.schema.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func validate(t *testing.T, s *jsonschema.Schema, b []byte) error {
+	t.Helper()
+	v, err := jsonschema.UnmarshalJSON(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s.Validate(v)
 }

@@ -1,4 +1,8 @@
-package kernels
+// Package kconfig reads a kernel's build configuration (.config) from
+// wherever it can be found — a build record, the files kept beside an
+// image, the copy CONFIG_IKCONFIG embeds in it — and says what a kernel
+// with it can and cannot report, and how two configurations differ.
+package kconfig
 
 import (
 	"bufio"
@@ -16,9 +20,9 @@ import (
 	"github.com/ulikunitz/xz"
 )
 
-// KernelConfig is a kernel's build configuration (.config), as far as it
+// Config is a kernel's build configuration (.config), as far as it
 // could be found.
-type KernelConfig struct {
+type Config struct {
 	// Options maps each set option (CONFIG_FOO) to its value: y, m, a
 	// number or a quoted string. An option that is not set is absent.
 	Options map[string]string `json:"-"`
@@ -27,18 +31,18 @@ type KernelConfig struct {
 }
 
 // Value is an option's value, "" when it is not set.
-func (c *KernelConfig) Value(opt string) string { return c.Options[opt] }
+func (c *Config) Value(opt string) string { return c.Options[opt] }
 
 // Enabled reports whether opt is built in or a module.
-func (c *KernelConfig) Enabled(opt string) bool {
+func (c *Config) Enabled(opt string) bool {
 	v := c.Options[opt]
 	return v == "y" || v == "m"
 }
 
-// ParseConfig reads a .config: "CONFIG_FOO=y" lines, "# CONFIG_FOO is not
+// Parse reads a .config: "CONFIG_FOO=y" lines, "# CONFIG_FOO is not
 // set" and comments ignored.
-func ParseConfig(r io.Reader, from string) (*KernelConfig, error) {
-	c := &KernelConfig{Options: map[string]string{}, From: from}
+func Parse(r io.Reader, from string) (*Config, error) {
+	c := &Config{Options: map[string]string{}, From: from}
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
@@ -61,14 +65,14 @@ func ParseConfig(r io.Reader, from string) (*KernelConfig, error) {
 	return c, nil
 }
 
-// ReadConfigFile parses the configuration in file p.
-func ReadConfigFile(p string) (*KernelConfig, error) {
+// ReadFile parses the configuration in file p.
+func ReadFile(p string) (*Config, error) {
 	f, err := os.Open(p)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	return ParseConfig(f, p)
+	return Parse(f, p)
 }
 
 // ConfigFor finds the configuration a kernel image was built with, trying
@@ -77,7 +81,7 @@ func ReadConfigFile(p string) (*KernelConfig, error) {
 // build cache's config, a tree's .config above arch/x86/boot/bzImage), and
 // the copy embedded in the image by CONFIG_IKCONFIG. It returns nil, nil
 // when the image carries none and none is beside it.
-func ConfigFor(image, buildConfig string) (*KernelConfig, error) {
+func ConfigFor(image, buildConfig string) (*Config, error) {
 	var candidates []string
 	if buildConfig != "" {
 		candidates = append(candidates, buildConfig)
@@ -94,7 +98,7 @@ func ConfigFor(image, buildConfig string) (*KernelConfig, error) {
 		if _, err := os.Stat(p); err != nil {
 			continue
 		}
-		return ReadConfigFile(p)
+		return ReadFile(p)
 	}
 	c, err := EmbeddedConfig(image)
 	if errors.Is(err, errNoIKConfig) {
@@ -136,7 +140,7 @@ const maxVmlinux = 512 << 20
 // the kernel: it finds the compressed kernel in the image (gzip, zstd or
 // xz, as scripts/extract-ikconfig does), decompresses it, and unpacks the
 // gzip between the IKCFG markers. An uncompressed vmlinux works too.
-func EmbeddedConfig(image string) (*KernelConfig, error) {
+func EmbeddedConfig(image string) (*Config, error) {
 	img, err := os.ReadFile(image)
 	if err != nil {
 		return nil, err
@@ -166,7 +170,7 @@ func EmbeddedConfig(image string) (*KernelConfig, error) {
 	return nil, errNoIKConfig
 }
 
-func ikconfigIn(data []byte, image string) (*KernelConfig, error) {
+func ikconfigIn(data []byte, image string) (*Config, error) {
 	i := bytes.Index(data, ikStart)
 	if i < 0 {
 		return nil, errNoIKConfig
@@ -180,7 +184,7 @@ func ikconfigIn(data []byte, image string) (*KernelConfig, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: embedded configuration: %w", image, err)
 	}
-	return ParseConfig(zr, image+" (embedded, IKCONFIG)")
+	return Parse(zr, image+" (embedded, IKCONFIG)")
 }
 
 // ConfigDiff is one option that two configurations set differently.
@@ -203,7 +207,7 @@ func notSet(v string) string {
 
 // DiffConfigs lists the options among opts that a and b set differently,
 // in option order.
-func DiffConfigs(a, b *KernelConfig, opts []string) []ConfigDiff {
+func DiffConfigs(a, b *Config, opts []string) []ConfigDiff {
 	var out []ConfigDiff
 	seen := map[string]bool{}
 	for _, o := range opts {

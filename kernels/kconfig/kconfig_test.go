@@ -1,9 +1,8 @@
-package kernels
+package kconfig
 
 import (
 	"bytes"
 	"compress/gzip"
-	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -35,8 +34,8 @@ func gz(t *testing.T, b []byte) []byte {
 	return buf.Bytes()
 }
 
-func TestParseConfig(t *testing.T) {
-	c, err := ParseConfig(strings.NewReader(sampleConfig), "x")
+func TestParse(t *testing.T) {
+	c, err := Parse(strings.NewReader(sampleConfig), "x")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,8 +48,8 @@ func TestParseConfig(t *testing.T) {
 		t.Error("Enabled wrong")
 	}
 	for _, bad := range []string{"", "# only comments\n", "hello world\n", "FOO=y\n"} {
-		if _, err := ParseConfig(strings.NewReader(bad), "bad"); err == nil {
-			t.Errorf("ParseConfig(%q) succeeded", bad)
+		if _, err := Parse(strings.NewReader(bad), "bad"); err == nil {
+			t.Errorf("Parse(%q) succeeded", bad)
 		}
 	}
 }
@@ -113,11 +112,10 @@ func TestConfigFor(t *testing.T) {
 }
 
 func TestAssess(t *testing.T) {
-	c, _ := ParseConfig(strings.NewReader(sampleConfig), "x")
+	c, _ := Parse(strings.NewReader(sampleConfig), "x")
 	if _, err := Assess(c, false, "K"); err == nil || !strings.Contains(err.Error(), "CONFIG_VIRTIO_CONSOLE=m but no module tree") {
 		t.Errorf("no modules: %v", err)
 	}
-	var ie *InputError
 	caps, err := Assess(c, true, "K")
 	if err != nil {
 		t.Fatal(err)
@@ -133,7 +131,7 @@ func TestAssess(t *testing.T) {
 		t.Errorf("limits %v; missing %v", caps.Limits, want)
 	}
 	delete(c.Options, "CONFIG_VIRTIO_CONSOLE")
-	if _, err := Assess(c, true, "K"); !errors.As(err, &ie) || !strings.Contains(err.Error(), "guest.config") {
+	if _, err := Assess(c, true, "K"); err == nil || !strings.Contains(err.Error(), "guest.config") {
 		t.Errorf("no VIRTIO_CONSOLE: %v", err)
 	}
 	if caps, err := Assess(nil, false, "K"); err != nil || !caps.Unknown() || len(caps.Limits) != 1 {
@@ -142,8 +140,8 @@ func TestAssess(t *testing.T) {
 }
 
 func TestDiffConfigs(t *testing.T) {
-	a, _ := ParseConfig(strings.NewReader("CONFIG_A=y\nCONFIG_B=y\nCONFIG_C=m\n"), "a")
-	b, _ := ParseConfig(strings.NewReader("CONFIG_A=y\nCONFIG_C=y\nCONFIG_D=y\n"), "b")
+	a, _ := Parse(strings.NewReader("CONFIG_A=y\nCONFIG_B=y\nCONFIG_C=m\n"), "a")
+	b, _ := Parse(strings.NewReader("CONFIG_A=y\nCONFIG_C=y\nCONFIG_D=y\n"), "b")
 	got := DiffConfigs(a, b, []string{"CONFIG_C", "CONFIG_A", "CONFIG_B", "CONFIG_B", "CONFIG_E"})
 	var s []string
 	for _, d := range got {

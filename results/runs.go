@@ -1,0 +1,66 @@
+package results
+
+import (
+	"time"
+
+	"github.com/patchtest/patchtest/suites"
+	"github.com/patchtest/patchtest/suites/perf"
+	"github.com/patchtest/patchtest/vm"
+)
+
+// What a run is made of, as the runners in suites/remote produce it and
+// the record keeps it.
+
+// Sides of an A/B perf run.
+const (
+	Baseline  = "baseline"
+	Candidate = "candidate"
+)
+
+// SuiteRun is the outcome of running the correctness suites on one
+// kernel.
+type SuiteRun struct {
+	Release string              `json:"release"`
+	Boots   []vm.Info           `json:"boots"`
+	Results []suites.CaseResult `json:"results"`
+	// Crashes and Hangs count the cases that brought the kernel down or
+	// hung it; each cost a reboot.
+	Crashes int `json:"crashes"`
+	Hangs   int `json:"hangs,omitempty"`
+	// BootReports are the kernel reports printed while a guest booted,
+	// before any case ran (a WARN in an initcall), one per title.
+	BootReports []string `json:"boot_reports,omitempty"`
+	// Failures are the kernel's failures outside any case: a boot that
+	// failed, a guest lost or silent between cases.
+	Failures []string `json:"failures,omitempty"`
+	// Incomplete is set when the run was interrupted: the cases after
+	// that point are not run.
+	Incomplete bool `json:"incomplete,omitempty"`
+	// Budget is the bound the run's wall time was held to.
+	Budget time.Duration `json:"budget_ns,omitempty"`
+	// GuestTime is the time the cases took in the guest.
+	GuestTime time.Duration `json:"guest_time_ns"`
+	Wall      time.Duration `json:"wall_ns"`
+}
+
+// PerfSample is one sample, tagged with the side and round it came from.
+type PerfSample struct {
+	Side  string `json:"side"`
+	Round int    `json:"round"`
+	// Warmup samples are discarded by the statistics.
+	Warmup bool `json:"warmup,omitempty"`
+	perf.Sample
+}
+
+// PerfRun is the outcome of an A/B perf run.
+type PerfRun struct {
+	Level      perf.Level   `json:"level"`
+	Benchmarks []string     `json:"benchmarks"`
+	Samples    []PerfSample `json:"samples"`
+	// Boots are the two machines, baseline first.
+	Boots []vm.Info `json:"boots"`
+	// PinnedCPU is the host CPU both machines were pinned to; -1 when
+	// they were not (a host with one CPU).
+	PinnedCPU int           `json:"pinned_cpu"`
+	Wall      time.Duration `json:"wall_ns"`
+}
