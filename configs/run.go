@@ -55,13 +55,23 @@ type Run struct {
 	Out string `yaml:"out"`
 }
 
-// KernelSpec is one kernel of a run: a bzImage or debian:FLAVOUR as path,
-// or a source with an optional patch series.
+// KernelSpec says where one kernel of a run comes from: a bzImage (or
+// debian:FLAVOUR) as Path, or a build of Source with an optional patch
+// series, on the configuration Base with Fragments. It is the one
+// description of a kernel from the configuration file to the record: in a
+// run configuration, base and fragments are given once, under config:,
+// for both kernels.
 type KernelSpec struct {
-	Path    string `yaml:"path"`
-	Source  string `yaml:"source"`
-	Patches string `yaml:"patches"`
+	Path      string   `yaml:"path" json:"path,omitempty"`
+	Source    string   `yaml:"source" json:"source,omitempty"`
+	Patches   string   `yaml:"patches" json:"patches,omitempty"`
+	Base      string   `yaml:"-" json:"base,omitempty"`
+	Fragments []string `yaml:"-" json:"fragments,omitempty"`
 }
+
+// Built reports whether the kernel is built from a source rather than
+// given as an image.
+func (k KernelSpec) Built() bool { return k.Path == "" }
 
 // LoadRun parses a run configuration. Unknown keys and bad values are
 // errors naming the file, the line and the key.

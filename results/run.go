@@ -14,6 +14,7 @@ import (
 
 	"github.com/google/renameio/v2"
 
+	"github.com/patchtest/patchtest/configs"
 	"github.com/patchtest/patchtest/kernels/artifact"
 	"github.com/patchtest/patchtest/kernels/kconfig"
 )
@@ -21,14 +22,9 @@ import (
 // SchemaVersion is the version of the run record's JSON schema.
 const SchemaVersion = 1
 
-// KernelSpec says where one side's kernel comes from: a bzImage (or
-// debian:FLAVOUR) given as Path, or a build of Source with Patches.
-type KernelSpec struct {
-	Path      string   `json:"path,omitempty"`
-	Source    string   `json:"source,omitempty"`
-	Patches   string   `json:"patches,omitempty"`
-	Fragments []string `json:"fragments,omitempty"`
-}
+// KernelSpec says where one side's kernel comes from (configs'
+// description, recorded as it was run).
+type KernelSpec = configs.KernelSpec
 
 // PerfResult is the perf part of a run.
 type PerfResult struct {

@@ -114,7 +114,7 @@ func execute(c *cobra.Command, f *runFlags, perfOnly bool) error {
 		o.Expect = ""
 	}
 	if fl.Changed("patches") {
-		o.Candidate = results.KernelSpec{Source: o.Candidate.Source, Patches: f.patches, Fragments: o.Candidate.Fragments}
+		o.Candidate = results.KernelSpec{Source: o.Candidate.Source, Patches: f.patches, Base: cfg.Config.Base, Fragments: cfg.Config.Fragments}
 		o.Expect = ""
 	}
 	if fl.Changed("baseline") {

@@ -263,12 +263,17 @@ func resolve(ctx context.Context, b *kernels.Builder, side *results.KernelResult
 		side.BzImage = k.Kernel
 		return k.Modules, nil
 	}
-	bld, err := b.Build(ctx, kernels.Request{Source: side.Spec.Source, Patches: side.Spec.Patches, Fragments: side.Spec.Fragments})
+	bld, err := b.Build(ctx, buildRequest(side.Spec))
 	if err != nil {
 		return "", err
 	}
 	side.Build, side.BzImage = bld, bld.BzImage
 	return "", nil
+}
+
+// buildRequest is what the builder is asked for a built kernel.
+func buildRequest(k results.KernelSpec) kernels.Request {
+	return kernels.Request{Source: k.Source, Patches: k.Patches, Base: k.Base, Fragments: k.Fragments}
 }
 
 // FromConfig turns a run configuration into Options. Relative paths in it
@@ -282,11 +287,13 @@ func FromConfig(cfg *configs.Run, dir string) Options {
 		return filepath.Join(dir, p)
 	}
 	spec := func(k configs.KernelSpec) results.KernelSpec {
-		s := results.KernelSpec{Path: k.Path, Source: k.Source, Patches: abs(k.Patches), Fragments: cfg.Config.Fragments}
-		if s.Path != "" && !strings.Contains(s.Path, ":") {
-			s.Path = abs(s.Path)
+		if k.Path != "" {
+			if !strings.Contains(k.Path, ":") {
+				k.Path = abs(k.Path)
+			}
+			return k
 		}
-		return s
+		return results.KernelSpec{Source: k.Source, Patches: abs(k.Patches), Base: cfg.Config.Base, Fragments: cfg.Config.Fragments}
 	}
 	o := Options{
 		Baseline:  spec(cfg.Kernels.Baseline),
