@@ -17,6 +17,7 @@ import (
 	"github.com/patchtest/patchtest/configs"
 	"github.com/patchtest/patchtest/kernels/artifact"
 	"github.com/patchtest/patchtest/kernels/kconfig"
+	"github.com/patchtest/patchtest/vm/console"
 )
 
 // SchemaVersion is the version of the run record's JSON schema.
@@ -185,7 +186,7 @@ func Headline(lines []string) string {
 		if head == "" && t != "" && !strings.Contains(t, "cut here") {
 			head = t
 		}
-		if strings.Contains(t, "WARNING:") || strings.Contains(t, "BUG:") || strings.Contains(t, "Oops") {
+		if _, ok := console.Classify(t); ok {
 			head = t
 			break
 		}

@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/patchtest/patchtest/guest/build"
 	"github.com/patchtest/patchtest/vm/initramfs"
 )
 
@@ -15,7 +14,8 @@ import (
 type BootOptions struct {
 	Kernel     string
 	ModulesDir string
-	// GuestBinary is a prebuilt guest binary; empty builds it from source.
+	// GuestBinary is the static guest binary (init, agent and suites),
+	// as guest/build.Guest builds it; required.
 	GuestBinary string
 	// NoBusybox leaves busybox out of the guest even when the host has it.
 	NoBusybox bool
@@ -68,15 +68,10 @@ func Boot(ctx context.Context, o BootOptions) (*Machine, error) {
 	}
 	agent := o.GuestBinary
 	if agent == "" {
-		src, err := build.FindSource()
-		if err != nil {
-			return nil, &Error{Outcome: Infrastructure, Msg: "guest binary", Err: err}
-		}
-		if agent, _, err = build.Guest(ctx, src, filepath.Join(o.CacheDir, "guest")); err != nil {
-			return nil, &Error{Outcome: Infrastructure, Msg: "guest binary", Err: err}
-		}
-	} else if _, err := os.Stat(agent); err != nil {
-		return nil, &Error{Outcome: MissingFile, Msg: "--guest-binary", Err: err}
+		return nil, &Error{Outcome: Infrastructure, Msg: "no guest binary given (guest/build.Guest builds it)"}
+	}
+	if _, err := os.Stat(agent); err != nil {
+		return nil, &Error{Outcome: MissingFile, Msg: "guest binary", Err: err}
 	}
 	var busybox string
 	if !o.NoBusybox {

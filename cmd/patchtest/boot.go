@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/patchtest/patchtest/guest/build"
 	"github.com/patchtest/patchtest/kernels"
 	"github.com/patchtest/patchtest/vm"
 	"github.com/patchtest/patchtest/vm/initramfs"
@@ -58,7 +59,24 @@ func (f *bootFlags) prepare(ctx context.Context, w io.Writer) error {
 	if f.opts.ModulesDir == "" {
 		f.opts.ModulesDir = k.Modules
 	}
+	if err := f.guest(ctx); err != nil {
+		return err
+	}
 	return f.prepareEvents(w)
+}
+
+// guest builds the guest binary from this repository, unless
+// --guest-binary named one.
+func (f *bootFlags) guest(ctx context.Context) error {
+	if f.opts.GuestBinary != "" {
+		return nil
+	}
+	agent, err := build.FromSource(ctx, f.opts.CacheDir)
+	if err != nil {
+		return &vm.Error{Outcome: vm.Infrastructure, Msg: "guest binary", Err: err}
+	}
+	f.opts.GuestBinary = agent
+	return nil
 }
 
 // prepareEvents checks the flags that do not name a kernel and connects

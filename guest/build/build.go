@@ -143,3 +143,14 @@ func Guest(ctx context.Context, src, cacheDir string) (path string, cached bool,
 	}
 	return out, false, nil
 }
+
+// FromSource returns the guest binary of the repository patchtest runs
+// from (FindSource), built into cacheDir/guest or found cached there.
+func FromSource(ctx context.Context, cacheDir string) (string, error) {
+	src, err := FindSource()
+	if err != nil {
+		return "", err
+	}
+	path, _, err := Guest(ctx, src, filepath.Join(cacheDir, "guest"))
+	return path, err
+}

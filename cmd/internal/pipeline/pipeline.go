@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/patchtest/patchtest/configs"
+	"github.com/patchtest/patchtest/guest/build"
 	"github.com/patchtest/patchtest/kernels"
 	"github.com/patchtest/patchtest/kernels/kconfig"
 	"github.com/patchtest/patchtest/results"
@@ -95,6 +96,11 @@ func Execute(ctx context.Context, o Options) (*results.Record, error) {
 	expect, err := checkInputs(o)
 	if err != nil {
 		return nil, err
+	}
+	if o.Boot.GuestBinary == "" {
+		if o.Boot.GuestBinary, err = build.FromSource(ctx, o.CacheDir); err != nil {
+			return nil, &vm.Error{Outcome: vm.Infrastructure, Msg: "guest binary", Err: err}
+		}
 	}
 	sides := []*results.KernelResult{{Role: results.Baseline, Spec: o.Baseline}, {Role: results.Candidate, Spec: o.Candidate}}
 	boots := make([]vm.BootOptions, len(sides))
