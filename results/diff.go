@@ -15,10 +15,10 @@ import (
 	"github.com/patchtest/patchtest/suites"
 )
 
-// Outcome renders a case result as one comparable string: the observation
+// CaseOutcome renders a case result as one comparable string: the observation
 // ("aliasing:copied"), or what went wrong ("crash", "error: hung…"). A
 // timing note is left out: it qualifies, it does not change the value.
-func Outcome(r suites.CaseResult) string {
+func CaseOutcome(r suites.CaseResult) string {
 	switch {
 	case r.NotRun != "":
 		return "not run"
@@ -81,8 +81,8 @@ func NotComparable(base, cand []suites.CaseResult) []Change {
 		if !ok {
 			continue
 		}
-		if why := incomparable(br, cr); why != "" && Outcome(br) != Outcome(cr) {
-			out = append(out, Change{ID: id, From: Outcome(br), To: Outcome(cr), Why: why})
+		if why := incomparable(br, cr); why != "" && CaseOutcome(br) != CaseOutcome(cr) {
+			out = append(out, Change{ID: id, From: CaseOutcome(br), To: CaseOutcome(cr), Why: why})
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
@@ -110,10 +110,10 @@ func Diff(base, cand []suites.CaseResult) []Change {
 			continue
 		}
 		if bok {
-			from = Outcome(br)
+			from = CaseOutcome(br)
 		}
 		if cok {
-			to = Outcome(cr)
+			to = CaseOutcome(cr)
 		}
 		if from != to {
 			out = append(out, Change{ID: id, From: from, To: to})

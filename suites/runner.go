@@ -48,13 +48,13 @@ func Run(w io.Writer, cases []*Case, acks io.Reader) error {
 	for i, c := range cases {
 		ids[i] = c.ID
 	}
-	if err := enc.Encode(Record{Kind: RecordHello, Version: StreamVersion, Cases: ids}); err != nil {
+	if err := enc.Encode(StreamRecord{Kind: RecordHello, Version: StreamVersion, Cases: ids}); err != nil {
 		return err
 	}
 	kmsg := openKmsg()
 	defer kmsg.close()
 	for _, c := range cases {
-		if err := enc.Encode(Record{Kind: RecordStart, ID: c.ID}); err != nil {
+		if err := enc.Encode(StreamRecord{Kind: RecordStart, ID: c.ID}); err != nil {
 			return err
 		}
 		if ack != nil {
@@ -77,14 +77,14 @@ func Run(w io.Writer, cases []*Case, acks io.Reader) error {
 			return ErrWedged
 		}
 	}
-	return enc.Encode(Record{Kind: RecordEnd, Count: len(cases)})
+	return enc.Encode(StreamRecord{Kind: RecordEnd, Count: len(cases)})
 }
 
 // runCase runs one case within its timeout. A case that outlives it is
 // recorded as hung and left behind; its descriptors are closed, which
 // wakes a helper blocked on a pipe or socket.
-func runCase(c *Case) Record {
-	rec := Record{Kind: RecordCase, ID: c.ID}
+func runCase(c *Case) StreamRecord {
+	rec := StreamRecord{Kind: RecordCase, ID: c.ID}
 	t, err := newT()
 	if err != nil {
 		rec.Error = err.Error()

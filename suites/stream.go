@@ -21,8 +21,8 @@ const (
 	RecordEnd   = "end"   // last: the stream is complete
 )
 
-// Record is one JSON line of the result stream the guest writes.
-type Record struct {
+// StreamRecord is one JSON line of the result stream the guest writes.
+type StreamRecord struct {
 	Kind string `json:"kind"`
 
 	// hello
@@ -107,7 +107,7 @@ func ReadStream(r io.Reader, onStart func(id string), onResult func(CaseResult))
 	line := 0
 	for sc.Scan() {
 		line++
-		var rec Record
+		var rec StreamRecord
 		if err := json.Unmarshal(sc.Bytes(), &rec); err != nil {
 			return s, fmt.Errorf("result stream line %d: %w", line, err)
 		}

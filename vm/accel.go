@@ -32,15 +32,15 @@ type HostKey struct {
 	CPU        string `json:"cpu"`
 }
 
-// Verdict records whether KVM worked on this host.
-type Verdict struct {
+// KVMVerdict records whether KVM worked on this host.
+type KVMVerdict struct {
 	HostKey
 	Works   bool      `json:"works"`
 	Reason  string    `json:"reason,omitempty"`
 	Checked time.Time `json:"checked"`
 }
 
-func (v Verdict) String() string {
+func (v KVMVerdict) String() string {
 	if v.Works {
 		return fmt.Sprintf("KVM works (checked %s)", v.Checked.Format(time.DateTime))
 	}
@@ -50,21 +50,21 @@ func (v Verdict) String() string {
 // VerdictFile is where the KVM verdict for this host is kept in cacheDir.
 func VerdictFile(cacheDir string) string { return filepath.Join(cacheDir, "kvm-verdict.json") }
 
-// LoadVerdict returns the verdict saved for key, if any.
-func LoadVerdict(cacheDir string, key HostKey) (Verdict, bool) {
+// LoadKVMVerdict returns the verdict saved for key, if any.
+func LoadKVMVerdict(cacheDir string, key HostKey) (KVMVerdict, bool) {
 	b, err := os.ReadFile(VerdictFile(cacheDir))
 	if err != nil {
-		return Verdict{}, false
+		return KVMVerdict{}, false
 	}
-	var v Verdict
+	var v KVMVerdict
 	if json.Unmarshal(b, &v) != nil || v.HostKey != key {
-		return Verdict{}, false
+		return KVMVerdict{}, false
 	}
 	return v, true
 }
 
-// SaveVerdict remembers v for this host.
-func SaveVerdict(cacheDir string, v Verdict) error {
+// SaveKVMVerdict remembers v for this host.
+func SaveKVMVerdict(cacheDir string, v KVMVerdict) error {
 	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return err
@@ -75,9 +75,9 @@ func SaveVerdict(cacheDir string, v Verdict) error {
 	return renameio.WriteFile(VerdictFile(cacheDir), append(b, '\n'), 0o644)
 }
 
-// ForgetVerdict removes the saved verdict, so that the next auto boot
+// ForgetKVMVerdict removes the saved verdict, so that the next auto boot
 // tests KVM again.
-func ForgetVerdict(cacheDir string) error {
+func ForgetKVMVerdict(cacheDir string) error {
 	err := os.Remove(VerdictFile(cacheDir))
 	if errors.Is(err, os.ErrNotExist) {
 		return nil

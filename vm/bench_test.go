@@ -86,7 +86,7 @@ func newBareBoot(b *testing.B, kernel string) *bareBoot {
 	}
 	accel := "tcg"
 	if vm.KVMDevice("") == nil {
-		if v, ok := vm.LoadVerdict(vm.DefaultCacheDir(), vm.HostKeyFor(qemuVersion(b))); ok && v.Works {
+		if v, ok := vm.LoadKVMVerdict(vm.DefaultCacheDir(), vm.HostKeyFor(qemuVersion(b))); ok && v.Works {
 			accel = "kvm"
 		}
 	}

@@ -99,29 +99,29 @@ func TestKVMFailure(t *testing.T) {
 func TestVerdict(t *testing.T) {
 	dir := t.TempDir()
 	key := HostKey{HostKernel: "6.1.0", QEMU: "7.2.22", CPU: "Xeon"}
-	if _, ok := LoadVerdict(dir, key); ok {
+	if _, ok := LoadKVMVerdict(dir, key); ok {
 		t.Fatal("verdict found in an empty cache")
 	}
-	v := Verdict{HostKey: key, Works: false, Reason: "KVM internal error"}
-	if err := SaveVerdict(dir, v); err != nil {
+	v := KVMVerdict{HostKey: key, Works: false, Reason: "KVM internal error"}
+	if err := SaveKVMVerdict(dir, v); err != nil {
 		t.Fatal(err)
 	}
-	got, ok := LoadVerdict(dir, key)
+	got, ok := LoadKVMVerdict(dir, key)
 	if !ok || got.Works || got.Reason != v.Reason {
-		t.Errorf("LoadVerdict = %+v, %v", got, ok)
+		t.Errorf("LoadKVMVerdict = %+v, %v", got, ok)
 	}
 	other := key
 	other.QEMU = "8.0"
-	if _, ok := LoadVerdict(dir, other); ok {
+	if _, ok := LoadKVMVerdict(dir, other); ok {
 		t.Error("a verdict for another QEMU was used")
 	}
-	if err := ForgetVerdict(dir); err != nil {
+	if err := ForgetKVMVerdict(dir); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := LoadVerdict(dir, key); ok {
-		t.Error("verdict survived ForgetVerdict")
+	if _, ok := LoadKVMVerdict(dir, key); ok {
+		t.Error("verdict survived ForgetKVMVerdict")
 	}
-	if err := ForgetVerdict(dir); err != nil {
+	if err := ForgetKVMVerdict(dir); err != nil {
 		t.Errorf("forgetting twice: %v", err)
 	}
 }

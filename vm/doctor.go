@@ -34,7 +34,7 @@ func Doctor(ctx context.Context, cacheDir, qemu string) []Check {
 		if err := KVMDevice(""); err != nil {
 			kvm.Detail = err.Error() + "; guests run under TCG"
 			kvm.Fix = "load kvm_intel or kvm_amd and add yourself to group kvm (optional)"
-		} else if v, ok := LoadVerdict(cacheDir, HostKeyFor(q.Version)); ok {
+		} else if v, ok := LoadKVMVerdict(cacheDir, HostKeyFor(q.Version)); ok {
 			kvm.OK = v.Works
 			kvm.Detail = v.String() + "; file " + VerdictFile(cacheDir)
 			if !v.Works {

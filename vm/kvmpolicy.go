@@ -53,13 +53,13 @@ func Start(ctx context.Context, spec Spec) (*Machine, error) {
 		return launch(ctx, spec, kernel, q, TCG, note, false)
 	}
 	key := HostKeyFor(q.Version)
-	if v, ok := LoadVerdict(spec.CacheDir, key); ok {
+	if v, ok := LoadKVMVerdict(spec.CacheDir, key); ok {
 		if v.Works {
 			m, err := launch(ctx, spec, kernel, q, KVM, "verified earlier", true)
 			var kb *kvmBroken
 			if errors.As(err, &kb) {
 				// It worked once; say so rather than silently retrying.
-				_ = ForgetVerdict(spec.CacheDir)
+				_ = ForgetKVMVerdict(spec.CacheDir)
 				return nil, &Error{Outcome: Infrastructure, Msg: "KVM, verified earlier on this host, failed now; the verdict is forgotten, run again to re-test", Err: kb}
 			}
 			return m, err
@@ -72,7 +72,7 @@ func Start(ctx context.Context, spec Spec) (*Machine, error) {
 	var kb *kvmBroken
 	if !errors.As(err, &kb) {
 		if err == nil {
-			_ = SaveVerdict(spec.CacheDir, Verdict{HostKey: key, Works: true, Checked: time.Now()})
+			_ = SaveKVMVerdict(spec.CacheDir, KVMVerdict{HostKey: key, Works: true, Checked: time.Now()})
 		}
 		return m, err
 	}
@@ -81,7 +81,7 @@ func Start(ctx context.Context, spec Spec) (*Machine, error) {
 	m, err = launch(ctx, spec, kernel, q, TCG, note, false)
 	if err == nil {
 		// TCG booting the same kernel proves the kernel was not to blame.
-		_ = SaveVerdict(spec.CacheDir, Verdict{HostKey: key, Works: false, Reason: kb.reason, Checked: time.Now()})
+		_ = SaveKVMVerdict(spec.CacheDir, KVMVerdict{HostKey: key, Works: false, Reason: kb.reason, Checked: time.Now()})
 	}
 	return m, err
 }

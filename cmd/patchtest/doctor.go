@@ -20,7 +20,7 @@ func newDoctor() *cobra.Command {
 		RunE: func(c *cobra.Command, args []string) error {
 			w := c.OutOrStdout()
 			if recheck {
-				if err := vm.ForgetVerdict(cacheDir); err != nil {
+				if err := vm.ForgetKVMVerdict(cacheDir); err != nil {
 					return err
 				}
 				fmt.Fprintln(w, "forgot the KVM verdict; the next boot with --accel auto tests KVM again")

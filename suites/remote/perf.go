@@ -42,7 +42,7 @@ type PerfOptions struct {
 func RunPerf(ctx context.Context, o PerfOptions) (*results.PerfRun, error) {
 	benches, err := perf.Select(o.Level, o.Patterns...)
 	if err != nil {
-		return nil, &vm.Error{Outcome: vm.BadInput, Msg: "--bench", Err: err}
+		return nil, fmt.Errorf("select benchmarks: %w", err)
 	}
 	notice := o.Notice
 	if notice == nil {

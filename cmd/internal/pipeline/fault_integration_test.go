@@ -267,7 +267,7 @@ func TestIntegrationJobs(t *testing.T) {
 	}
 	ids := func(r *results.Record) (out []string) {
 		for _, res := range r.Candidate.Run.Results {
-			out = append(out, res.ID+"="+results.Outcome(res))
+			out = append(out, res.ID+"="+results.CaseOutcome(res))
 		}
 		return out
 	}

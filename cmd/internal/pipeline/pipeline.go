@@ -207,12 +207,12 @@ func checkInputs(o Options) (*results.Expect, error) {
 	}
 	if !o.SkipSuites {
 		if _, err := suites.Catalogue().Select(o.Patterns...); err != nil {
-			return nil, &vm.Error{Outcome: vm.BadInput, Msg: "--suite", Err: err}
+			return nil, &vm.Error{Outcome: vm.BadInput, Msg: "case selection", Err: err}
 		}
 	}
 	if o.Perf.Name != "" {
 		if _, err := perf.Select(o.Perf, o.Benchmarks...); err != nil {
-			return nil, &vm.Error{Outcome: vm.BadInput, Msg: "--bench", Err: err}
+			return nil, &vm.Error{Outcome: vm.BadInput, Msg: "benchmark selection", Err: err}
 		}
 	}
 	for _, k := range []struct {
@@ -425,7 +425,7 @@ func runSide(ctx context.Context, o Options, side *results.KernelResult, boot vm
 		done++
 		n := done
 		mu.Unlock()
-		emit(results.Event{Kind: results.EventCase, Side: side.Role, ID: r.ID, Done: n, Total: len(cases), Msg: results.Outcome(r)})
+		emit(results.Event{Kind: results.EventCase, Side: side.Role, ID: r.ID, Done: n, Total: len(cases), Msg: results.CaseOutcome(r)})
 		switch {
 		case r.NotRun != "":
 		case r.Crash != "":
