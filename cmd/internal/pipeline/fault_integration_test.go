@@ -243,7 +243,7 @@ func TestIntegrationJobs(t *testing.T) {
 		defer cancel()
 		rec, err := Execute(ctx, Options{
 			Baseline:  results.KernelSpec{Source: "debian:6.12"},
-			Candidate: results.KernelSpec{Source: "debian:6.12", Patches: "../kernels/patches/vmsplice-wrapper"},
+			Candidate: results.KernelSpec{Source: "debian:6.12", Patches: filepath.Join("..", "..", "..", "kernels", "patches", "vmsplice-wrapper")},
 			Patterns:  []string{"vmsplice/alias/*", "tee/*", "splice/len/*"},
 			Boot:      vm.BootOptions{GuestBinary: agent, CacheDir: cache},
 			CacheDir:  cache,
