@@ -89,6 +89,20 @@ func NotComparable(base, cand []suites.CaseResult) []Change {
 	return out
 }
 
+// Compared lists, in base's order, the cases that ran on both sides and
+// can be compared (see NotComparable): what expectations are checked
+// against.
+func Compared(base, cand []suites.CaseResult) []string {
+	c := index(cand)
+	var out []string
+	for _, b := range base {
+		if r, ok := c[b.ID]; ok && incomparable(b, r) == "" {
+			out = append(out, b.ID)
+		}
+	}
+	return out
+}
+
 // Diff lists the cases whose outcomes differ, in case ID order. A case
 // present on one side only shows as "missing" on the other; cases that
 // cannot be compared (NotComparable) are left out.
@@ -131,13 +145,17 @@ func index(rs []suites.CaseResult) map[string]suites.CaseResult {
 	return m
 }
 
-// Expectation is one change a series declares it makes: cases matching
-// Cases (a glob) go from From to To. Empty From or To match anything.
+// Expectation is one change a series declares it makes: every case
+// matching Cases (a glob) that ran goes from From to To. Empty From or To
+// match anything. With Any set, one such case changing is enough.
 type Expectation struct {
 	Cases string `yaml:"cases" json:"cases"`
 	From  string `yaml:"from" json:"from,omitempty"`
 	To    string `yaml:"to" json:"to,omitempty"`
-	Why   string `yaml:"why" json:"why,omitempty"`
+	// Any says the glob declares that at least one of its cases changes,
+	// not each.
+	Any bool   `yaml:"any" json:"any,omitempty"`
+	Why string `yaml:"why" json:"why,omitempty"`
 }
 
 // Expect is a series' expect.yaml.
@@ -191,16 +209,19 @@ type Verdict struct {
 	Unmet []Expectation `json:"unmet"`
 }
 
-// Check sorts changes by whether e declares them.
-func (e *Expect) Check(changes []Change) Verdict {
+// Check sorts changes by whether e declares them. ran lists the cases
+// that ran comparably on both kernels: an expectation is unmet for each of
+// its cases among them that did not change as declared (one entry per
+// case, Cases naming it), or, with Any, when none did. An expectation none
+// of whose cases ran says nothing about this run.
+func (e *Expect) Check(changes []Change, ran []string) Verdict {
 	var v Verdict
-	met := make([]bool, len(e.Changes))
+	byID := map[string]Change{}
 	for _, c := range changes {
+		byID[c.ID] = c
 		found := false
-		for i, x := range e.Changes {
-			if x.matches(c) {
-				met[i], found = true, true
-			}
+		for _, x := range e.Changes {
+			found = found || x.matches(c)
 		}
 		if found {
 			v.Expected = append(v.Expected, c)
@@ -208,10 +229,40 @@ func (e *Expect) Check(changes []Change) Verdict {
 			v.Unexpected = append(v.Unexpected, c)
 		}
 	}
-	for i, x := range e.Changes {
-		if !met[i] {
+	for _, x := range e.Changes {
+		var missed []string
+		hit := false
+		for _, id := range ran {
+			if ok, _ := path.Match(x.Cases, id); !ok {
+				continue
+			}
+			if c, ok := byID[id]; ok && x.matches(c) {
+				hit = true
+			} else {
+				missed = append(missed, id)
+			}
+		}
+		switch {
+		case x.Any && !hit && len(missed) > 0:
 			v.Unmet = append(v.Unmet, x)
+		case !x.Any:
+			for _, id := range missed {
+				u := x
+				u.Cases = id
+				v.Unmet = append(v.Unmet, u)
+			}
 		}
 	}
 	return v
+}
+
+// CheckCatalogue reports an expectation whose glob names no case of
+// cat, which would otherwise be met by never being tested.
+func (e *Expect) CheckCatalogue(cat *suites.Registry) error {
+	for i, x := range e.Changes {
+		if _, err := cat.Select(x.Cases); err != nil {
+			return fmt.Errorf("expectation %d (%s): %w", i+1, x.Cases, err)
+		}
+	}
+	return nil
 }

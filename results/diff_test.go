@@ -51,22 +51,38 @@ func TestExpect(t *testing.T) {
     why: vmsplice copies now
   - cases: "vmsplice/short/*"
     to: "blocking:blocked"
+    any: true
   - cases: "tee/never/*"
 `), 0o644)
 	e, err := LoadExpect(p)
 	if err != nil {
 		t.Fatal(err)
 	}
+	ran := []string{"vmsplice/alias/read", "vmsplice/alias/tee", "vmsplice/alias/gift", "vmsplice/short/x", "vmsplice/short/y", "tee/data/z"}
 	v := e.Check([]Change{
 		{ID: "vmsplice/alias/read", From: "aliasing:aliased", To: "aliasing:copied"},
 		{ID: "vmsplice/alias/tee", From: "aliasing:aliased", To: "aliasing:partial"},
 		{ID: "vmsplice/short/x", From: "blocking:returned 65536", To: "blocking:blocked"},
-	})
+	}, ran)
 	if len(v.Expected) != 2 || len(v.Unexpected) != 1 || v.Unexpected[0].ID != "vmsplice/alias/tee" {
 		t.Errorf("verdict %+v", v)
 	}
-	if len(v.Unmet) != 1 || v.Unmet[0].Cases != "tee/never/*" {
-		t.Errorf("unmet %+v", v.Unmet)
+	// A glob is met case by case: vmsplice/alias/tee changed otherwise
+	// and vmsplice/alias/gift not at all; vmsplice/short/y did not change,
+	// but that glob asks for any one. tee/never/* ran no case.
+	var unmet []string
+	for _, x := range v.Unmet {
+		unmet = append(unmet, x.Cases)
+	}
+	if strings.Join(unmet, " ") != "vmsplice/alias/tee vmsplice/alias/gift" {
+		t.Errorf("unmet %q", unmet)
+	}
+	e.Changes[1].Any = false
+	if v := e.Check(nil, ran); len(v.Unmet) != 5 {
+		t.Errorf("nothing changed: unmet %+v, want every alias and short case", v.Unmet)
+	}
+	if err := e.CheckCatalogue(suites.Catalogue()); err == nil || !strings.Contains(err.Error(), "tee/never/*") {
+		t.Errorf("CheckCatalogue: %v", err)
 	}
 	os.WriteFile(p, []byte("changes:\n  - case: typo\n"), 0o644)
 	if _, err := LoadExpect(p); err == nil {

@@ -46,7 +46,7 @@ func TestKCIDBValidates(t *testing.T) {
 		{ID: "a/b/err", Error: "setup: no such file"},
 	}
 	r.Changes = Diff(r.Baseline.Run.Results, r.Candidate.Run.Results)
-	v := (&Expect{}).Check(r.Changes)
+	v := (&Expect{}).Check(r.Changes, nil)
 	r.Verdict = &v
 	b, err := r.KCIDBJSON()
 	if err != nil {

@@ -125,7 +125,7 @@ func newSuites() *cobra.Command {
 			if err != nil {
 				return &exitError{code: 65, err: err}
 			}
-			v := e.Check(changes)
+			v := e.Check(changes, results.Compared(runs[0].Results, runs[1].Results))
 			for _, group := range []struct {
 				title string
 				list  []results.Change

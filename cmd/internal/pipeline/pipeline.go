@@ -154,7 +154,7 @@ func Execute(ctx context.Context, o Options) (*results.Record, error) {
 	rec.NotComparable = results.NotComparable(rec.Baseline.Run.Results, rec.Candidate.Run.Results)
 	rec.Mismatch = results.CompareKernels(&rec.Baseline, &rec.Candidate, kcfgs[0], kcfgs[1])
 	if expect != nil && !o.SkipSuites {
-		v := expect.Check(rec.Changes)
+		v := expect.Check(rec.Changes, results.Compared(rec.Baseline.Run.Results, rec.Candidate.Run.Results))
 		rec.Verdict = &v
 	}
 	// A perf run that cannot be done is the harness's failure, but the
@@ -203,6 +203,9 @@ func checkInputs(o Options) (*results.Expect, error) {
 		var err error
 		if expect, err = results.LoadExpect(o.Expect); err != nil {
 			return nil, &vm.Error{Outcome: vm.BadInput, Msg: "expectations", Err: err}
+		}
+		if err := expect.CheckCatalogue(suites.Catalogue()); err != nil {
+			return nil, &vm.Error{Outcome: vm.BadInput, Msg: "expectations " + o.Expect, Err: err}
 		}
 	}
 	if !o.SkipSuites {
