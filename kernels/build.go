@@ -141,3 +141,28 @@ func (b *Builder) Build(ctx context.Context, req Request) (*Build, error) {
 	b.progress("built %s in %v", bld.BzImage, bld.Duration.Round(time.Second))
 	return bld, nil
 }
+
+// Tree returns the shared source tree that kernels of req's source are
+// built in, and holds the source's lock until release is called: no build
+// of that source changes the tree meanwhile. It fails when the tree does
+// not exist yet or has a series applied.
+func (b *Builder) Tree(ctx context.Context, req Request) (dir string, release func(), err error) {
+	p, err := b.plan(ctx, req)
+	if err != nil {
+		return "", nil, err
+	}
+	work := b.workDir(p)
+	src := filepath.Join(work, "src")
+	if _, err := os.Stat(src); err != nil {
+		return "", nil, fmt.Errorf("no source tree for %s yet: %w", p.src.Spec, err)
+	}
+	unlock, err := lock(ctx, filepath.Join(work, "lock"), b.progress)
+	if err != nil {
+		return "", nil, err
+	}
+	if _, err := os.Stat(filepath.Join(work, stateFile)); err == nil {
+		unlock()
+		return "", nil, fmt.Errorf("the source tree %s has a series applied (a build was interrupted; the next build restores it)", src)
+	}
+	return src, unlock, nil
+}

@@ -104,7 +104,16 @@ func TestIntegrationStockAndPatched(t *testing.T) {
 	if !again.Cached || again.BzImage != patched.BzImage {
 		t.Errorf("rebuild of the patched kernel was not a cache hit: %+v", again)
 	}
-	// Building the series must not have left the shared tree patched.
+	// Building the series must not have left the shared tree patched:
+	// it still has what the series removes.
+	tree, release, err := builder(t).Tree(context.Background(), kernels.Request{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(mustRead(t, filepath.Join(tree, "fs", "splice.c")), "pipe_to_user(") {
+		t.Errorf("%s: the series stayed applied in the shared tree", tree)
+	}
+	release()
 	again = buildKernel(t, kernels.Request{})
 	if !again.Cached {
 		t.Error("stock rebuild not cached")
