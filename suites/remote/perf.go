@@ -196,15 +196,45 @@ func (s *perfSide) start(ctx context.Context, o vm.BootOptions) error {
 	return nil
 }
 
-// sample asks the guest for one sample and waits for it.
+// SampleBound is how long a sample may take beyond SampleSlack times its
+// requested duration before the kernel counts as hung under the benchmark.
+const (
+	SampleBound = 30 * time.Second
+	SampleSlack = 20
+)
+
+// sample asks the guest for one sample and waits for it, at most
+// SampleBound plus SampleSlack times the sample's duration: a kernel that
+// hangs under a benchmark is the kernel's fault, found by the host.
 func (s *perfSide) sample(ctx context.Context, req perf.Request) (perf.Sample, error) {
 	b, _ := json.Marshal(req)
-	if _, err := s.req.Write(append(b, '\n')); err != nil {
-		return perf.Sample{}, s.failure(err)
+	type answer struct {
+		line []byte
+		err  error
 	}
-	line, err := s.resp.ReadBytes('\n')
-	if err != nil {
-		return perf.Sample{}, s.failure(err)
+	ch := make(chan answer, 1)
+	go func() {
+		if _, err := s.req.Write(append(b, '\n')); err != nil {
+			ch <- answer{nil, err}
+			return
+		}
+		line, err := s.resp.ReadBytes('\n')
+		ch <- answer{line, err}
+	}()
+	bound := SampleBound + SampleSlack*req.Duration
+	timer := time.NewTimer(bound)
+	defer timer.Stop()
+	var line []byte
+	select {
+	case a := <-ch:
+		if a.err != nil {
+			return perf.Sample{}, s.failure(a.err)
+		}
+		line = a.line
+	case <-timer.C:
+		return perf.Sample{}, &vm.Error{Outcome: vm.NoOutput, Msg: fmt.Sprintf("no sample of %s within %v: the kernel hung under the benchmark", req.ID, bound)}
+	case <-ctx.Done():
+		return perf.Sample{}, &vm.Error{Outcome: vm.Interrupted, Msg: "perf run interrupted", Err: context.Cause(ctx)}
 	}
 	var smp perf.Sample
 	if err := json.Unmarshal(line, &smp); err != nil || smp.ID != req.ID {
