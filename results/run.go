@@ -40,6 +40,9 @@ type PerfResult struct {
 	// failed under a benchmark (CandidateFault), or the harness failed.
 	Error          string `json:"error,omitempty"`
 	CandidateFault bool   `json:"candidate_fault,omitempty"`
+	// BaselineFault is set when the baseline kernel failed under a
+	// benchmark: no comparison beyond that point.
+	BaselineFault bool `json:"baseline_fault,omitempty"`
 	// Null is set when both sides ran the same kernel.
 	Null bool `json:"null,omitempty"`
 }
@@ -130,7 +133,7 @@ func (r *Record) Failed() bool {
 	} else if len(r.Changes) > 0 {
 		return true
 	}
-	if r.Perf != nil && (len(r.Perf.Regressions) > 0 || r.Perf.CandidateFault) {
+	if r.Perf != nil && (len(r.Perf.Regressions) > 0 || r.Perf.CandidateFault || r.Perf.BaselineFault) {
 		return true
 	}
 	if b := r.Baseline.Run; b != nil && len(b.Failures) > 0 && len(b.Boots) == 0 {

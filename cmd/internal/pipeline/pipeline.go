@@ -369,10 +369,10 @@ func runPerf(ctx context.Context, o Options, boots []vm.BootOptions, expect *res
 		res.FailPct = 5
 	}
 	if err != nil {
-		// Only the candidate kernel failing is a finding; anything else
-		// means the run could not be done.
+		// A kernel failing under a benchmark is a finding, whichever
+		// side it is; anything else means the run could not be done.
 		var se *remote.SideError
-		if run == nil || !errors.As(err, &se) || se.Side != results.Candidate || !vm.OutcomeOf(err).KernelFault() {
+		if run == nil || !errors.As(err, &se) || !vm.OutcomeOf(err).KernelFault() {
 			if run == nil {
 				run = &results.PerfRun{Level: o.Perf}
 			}
@@ -382,9 +382,10 @@ func runPerf(ctx context.Context, o Options, boots []vm.BootOptions, expect *res
 			rec.Perf = res
 			return fmt.Errorf("perf: %w", err)
 		}
-		progress(fmt.Sprintf("perf ended early: %v", err))
+		progress(fmt.Sprintf("perf ended early: the %s kernel failed: %v", se.Side, err))
 		res.Error = firstLine(err.Error())
-		res.CandidateFault = true
+		res.CandidateFault = se.Side == results.Candidate
+		res.BaselineFault = se.Side == results.Baseline
 	}
 	res.Changes = results.ComparePerf(run, res.Stats)
 	if expect != nil {
