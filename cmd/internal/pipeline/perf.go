@@ -1,0 +1,63 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/patchtest/patchtest/results"
+	"github.com/patchtest/patchtest/suites/perf"
+	"github.com/patchtest/patchtest/suites/remote"
+	"github.com/patchtest/patchtest/vm"
+)
+
+// runPerf measures both kernels side by side and compares them.
+func runPerf(ctx context.Context, o Options, boots []vm.BootOptions, expect *results.Expect, rec *results.Record, emit func(results.Event)) error {
+	progress := func(msg string) { emit(results.Event{Kind: results.EventNotice, Msg: msg}) }
+	benches, _ := perf.Select(o.Perf, o.Benchmarks...)
+	total := 2 * len(benches) * (o.Perf.Rounds + o.Perf.Warmup)
+	emit(results.Event{Kind: results.EventPerf, Total: total, Msg: o.Perf.Name})
+	done := 0
+	for i, role := range []string{results.Baseline, results.Candidate} {
+		boots[i].Events = machineEvents(role, o.Boot.Events, emit)
+	}
+	po := remote.PerfOptions{
+		Baseline: boots[0], Candidate: boots[1], Level: o.Perf, Patterns: o.Benchmarks,
+		RequireKVM: o.RequireKVM, Notice: progress,
+		OnSample: func(s results.PerfSample) {
+			done++
+			emit(results.Event{Kind: results.EventSample, Side: s.Side, ID: s.ID, Done: done, Total: total})
+		},
+	}
+	run, err := remote.RunPerf(ctx, po)
+	res := &results.PerfResult{Run: run, Stats: o.PerfStats.WithDefaults(), FailPct: o.PerfFailPct, Null: o.Null}
+	if res.FailPct == 0 {
+		res.FailPct = 5
+	}
+	if err != nil {
+		// A kernel failing under a benchmark is a finding, whichever
+		// side it is; anything else means the run could not be done.
+		var se *remote.SideError
+		if run == nil || !errors.As(err, &se) || !vm.OutcomeOf(err).KernelFault() {
+			if run == nil {
+				run = &results.PerfRun{Level: o.Perf}
+			}
+			res.Run = run
+			res.Error = "perf run not completed (harness): " + firstLine(err.Error())
+			res.Changes = results.ComparePerf(run, res.Stats)
+			rec.Perf = res
+			return fmt.Errorf("perf: %w", err)
+		}
+		progress(fmt.Sprintf("perf ended early: the %s kernel failed: %v", se.Side, err))
+		res.Error = firstLine(err.Error())
+		res.CandidateFault = se.Side == results.Candidate
+		res.BaselineFault = se.Side == results.Baseline
+	}
+	res.Changes = results.ComparePerf(run, res.Stats)
+	if expect != nil {
+		results.MarkExpected(res.Changes, expect.Perf)
+	}
+	res.Regressions = results.PerfRegressions(res.Changes, res.FailPct, res.Stats.Alpha)
+	rec.Perf = res
+	return nil
+}

@@ -1,0 +1,124 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+
+	"github.com/patchtest/patchtest/results"
+	"github.com/patchtest/patchtest/suites"
+	"github.com/patchtest/patchtest/suites/remote"
+	"github.com/patchtest/patchtest/vm"
+)
+
+// machineEvents turns a machine's events into the run's: a notice (the
+// accelerator fallback) and readiness; next, when set, still gets them all.
+func machineEvents(side string, next func(vm.Event), emit func(results.Event)) func(vm.Event) {
+	return func(e vm.Event) {
+		switch e.Kind {
+		case vm.EventNotice:
+			emit(results.Event{Kind: results.EventNotice, Side: side, Msg: e.Msg})
+		case vm.EventStarted:
+			emit(results.Event{Kind: results.EventBoot, Side: side, Msg: "QEMU started"})
+		case vm.EventReady:
+			emit(results.Event{Kind: results.EventReady, Side: side, Msg: "agent ready"})
+		}
+		if next != nil && e.Kind != vm.EventNotice {
+			next(e)
+		}
+	}
+}
+
+// runSide runs the selected cases on one kernel, split over shards
+// machines, and records the run and its problems in side. The kernel's
+// misbehaviour is in the record; the error is the harness's, or the
+// run's interruption, and side holds what was done before it.
+func runSide(ctx context.Context, o Options, side *results.KernelResult, boot vm.BootOptions, shards int, emit func(results.Event)) error {
+	cases, _ := suites.Catalogue().Select(o.Patterns...)
+	emit(results.Event{Kind: results.EventSuites, Side: side.Role, Total: len(cases)})
+	var mu sync.Mutex
+	done := 0
+	boot.Events = machineEvents(side.Role, o.Boot.Events, emit)
+	onResult := func(r suites.CaseResult) {
+		mu.Lock()
+		done++
+		n := done
+		mu.Unlock()
+		emit(results.Event{Kind: results.EventCase, Side: side.Role, ID: r.ID, Done: n, Total: len(cases), Msg: results.CaseOutcome(r)})
+		switch {
+		case r.NotRun != "":
+		case r.Crash != "":
+			emit(results.Event{Kind: results.EventCrash, Side: side.Role, ID: r.ID, Msg: firstLine(r.Crash)})
+		case len(r.Invariant) > 0:
+			emit(results.Event{Kind: results.EventProblem, Side: side.Role, ID: r.ID, Msg: "invariant failed: " + r.Invariant[0]})
+		case r.Hung():
+			emit(results.Event{Kind: results.EventProblem, Side: side.Role, ID: r.ID, Msg: r.Error + "; " + firstLine(r.Hang)})
+		case len(r.Kmsg) > 0:
+			emit(results.Event{Kind: results.EventProblem, Side: side.Role, ID: r.ID, Msg: "kernel log: " + results.Headline(r.Kmsg)})
+		}
+	}
+	notice := func(msg string) { emit(results.Event{Kind: results.EventNotice, Side: side.Role, Msg: msg}) }
+	shards = max(min(shards, len(cases)), 1)
+	runs := make([]*results.SuiteRun, shards)
+	errs := make([]error, shards)
+	var wg sync.WaitGroup
+	for i := range shards {
+		// Every shards-th case, so that slow groups spread out.
+		var ids []string
+		for j := i; j < len(cases); j += shards {
+			ids = append(ids, cases[j].ID)
+		}
+		patterns := o.Patterns
+		if shards > 1 {
+			patterns = ids
+		}
+		wg.Go(func() {
+			runs[i], errs[i] = remote.RunSuites(ctx, remote.Options{Boot: boot, Patterns: patterns, Notice: notice, OnResult: onResult})
+		})
+	}
+	wg.Wait()
+	side.Run = mergeRuns(cases, runs)
+	side.Summary = results.Summarize(side.Run)
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("%s kernel: %w", side.Role, err)
+	}
+	return nil
+}
+
+// mergeRuns joins the shards' runs, results in catalogue order.
+func mergeRuns(cases []*suites.Case, runs []*results.SuiteRun) *results.SuiteRun {
+	out := &results.SuiteRun{}
+	byID := map[string]suites.CaseResult{}
+	for _, r := range runs {
+		if r == nil {
+			continue
+		}
+		if out.Release == "" {
+			out.Release = r.Release
+		}
+		out.Boots = append(out.Boots, r.Boots...)
+		out.Crashes += r.Crashes
+		out.Hangs += r.Hangs
+		for _, t := range r.BootReports {
+			if !slices.Contains(out.BootReports, t) {
+				out.BootReports = append(out.BootReports, t)
+			}
+		}
+		out.Failures = append(out.Failures, r.Failures...)
+		out.Incomplete = out.Incomplete || r.Incomplete
+		out.Budget = max(out.Budget, r.Budget)
+		out.GuestTime += r.GuestTime
+		out.Wall = max(out.Wall, r.Wall)
+		for _, res := range r.Results {
+			byID[res.ID] = res
+		}
+	}
+	for _, c := range cases {
+		if res, ok := byID[c.ID]; ok {
+			out.Results = append(out.Results, res)
+		}
+	}
+	return out
+}
