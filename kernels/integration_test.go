@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/patchtest/patchtest/guest/build"
 	"github.com/patchtest/patchtest/kernels"
 	"github.com/patchtest/patchtest/vm"
+	"github.com/patchtest/patchtest/vm/vmtest"
 )
 
 // These tests build Debian's 6.12 source, stock and with the reference
@@ -20,10 +20,8 @@ import (
 // under a second), and boot both. -short skips them.
 
 func builder(t testing.TB) *kernels.Builder {
-	if testing.Short() {
-		t.Skip("builds kernels; skipped with -short")
-	}
-	return &kernels.Builder{CacheDir: vm.DefaultCacheDir(), Progress: func(s string) { t.Log(s) }}
+	vmtest.Integration(t)
+	return &kernels.Builder{CacheDir: vmtest.CacheDir(), Progress: func(s string) { t.Log(s) }}
 }
 
 const reference = "patches/vmsplice-wrapper"
@@ -43,17 +41,9 @@ func buildKernel(t *testing.T, req kernels.Request) *kernels.Build {
 
 func bootUname(t *testing.T, bzImage string) string {
 	t.Helper()
-	src, err := build.FindSource()
-	if err != nil {
-		t.Fatal(err)
-	}
-	agent, _, err := build.Guest(context.Background(), src, filepath.Join(vm.DefaultCacheDir(), "guest"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	m, err := vm.Boot(ctx, vm.BootOptions{Kernel: bzImage, GuestBinary: agent, CacheDir: vm.DefaultCacheDir()})
+	m, err := vm.Boot(ctx, vmtest.Boot(t, bzImage))
 	if err != nil {
 		var e *vm.Error
 		errors.As(err, &e)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/patchtest/patchtest/vm"
 	"github.com/patchtest/patchtest/vm/initramfs"
+	"github.com/patchtest/patchtest/vm/vmtest"
 )
 
 // The boot benchmarks compare patchtest's boot-to-ready (QEMU start to the
@@ -30,7 +31,7 @@ const bareMarker = "BARE-INIT-REACHED"
 // its ratio to the bare boot.
 func BenchmarkBootToReady(b *testing.B) {
 	integration(b)
-	img := debianKernel(b, "6.12-amd64")
+	img := vmtest.Debian(b, "6.12-amd64")
 	bare := newBareBoot(b, img.Kernel)
 	comps := []initramfs.Compression{initramfs.None, initramfs.Gzip, initramfs.Zstd}
 	ready := make(map[initramfs.Compression]time.Duration)
@@ -39,7 +40,7 @@ func BenchmarkBootToReady(b *testing.B) {
 		bareTotal += bare.run(b)
 		for _, c := range comps {
 			m, err := vm.Boot(context.Background(), vm.BootOptions{
-				Kernel: img.Kernel, GuestBinary: guestAgent(b), CacheDir: vm.DefaultCacheDir(),
+				Kernel: img.Kernel, GuestBinary: vmtest.Guest(b), CacheDir: vm.DefaultCacheDir(),
 				Compression: c,
 			})
 			if err != nil {

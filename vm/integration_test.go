@@ -8,23 +8,15 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/patchtest/patchtest/guest/build"
-	"github.com/patchtest/patchtest/kernels"
 	"github.com/patchtest/patchtest/vm"
 	"github.com/patchtest/patchtest/vm/initramfs"
+	"github.com/patchtest/patchtest/vm/vmtest"
 )
 
 // These tests boot real Debian kernels under QEMU; -short skips them.
-
-var (
-	agentOnce sync.Once
-	agentPath string
-	agentErr  error
-)
 
 func integration(t testing.TB) {
 	t.Helper()
@@ -33,65 +25,9 @@ func integration(t testing.TB) {
 	}
 }
 
-// guestAgent builds the guest binary once per test binary.
-func guestAgent(t testing.TB) string {
-	t.Helper()
-	agentOnce.Do(func() {
-		src, err := build.FindSource()
-		if err != nil {
-			agentErr = err
-			return
-		}
-		agentPath, _, agentErr = build.Guest(context.Background(), src, filepath.Join(vm.DefaultCacheDir(), "guest"))
-	})
-	if agentErr != nil {
-		t.Fatalf("build guest binary: %v", agentErr)
-	}
-	return agentPath
-}
-
-// debianKernel fetches (or finds cached) a Debian kernel package.
-func debianKernel(t testing.TB, flavour string) kernels.DebianImage {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	img, err := kernels.FetchDebianImage(ctx, vm.DefaultCacheDir(), flavour)
-	if err != nil {
-		t.Fatalf("fetch Debian kernel %s: %v", flavour, err)
-	}
-	return img
-}
-
-// isolate points TMPDIR at a directory of the test's own, so that every
-// QEMU the test starts names it on its command line, and checks at the end
-// that none of them survived.
-func isolate(t *testing.T) {
-	t.Helper()
-	dir := t.TempDir()
-	t.Setenv("TMPDIR", dir)
-	t.Cleanup(func() {
-		if pids := processesMentioning(dir); len(pids) > 0 {
-			t.Errorf("QEMU processes survived the test: %v", pids)
-		}
-	})
-}
-
-// processesMentioning lists processes whose command line contains s.
-func processesMentioning(s string) []string {
-	var out []string
-	ents, _ := os.ReadDir("/proc")
-	for _, e := range ents {
-		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if err == nil && bytes.Contains(b, []byte(s)) {
-			out = append(out, e.Name()+": "+strings.ReplaceAll(string(b), "\x00", " ")[:60])
-		}
-	}
-	return out
-}
-
 func boot(t *testing.T, o vm.BootOptions) (*vm.Machine, error) {
 	t.Helper()
-	o.GuestBinary = guestAgent(t)
+	o.GuestBinary = vmtest.Guest(t)
 	o.CacheDir = vm.DefaultCacheDir()
 	o.Events = func(ev vm.Event) { t.Logf("%s: %s", ev.Kind, ev.Msg) }
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
@@ -109,8 +45,8 @@ func TestIntegrationBootDebianKernels(t *testing.T) {
 		{"6.1-cloud", true},   // virtio as modules, from the package
 	} {
 		t.Run(tc.flavour, func(t *testing.T) {
-			isolate(t)
-			img := debianKernel(t, tc.flavour)
+			vmtest.Isolate(t)
+			img := vmtest.Debian(t, tc.flavour)
 			k, err := vm.InspectKernel(img.Kernel)
 			if err != nil {
 				t.Fatal(err)
@@ -155,8 +91,8 @@ func TestIntegrationBootDebianKernels(t *testing.T) {
 
 func TestIntegrationCommands(t *testing.T) {
 	integration(t)
-	isolate(t)
-	m, err := boot(t, vm.BootOptions{Kernel: debianKernel(t, "6.12-amd64").Kernel})
+	vmtest.Isolate(t)
+	m, err := boot(t, vm.BootOptions{Kernel: vmtest.Debian(t, "6.12-amd64").Kernel})
 	if err != nil {
 		t.Fatalf("boot: %v\n%s", err, detail(err))
 	}
@@ -202,8 +138,8 @@ func TestIntegrationCommands(t *testing.T) {
 
 func TestIntegrationPanic(t *testing.T) {
 	integration(t)
-	isolate(t)
-	m, err := boot(t, vm.BootOptions{Kernel: debianKernel(t, "6.12-amd64").Kernel})
+	vmtest.Isolate(t)
+	m, err := boot(t, vm.BootOptions{Kernel: vmtest.Debian(t, "6.12-amd64").Kernel})
 	if err != nil {
 		t.Fatalf("boot: %v\n%s", err, detail(err))
 	}
@@ -226,13 +162,13 @@ func TestIntegrationPanic(t *testing.T) {
 
 func TestIntegrationKernelWithoutChannel(t *testing.T) {
 	integration(t)
-	isolate(t)
+	vmtest.Isolate(t)
 	// The cloud kernel builds virtio_console as a module: without
 	// --modules the agent cannot be reached, and init says so at once.
 	// BootFailed (not NoOutput) shows that init's message ended the boot,
 	// rather than the timeout.
 	start := time.Now()
-	_, err := boot(t, vm.BootOptions{Kernel: debianKernel(t, "6.1-cloud").Kernel})
+	_, err := boot(t, vm.BootOptions{Kernel: vmtest.Debian(t, "6.1-cloud").Kernel})
 	if vm.OutcomeOf(err) != vm.BootFailed || !strings.Contains(err.Error(), "virtio") {
 		t.Fatalf("err = %v; want boot failed naming virtio", err)
 	}
@@ -241,10 +177,10 @@ func TestIntegrationKernelWithoutChannel(t *testing.T) {
 
 func TestIntegrationModulesMismatch(t *testing.T) {
 	integration(t)
-	isolate(t)
+	vmtest.Isolate(t)
 	_, err := boot(t, vm.BootOptions{
-		Kernel:     debianKernel(t, "6.12-amd64").Kernel,
-		ModulesDir: debianKernel(t, "6.1-cloud").Modules,
+		Kernel:     vmtest.Debian(t, "6.12-amd64").Kernel,
+		ModulesDir: vmtest.Debian(t, "6.1-cloud").Modules,
 	})
 	if vm.OutcomeOf(err) != vm.BadInput || !strings.Contains(err.Error(), "modules") {
 		t.Fatalf("err = %v; want bad input about the modules", err)
@@ -287,13 +223,13 @@ exec qemu-system-x86_64 "$@"
 
 func TestIntegrationKVMFallback(t *testing.T) {
 	integration(t)
-	img := debianKernel(t, "6.12-amd64")
+	img := vmtest.Debian(t, "6.12-amd64")
 	k, err := vm.InspectKernel(img.Kernel)
 	if err != nil {
 		t.Fatal(err)
 	}
 	cache := t.TempDir()
-	base, err := vm.PrepareImage(k, vm.GuestImage{Agent: guestAgent(t), CacheDir: vm.DefaultCacheDir()})
+	base, err := vm.PrepareImage(k, vm.GuestImage{Agent: vmtest.Guest(t), CacheDir: vm.DefaultCacheDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -304,7 +240,7 @@ func TestIntegrationKVMFallback(t *testing.T) {
 		{"silent hang", hangingKVMQEMU, "printed nothing within 5s"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			isolate(t)
+			vmtest.Isolate(t)
 			qemu := filepath.Join(t.TempDir(), "qemu-system-x86_64")
 			if err := os.WriteFile(qemu, []byte(tc.script), 0o755); err != nil {
 				t.Fatal(err)
@@ -359,13 +295,13 @@ func TestIntegrationKVMFallback(t *testing.T) {
 // shared libraries and loader came with it.
 func TestIntegrationHostProgram(t *testing.T) {
 	integration(t)
-	isolate(t)
+	vmtest.Isolate(t)
 	prog, err := exec.LookPath("sort")
 	if err != nil || initramfs.CheckStatic(prog) == nil {
 		t.Skip("no dynamically linked sort on this host")
 	}
 	prog, _ = filepath.Abs(prog)
-	m, err := boot(t, vm.BootOptions{Kernel: debianKernel(t, "6.12-amd64").Kernel, Programs: []string{prog}})
+	m, err := boot(t, vm.BootOptions{Kernel: vmtest.Debian(t, "6.12-amd64").Kernel, Programs: []string{prog}})
 	if err != nil {
 		t.Fatalf("boot: %v\n%s", err, detail(err))
 	}

@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -15,11 +14,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/patchtest/patchtest/guest/build"
 	"github.com/patchtest/patchtest/kernels"
 	"github.com/patchtest/patchtest/results"
 	"github.com/patchtest/patchtest/suites"
 	"github.com/patchtest/patchtest/vm"
+	"github.com/patchtest/patchtest/vm/vmtest"
 )
 
 func TestReport(t *testing.T) {
@@ -75,20 +74,6 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func debianKernel(t *testing.T, flavour string) kernels.DebianImage {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("boots a kernel under QEMU; skipped with -short")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	img, err := kernels.FetchDebianImage(ctx, vm.DefaultCacheDir(), flavour)
-	if err != nil {
-		t.Fatalf("fetch %s: %v", flavour, err)
-	}
-	return img
-}
-
 // command returns patchtest with args, its TMPDIR private to the test so
 // that survivors can be found by it.
 func command(t *testing.T, tmp string, args ...string) (*exec.Cmd, *bytes.Buffer, *bytes.Buffer) {
@@ -124,7 +109,7 @@ func survivors(dir string) []string {
 }
 
 func TestCLIBootUname(t *testing.T) {
-	img := debianKernel(t, "6.12-amd64")
+	img := vmtest.Debian(t, "6.12-amd64")
 	tmp := t.TempDir()
 	cmd, stdout, stderr := command(t, tmp, "boot", "--timings", "--kernel", img.Kernel, "--", "uname", "-r")
 	if err := cmd.Run(); err != nil {
@@ -140,8 +125,8 @@ func TestCLIBootUname(t *testing.T) {
 }
 
 func TestCLIFailures(t *testing.T) {
-	img612 := debianKernel(t, "6.12-amd64")
-	img61 := debianKernel(t, "6.1-cloud")
+	img612 := vmtest.Debian(t, "6.12-amd64")
+	img61 := vmtest.Debian(t, "6.1-cloud")
 	notKernel := filepath.Join(t.TempDir(), "notes.txt")
 	os.WriteFile(notKernel, []byte("not a kernel\n"), 0o644)
 	for _, tc := range []struct {
@@ -166,7 +151,7 @@ func TestCLIFailures(t *testing.T) {
 			cmd.Env = append(cmd.Env, tc.env...)
 			if len(tc.env) > 0 {
 				// Go itself must still be found to build the guest.
-				cmd.Args = append([]string{binary, tc.args[0], "--guest-binary", guestBinary(t)}, tc.args[1:]...)
+				cmd.Args = append([]string{binary, tc.args[0], "--guest-binary", vmtest.Guest(t)}, tc.args[1:]...)
 			}
 			err := cmd.Run()
 			if got := exitCode(err); got != tc.code {
@@ -187,34 +172,11 @@ func TestCLIFailures(t *testing.T) {
 	}
 }
 
-func guestBinary(t *testing.T) string {
-	t.Helper()
-	src, err := build.FindSource()
-	if err != nil {
-		t.Fatal(err)
-	}
-	agent, _, err := build.Guest(context.Background(), src, filepath.Join(vm.DefaultCacheDir(), "guest"))
-	if err != nil {
-		t.Fatalf("build the guest binary: %v", err)
-	}
-	return agent
-}
-
 // builtKernel returns the project's stock kernel, built with patches
 // when given (cached after the first build).
 func builtKernel(t *testing.T, patches string) string {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("builds and boots kernels; skipped with -short")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
-	defer cancel()
-	b := &kernels.Builder{CacheDir: vm.DefaultCacheDir()}
-	bld, err := b.Build(ctx, kernels.Request{Source: kernels.DefaultSource, Patches: patches})
-	if err != nil {
-		t.Fatalf("build: %v", err)
-	}
-	return bld.BzImage
+	return vmtest.Built(t, kernels.Request{Source: kernels.DefaultSource, Patches: patches}).BzImage
 }
 
 // run's exit status on real kernels: 0 for a kernel against itself, 1
@@ -222,7 +184,7 @@ func builtKernel(t *testing.T, patches string) string {
 func TestCLIRunExitCodes(t *testing.T) {
 	stock := builtKernel(t, "")
 	corrupt := builtKernel(t, filepath.Join("..", "internal", "pipeline", "testdata", "faults", "corrupt"))
-	agent := guestBinary(t)
+	agent := vmtest.Guest(t)
 	for _, tc := range []struct {
 		name, kernel string
 		want         int
@@ -253,7 +215,7 @@ func TestCLIRunSIGINTWritesIncomplete(t *testing.T) {
 	tmp := t.TempDir()
 	out := filepath.Join(tmp, "out")
 	cmd, _, stderr := command(t, tmp, "run", "--kernel", stock, "--baseline", stock,
-		"--guest-binary", guestBinary(t), "--suite", "vmsplice/*", "--json", "--out", out)
+		"--guest-binary", vmtest.Guest(t), "--suite", "vmsplice/*", "--json", "--out", out)
 	pr, pw, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
@@ -324,7 +286,7 @@ func TestCLIRunSIGINTWritesIncomplete(t *testing.T) {
 // SIGINT at any moment — mid-boot or mid-command — ends patchtest promptly
 // and leaves no QEMU, socket or directory behind.
 func TestCLISIGINT(t *testing.T) {
-	img := debianKernel(t, "6.12-amd64")
+	img := vmtest.Debian(t, "6.12-amd64")
 	for _, tc := range []struct {
 		name  string
 		after time.Duration
@@ -418,12 +380,12 @@ func TestCLIRunConfigErrors(t *testing.T) {
 // A QEMU that cannot start is the harness's problem, not the kernel's:
 // patchtest run exits 2.
 func TestCLIRunQEMUCannotStart(t *testing.T) {
-	img := debianKernel(t, "6.12-amd64")
+	img := vmtest.Debian(t, "6.12-amd64")
 	tmp := t.TempDir()
 	qemu := filepath.Join(tmp, "qemu-broken")
 	os.WriteFile(qemu, []byte("#!/bin/sh\ncase \"$1\" in --version) echo 'QEMU emulator version 7.2.0';; *) echo 'qemu: could not load PC BIOS' >&2; exit 1;; esac\n"), 0o755)
 	cmd, stdout, stderr := command(t, tmp, "run", "--kernel", img.Kernel, "--baseline", img.Kernel,
-		"--qemu", qemu, "--guest-binary", guestBinary(t), "--suite", "tee/data/*", "--out", filepath.Join(tmp, "out"))
+		"--qemu", qemu, "--guest-binary", vmtest.Guest(t), "--suite", "tee/data/*", "--out", filepath.Join(tmp, "out"))
 	if code := exitCode(cmd.Run()); code != 2 {
 		t.Errorf("exit %d, want 2\nstdout %s\nstderr %s", code, stdout, stderr)
 	}
@@ -438,13 +400,13 @@ func TestCLIRunQEMUCannotStart(t *testing.T) {
 // for a host without it, so the test means the same on every host; its
 // KVM verdict goes to a private cache.
 func TestCLIRequireKVMKeepsSuites(t *testing.T) {
-	img := debianKernel(t, "6.12-amd64")
+	img := vmtest.Debian(t, "6.12-amd64")
 	tmp := t.TempDir()
 	out := filepath.Join(tmp, "out")
 	qemu := filepath.Join(tmp, "qemu-without-kvm")
 	os.WriteFile(qemu, []byte("#!/bin/sh\nfor a in \"$@\"; do [ \"$a\" = kvm ] && { echo 'qemu-system-x86_64: failed to initialize kvm: No such device' >&2; exit 1; }; done\nexec qemu-system-x86_64 \"$@\"\n"), 0o755)
 	cmd, _, stderr := command(t, tmp, "run", "--kernel", img.Kernel, "--baseline", img.Kernel, "--qemu", qemu, "--cache-dir", filepath.Join(tmp, "cache"),
-		"--guest-binary", guestBinary(t), "--suite", "tee/data/*", "--perf", "quick", "--require-kvm", "--out", out)
+		"--guest-binary", vmtest.Guest(t), "--suite", "tee/data/*", "--perf", "quick", "--require-kvm", "--out", out)
 	if code := exitCode(cmd.Run()); code != 2 {
 		t.Fatalf("exit %d, want 2\n%s", code, stderr)
 	}

@@ -26,7 +26,7 @@ func runOn(t *testing.T, req kernels.Request) *results.SuiteRun {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
-	boot := perfBoot(t, ctx, req)
+	boot := perfBoot(t, req)
 	run, err := remote.RunSuites(ctx, remote.Options{
 		Boot:   boot,
 		Notice: func(s string) { t.Log(s) },

@@ -6,32 +6,19 @@ import (
 	"testing"
 	"time"
 
-	"github.com/patchtest/patchtest/guest/build"
 	"github.com/patchtest/patchtest/kernels"
 	"github.com/patchtest/patchtest/results"
 	"github.com/patchtest/patchtest/suites/perf"
 	"github.com/patchtest/patchtest/suites/remote"
 	"github.com/patchtest/patchtest/vm"
+	"github.com/patchtest/patchtest/vm/vmtest"
 )
 
 // perfBoot builds (or takes from the cache) the kernel req names and
-// returns boot options for it, with the guest binary built once.
-func perfBoot(t testing.TB, ctx context.Context, req kernels.Request) vm.BootOptions {
+// returns boot options for it.
+func perfBoot(t testing.TB, req kernels.Request) vm.BootOptions {
 	t.Helper()
-	cache := vm.DefaultCacheDir()
-	bld, err := (&kernels.Builder{CacheDir: cache, Progress: func(s string) { t.Log(s) }}).Build(ctx, req)
-	if err != nil {
-		t.Fatalf("build %+v: %v", req, err)
-	}
-	src, err := build.FindSource()
-	if err != nil {
-		t.Fatal(err)
-	}
-	agent, _, err := build.Guest(ctx, src, filepath.Join(cache, "guest"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return vm.BootOptions{Kernel: bld.BzImage, GuestBinary: agent, CacheDir: cache}
+	return vmtest.Boot(t, vmtest.Built(t, req).BzImage)
 }
 
 // Stock against vmsplice-wrapper, interleaved: vmsplice into a pipe must
@@ -43,8 +30,8 @@ func TestIntegrationPerfStockVsPatched(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
-	stock := perfBoot(t, ctx, kernels.Request{})
-	patched := perfBoot(t, ctx, kernels.Request{Patches: series})
+	stock := perfBoot(t, kernels.Request{})
+	patched := perfBoot(t, kernels.Request{Patches: series})
 	run, err := remote.RunPerf(ctx, remote.PerfOptions{
 		Baseline: stock, Candidate: patched, Level: perf.Quick,
 		Patterns: []string{"vmsplice/pipe-devnull", "write/pipe-devnull", "sendfile/file-tcp"},
@@ -90,7 +77,7 @@ func TestIntegrationPerfNull(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
-	stock := perfBoot(t, ctx, kernels.Request{})
+	stock := perfBoot(t, kernels.Request{})
 	run, err := remote.RunPerf(ctx, remote.PerfOptions{
 		Baseline: stock, Candidate: stock, Level: perf.Quick,
 		Patterns: []string{"vmsplice/pipe-devnull", "splice/zero-pipe-devnull", "vmsplice/iovec8"},

@@ -33,7 +33,7 @@ func BenchmarkAgentVsStressNG(b *testing.B) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
-	boot := perfBoot(b, ctx, kernels.Request{})
+	boot := perfBoot(b, kernels.Request{})
 	boot.Programs = []string{sng}
 	m, err := vm.Boot(ctx, boot)
 	if err != nil {

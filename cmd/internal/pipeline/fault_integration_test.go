@@ -12,10 +12,10 @@ import (
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
-	"github.com/patchtest/patchtest/guest/build"
 	"github.com/patchtest/patchtest/results"
 	"github.com/patchtest/patchtest/suites"
 	"github.com/patchtest/patchtest/vm"
+	"github.com/patchtest/patchtest/vm/vmtest"
 )
 
 // Kernels with a fault injected by a small patch of their own
@@ -28,7 +28,8 @@ func TestIntegrationFaultKernels(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and boots kernels; skipped with -short")
 	}
-	cache, agent := testGuest(t)
+	vmtest.Integration(t)
+	cache, agent := vmtest.CacheDir(), vmtest.Guest(t)
 	nobug, err := filepath.Abs(filepath.Join("testdata", "faults", "nobug.config"))
 	if err != nil {
 		t.Fatal(err)
@@ -189,7 +190,7 @@ func TestIntegrationFaultKernels(t *testing.T) {
 			if err := rec.Validate(); err != nil {
 				t.Errorf("run.json does not validate: %v", err)
 			}
-			if left := testutilQEMUChildren(); len(left) > 0 {
+			if left := vmtest.QEMUChildren(); len(left) > 0 {
 				t.Errorf("QEMU processes left: %v", left)
 			}
 		})
@@ -206,37 +207,14 @@ func result(run *results.SuiteRun, id string) suites.CaseResult {
 	return suites.CaseResult{}
 }
 
-// testutilQEMUChildren lists the QEMU processes this test process
-// started that are still running.
-func testutilQEMUChildren() []string {
-	var out []string
-	ents, _ := os.ReadDir("/proc")
-	for _, e := range ents {
-		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-		if err != nil {
-			continue
-		}
-		// pid (comm) state ppid ...
-		s := string(b)
-		i := strings.LastIndexByte(s, ')')
-		if i < 0 || !strings.Contains(s[:i], "qemu-system") {
-			continue
-		}
-		f := strings.Fields(s[i+1:])
-		if len(f) > 1 && f[1] == fmt.Sprint(os.Getpid()) {
-			out = append(out, e.Name())
-		}
-	}
-	return out
-}
-
 // --jobs: both kernels side by side, each over two machines, give the
 // same results in the same order as one machine at a time.
 func TestIntegrationJobs(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and boots kernels; skipped with -short")
 	}
-	cache, agent := testGuest(t)
+	vmtest.Integration(t)
+	cache, agent := vmtest.CacheDir(), vmtest.Guest(t)
 	out := t.TempDir()
 	run := func(jobs int) *results.Record {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
@@ -307,21 +285,6 @@ func TestIntegrationJobs(t *testing.T) {
 	if list, err := x.List(context.Background(), 0); err != nil || len(list) != 2 || list[0].Changes != len(four.Changes) {
 		t.Errorf("index: %+v, %v", list, err)
 	}
-}
-
-// testGuest returns the cache directory and the guest binary, built once.
-func testGuest(t *testing.T) (cache, agent string) {
-	t.Helper()
-	cache = vm.DefaultCacheDir()
-	src, err := build.FindSource()
-	if err != nil {
-		t.Fatal(err)
-	}
-	agent, _, err = build.Guest(context.Background(), src, filepath.Join(cache, "guest"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cache, agent
 }
 
 // kcidbSchema is results' KCIDB v5.3 schema, which kcidb.json must meet.
