@@ -95,19 +95,6 @@ func exitCode(err error) int {
 	return 0
 }
 
-// survivors lists processes whose command line mentions dir.
-func survivors(dir string) []string {
-	var out []string
-	ents, _ := os.ReadDir("/proc")
-	for _, e := range ents {
-		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if err == nil && bytes.Contains(b, []byte(dir)) {
-			out = append(out, e.Name())
-		}
-	}
-	return out
-}
-
 func TestCLIBootUname(t *testing.T) {
 	img := vmtest.Debian(t, "6.12-amd64")
 	tmp := t.TempDir()
@@ -165,7 +152,7 @@ func TestCLIFailures(t *testing.T) {
 			if !strings.Contains(first, tc.line) {
 				t.Errorf("first error line %q; want it to contain %q\n%s", first, tc.line, stderr)
 			}
-			if s := survivors(tmp); len(s) > 0 {
+			if s := vmtest.Mentioning(tmp); len(s) > 0 {
 				t.Errorf("processes survived: %v", s)
 			}
 		})
@@ -245,18 +232,7 @@ func TestCLIRunSIGINTWritesIncomplete(t *testing.T) {
 		cmd.Process.Kill()
 		t.Fatalf("no case finished within 5 minutes\n%s", stderr)
 	}
-	cmd.Process.Signal(syscall.SIGINT)
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		if code := exitCode(err); code != 130 {
-			t.Errorf("exit %d after SIGINT; want 130\n%s", code, stderr)
-		}
-	case <-time.After(time.Minute):
-		cmd.Process.Kill()
-		t.Fatalf("patchtest still running a minute after SIGINT\n%s", stderr)
-	}
+	interrupt(t, cmd, stderr, time.Minute)
 	runs, _ := filepath.Glob(filepath.Join(out, "*", "run.json"))
 	if len(runs) != 1 {
 		t.Fatalf("run folders: %v\n%s", runs, stderr)
@@ -278,7 +254,7 @@ func TestCLIRunSIGINTWritesIncomplete(t *testing.T) {
 	if len(rec.Baseline.Run.Results) != len(want) || len(rec.Candidate.Run.Results) != len(want) || notRun == 0 {
 		t.Errorf("%d and %d results of %d, %d not run on the candidate", len(rec.Baseline.Run.Results), len(rec.Candidate.Run.Results), len(want), notRun)
 	}
-	if s := survivors(tmp); len(s) > 0 {
+	if s := vmtest.Mentioning(tmp); len(s) > 0 {
 		t.Errorf("processes survived: %v", s)
 	}
 }
@@ -306,7 +282,7 @@ func TestCLISIGINT(t *testing.T) {
 				// Mid-boot: as soon as QEMU runs (the guest binary and
 				// the initramfs come first).
 				deadline := time.Now().Add(2 * time.Minute)
-				for len(survivors(tmp)) == 0 && time.Now().Before(deadline) {
+				for len(vmtest.Mentioning(tmp)) == 0 && time.Now().Before(deadline) {
 					time.Sleep(10 * time.Millisecond)
 				}
 				time.Sleep(tc.after)
@@ -316,24 +292,13 @@ func TestCLISIGINT(t *testing.T) {
 					time.Sleep(50 * time.Millisecond)
 				}
 			}
-			if len(survivors(tmp)) == 0 {
+			if len(vmtest.Mentioning(tmp)) == 0 {
 				t.Fatalf("no QEMU running when the signal was to be sent\n%s", stderr)
 			}
 			sent := time.Now()
-			cmd.Process.Signal(syscall.SIGINT)
-			done := make(chan error, 1)
-			go func() { done <- cmd.Wait() }()
-			select {
-			case err := <-done:
-				if code := exitCode(err); code != 130 {
-					t.Errorf("exit %d after SIGINT; want 130", code)
-				}
-				t.Logf("ended %v after SIGINT; stderr: %s", time.Since(sent).Round(time.Millisecond), stderr)
-			case <-time.After(30 * time.Second):
-				cmd.Process.Kill()
-				t.Fatalf("patchtest still running 30s after SIGINT\n%s", stderr)
-			}
-			if s := survivors(tmp); len(s) > 0 {
+			interrupt(t, cmd, stderr, 30*time.Second)
+			t.Logf("ended %v after SIGINT; stderr: %s", time.Since(sent).Round(time.Millisecond), stderr)
+			if s := vmtest.Mentioning(tmp); len(s) > 0 {
 				t.Errorf("processes survived: %v", s)
 			}
 			if left, _ := filepath.Glob(filepath.Join(tmp, "patchtest-vm-*")); len(left) > 0 {
@@ -442,4 +407,21 @@ func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// interrupt sends cmd SIGINT and checks that it exits 130 within d.
+func interrupt(t *testing.T, cmd *exec.Cmd, stderr fmt.Stringer, d time.Duration) {
+	t.Helper()
+	cmd.Process.Signal(syscall.SIGINT)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if code := exitCode(err); code != 130 {
+			t.Errorf("exit %d after SIGINT; want 130\n%s", code, stderr)
+		}
+	case <-time.After(d):
+		cmd.Process.Kill()
+		t.Fatalf("patchtest still running %v after SIGINT\n%s", d, stderr)
+	}
 }
