@@ -5,7 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
-	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -144,41 +143,6 @@ func (t *T) TCPPair() (client, server int) {
 		panic(fatal{fmt.Errorf("accept: %w", err)})
 	}
 	return c, t.Track(s)
-}
-
-// Bounded runs call on its own goroutine (its own OS thread while in the
-// kernel) and waits up to d for it. blocked is true when it had not
-// returned by then; the call is left to be woken when the case closes its
-// descriptors.
-func (t *T) Bounded(d time.Duration, call func() (int, error)) (n int, err error, blocked bool) {
-	type res struct {
-		n   int
-		err error
-	}
-	ch := make(chan res, 1)
-	go func() {
-		n, err := call()
-		ch <- res{n, err}
-	}()
-	select {
-	case r := <-ch:
-		return r.n, r.err, false
-	case <-time.After(d):
-		return 0, nil, true
-	}
-}
-
-// BlockBound is how long a call may take before it counts as blocked.
-const BlockBound = 300 * time.Millisecond
-
-// Blocking observes a call that may block: "blocked", or "returned" and
-// its result.
-func (t *T) Blocking(call func() (int, error)) Observation {
-	n, err, blocked := t.Bounded(BlockBound, call)
-	if blocked {
-		return Observation{Type: TBlocking, Value: "blocked"}
-	}
-	return Observation{Type: TBlocking, Value: "returned " + resultValue(n, err)}
 }
 
 // fatal carries a setup failure out of a case: the case could not run,

@@ -3,7 +3,9 @@ package remote_test
 import (
 	"context"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -13,6 +15,7 @@ import (
 	"github.com/patchtest/patchtest/suites"
 	"github.com/patchtest/patchtest/suites/remote"
 	"github.com/patchtest/patchtest/vm"
+	"github.com/patchtest/patchtest/vm/vmtest"
 )
 
 // These tests build (or take from the cache) the project's stock and
@@ -126,5 +129,41 @@ func TestIntegrationCrashRecovery(t *testing.T) {
 		if r, ok := byID[id]; !ok || r.Obs == nil {
 			t.Errorf("%s: no observation (%+v); results in order %v", id, r, order)
 		}
+	}
+}
+
+// The catalogue's observations do not depend on host load: the stock
+// kernel gives the same outcome for every case with the host idle and
+// with every host CPU kept busy, since whether a call blocked is decided
+// from the kernel's state of its thread, not from elapsed time.
+func TestIntegrationCatalogueUnderLoad(t *testing.T) {
+	vmtest.Integration(t)
+	idle := runOn(t, kernels.Request{})
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for range runtime.NumCPU() {
+		wg.Go(func() {
+			for x := 0; ; x++ {
+				select {
+				case <-stop:
+					return
+				default:
+					if x%1024 == 0 {
+						runtime.Gosched()
+					}
+				}
+			}
+		})
+	}
+	busy := runOn(t, kernels.Request{})
+	close(stop)
+	wg.Wait()
+	if changes := results.Diff(idle.Results, busy.Results); len(changes) > 0 {
+		for _, c := range changes {
+			t.Errorf("changed under load: %s", c)
+		}
+	}
+	if len(idle.Results) == 0 || len(idle.Results) != len(busy.Results) {
+		t.Errorf("%d results idle, %d busy", len(idle.Results), len(busy.Results))
 	}
 }
