@@ -4,8 +4,11 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"io"
 	"os"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -74,22 +77,76 @@ type KernelSpec struct {
 func (k KernelSpec) Built() bool { return k.Path == "" }
 
 // LoadRun parses a run configuration. Unknown keys and bad values are
-// errors naming the file, the line and the key.
+// errors naming the file, the line and the key. Every setting it leaves
+// out has the built-in configuration's value (default.yaml is the one
+// place for defaults), except the kernels and the expectations, which are
+// the file's alone: a file that names no candidate compares the source
+// built stock with itself.
 func LoadRun(name string, data []byte) (*Run, error) {
-	var r Run
-	dec := yaml.NewDecoder(strings.NewReader(string(data)))
-	dec.KnownFields(true)
-	if err := dec.Decode(&r); err != nil {
-		var te *yaml.TypeError
-		if errors.As(err, &te) {
-			return nil, fmt.Errorf("%s: %s", name, strings.Join(te.Errors, "; "))
-		}
-		return nil, fmt.Errorf("%s: %w", name, err)
+	r, err := Defaults()
+	if err != nil {
+		return nil, err
+	}
+	if name != DefaultRunName {
+		r.Kernels.Baseline, r.Kernels.Candidate, r.Expect = KernelSpec{}, KernelSpec{}, ""
+	}
+	if err := decode(name, data, r); err != nil {
+		return nil, err
 	}
 	if err := r.check(); err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
+	return r, nil
+}
+
+// DefaultRunName names the built-in configuration in messages.
+const DefaultRunName = "configs/default.yaml (built in)"
+
+// Defaults returns (a copy of) the built-in run configuration,
+// default.yaml: the one place where a run's defaults are written.
+func Defaults() (*Run, error) {
+	r, err := defaults()
+	if err != nil {
+		return nil, err
+	}
+	c := *r
+	c.Suites = slices.Clone(r.Suites)
+	c.Config.Fragments = slices.Clone(r.Config.Fragments)
+	c.Perf.Benchmarks = slices.Clone(r.Perf.Benchmarks)
+	return &c, nil
+}
+
+var defaults = sync.OnceValues(func() (*Run, error) {
+	var r Run
+	if err := decode(DefaultRunName, DefaultRun, &r); err != nil {
+		return nil, err
+	}
 	return &r, nil
+})
+
+// MustDefaults is Defaults for code that needs a default value: the
+// built-in configuration is part of the binary, and is tested to parse.
+func MustDefaults() *Run {
+	r, err := Defaults()
+	if err != nil {
+		panic(err)
+	}
+	return r
+}
+
+// decode decodes YAML data into r, strictly; what data leaves out keeps
+// r's value.
+func decode(name string, data []byte, r *Run) error {
+	dec := yaml.NewDecoder(strings.NewReader(string(data)))
+	dec.KnownFields(true)
+	if err := dec.Decode(r); err != nil && !errors.Is(err, io.EOF) {
+		var te *yaml.TypeError
+		if errors.As(err, &te) {
+			return fmt.Errorf("%s: %s", name, strings.Join(te.Errors, "; "))
+		}
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	return nil
 }
 
 // LoadRunFile reads and parses a run configuration file.

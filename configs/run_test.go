@@ -44,3 +44,27 @@ func TestKernelFragments(t *testing.T) {
 		t.Errorf("unknown fragment: %v", err)
 	}
 }
+
+// What a file leaves out comes from default.yaml, but the kernels and
+// expectations are the file's alone.
+func TestLoadRunDefaults(t *testing.T) {
+	r, err := LoadRun("my.yaml", []byte("qemu:\n  cpus: 2\nperf:\n  level: quick\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.QEMU.CPUs != 2 || r.QEMU.Timeout != 30*time.Second || r.QEMU.Accel != "auto" || r.QEMU.Jobs != 1 {
+		t.Errorf("qemu %+v", r.QEMU)
+	}
+	if r.Perf.Level != "quick" || r.Perf.FailPct != 5 || r.Perf.Alpha != 0.05 || r.Config.Base != "tinyconfig" || r.Out != "patchtest-results" {
+		t.Errorf("perf %+v config %+v out %q", r.Perf, r.Config, r.Out)
+	}
+	if r.Kernels.Candidate.Source != "" || r.Kernels.Candidate.Patches != "" || r.Kernels.Baseline.Source != "" || r.Expect != "" {
+		t.Errorf("kernels %+v expect %q taken from the defaults", r.Kernels, r.Expect)
+	}
+	// Defaults are a copy: changing one does not change the next.
+	d := MustDefaults()
+	d.Perf.FailPct = 99
+	if MustDefaults().Perf.FailPct != 5 {
+		t.Error("Defaults shares its value")
+	}
+}

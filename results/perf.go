@@ -8,6 +8,7 @@ import (
 
 	"golang.org/x/perf/benchmath"
 
+	"github.com/patchtest/patchtest/configs"
 	"github.com/patchtest/patchtest/suites/perf"
 )
 
@@ -23,12 +24,16 @@ type PerfStats struct {
 	Confidence float64 `json:"confidence"`
 }
 
+// WithDefaults fills the settings left zero: alpha and the threshold
+// from the built-in configuration (configs/default.yaml), a 95 %
+// confidence level.
 func (s PerfStats) WithDefaults() PerfStats {
+	d := configs.MustDefaults().Perf
 	if s.Alpha == 0 {
-		s.Alpha = 0.05
+		s.Alpha = d.Alpha
 	}
 	if s.Threshold == 0 {
-		s.Threshold = 1
+		s.Threshold = d.ThresholdPct
 	}
 	if s.Confidence == 0 {
 		s.Confidence = 0.95

@@ -43,7 +43,7 @@ Exit status as for patchtest run.`,
 	}
 	fl := c.Flags()
 	f.register(fl)
-	fl.StringVar(&f.perfLevel, "level", "quick", "quick, standard or thorough")
+	fl.StringVar(&f.perfLevel, "level", "", "quick, standard or thorough (default: the configuration's perf level, else quick)")
 	fl.BoolVar(&f.null, "null", false, "run the candidate as both A and B (host self-check)")
 	c.AddCommand(&cobra.Command{
 		Use:   "list",

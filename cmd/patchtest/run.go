@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -16,7 +15,6 @@ import (
 	"github.com/patchtest/patchtest/guest/build"
 	"github.com/patchtest/patchtest/kernels"
 	"github.com/patchtest/patchtest/results"
-	"github.com/patchtest/patchtest/suites/perf"
 	"github.com/patchtest/patchtest/vm"
 )
 
@@ -47,13 +45,13 @@ func (f *runFlags) register(fl *pflag.FlagSet) {
 	fl.StringVar(&f.patches, "patches", "", "build the candidate from --source with this series")
 	fl.StringVar(&f.source, "source", kernels.DefaultSource, "kernel source for built kernels")
 	fl.StringVar(&f.expect, "expect", "", "expect.yaml (default: the series' own, if it has one)")
-	fl.StringVar(&f.outDir, "out", "patchtest-results", "directory for the run's folder (run.json, report.md, junit.xml, perf-*.txt)")
+	fl.StringVar(&f.outDir, "out", "", "directory for the run's folder (run.json, report.md, junit.xml, perf-*.txt; default: the configuration's, patchtest-results)")
 	fl.StringVar(&f.configFile, "config", "", "run configuration (YAML; default: the built-in configs/default.yaml)")
 	fl.BoolVar(&f.asJSON, "json", false, `print JSON Lines instead of the report: {"event": ...} per event as it happens, then {"record": ...}`)
 	fl.StringSliceVar(&f.benches, "bench", nil, "glob(s) selecting benchmarks (patchtest perf list shows them)")
 	fl.BoolVar(&f.requireKVM, "require-kvm", false, "refuse to measure perf without a working KVM")
-	fl.Float64Var(&f.failPct, "perf-fail", 5, "an undeclared significant regression of this many percent fails the run")
-	fl.IntVar(&f.jobs, "jobs", 1, "machines at once: from 2 the two kernels run side by side, each over jobs/2 machines")
+	fl.Float64Var(&f.failPct, "perf-fail", 0, "an undeclared significant regression of this many percent fails the run (default: the configuration's, 5)")
+	fl.IntVar(&f.jobs, "jobs", 0, "machines at once: from 2 the two kernels run side by side, each over jobs/2 machines (default: the configuration's, 1)")
 	fl.IntVar(&f.rounds, "rounds", 0, "measured rounds per benchmark and kernel (default: the level's)")
 	fl.DurationVar(&f.sampleTime, "sample-time", 0, "target duration of each sample (default: the level's)")
 }
@@ -99,92 +97,17 @@ not be done (a harness or host problem, not the kernel's).`,
 // suites, a perf level by default).
 func execute(c *cobra.Command, f *runFlags, perfOnly bool) error {
 	stderr := c.ErrOrStderr()
-	fl := c.Flags()
 	cfg, dir, err := loadRunConfig(f.configFile)
 	if err != nil {
 		return &exitError{code: 2, err: err}
 	}
-	o := pipeline.FromConfig(cfg, dir)
-	// Flags override the configuration.
-	if fl.Changed("kernel") && fl.Changed("patches") {
-		return &exitError{code: 2, err: errors.New("--kernel and --patches both name the candidate; give one")}
-	}
-	if fl.Changed("kernel") {
-		o.Candidate = results.KernelSpec{Path: f.boot.opts.Kernel}
-		o.Expect = ""
-	}
-	if fl.Changed("patches") {
-		o.Candidate = results.KernelSpec{Source: o.Candidate.Source, Patches: f.patches, Base: cfg.Config.Base, Fragments: cfg.Config.Fragments}
-		o.Expect = ""
-	}
-	if fl.Changed("baseline") {
-		o.Baseline = results.KernelSpec{Path: f.baseline}
-	}
-	if fl.Changed("source") {
-		for _, k := range []*results.KernelSpec{&o.Baseline, &o.Candidate} {
-			if k.Path == "" {
-				k.Source = f.source
-			}
-		}
-	}
-	if f.null {
-		if fl.Changed("baseline") {
-			return &exitError{code: 2, err: errors.New("--null compares the candidate with itself; drop --baseline")}
-		}
-		o.Baseline = o.Candidate
-		o.Expect = ""
-		o.Null = true
-	}
-	if fl.Changed("suite") {
-		o.Patterns = f.patterns
-	}
-	if fl.Changed("expect") {
-		o.Expect = f.expect
-	}
-	o.DefaultExpect()
-	if fl.Changed("out") || o.OutDir == "" {
-		o.OutDir = f.outDir
-	}
-	o.SkipSuites = perfOnly
-	if f.perfLevel != "" {
-		o.Perf = perf.Level{}
-		if f.perfLevel != "off" {
-			if o.Perf, err = perf.ParseLevel(f.perfLevel); err != nil {
-				return &exitError{code: 2, err: err}
-			}
-		}
-	}
-	if f.rounds < 0 || f.sampleTime < 0 {
-		return &exitError{code: 2, err: errors.New("--rounds and --sample-time must not be negative")}
-	}
-	if f.rounds > 0 {
-		o.Perf.Rounds = f.rounds
-	}
-	if f.sampleTime > 0 {
-		o.Perf.Duration = f.sampleTime
-	}
-	if fl.Changed("jobs") || o.Jobs == 0 {
-		o.Jobs = f.jobs
-	}
-	if o.Jobs < 1 {
-		return &exitError{code: 2, err: fmt.Errorf("--jobs %d: want 1 or more", o.Jobs)}
-	}
-	if fl.Changed("bench") {
-		o.Benchmarks = f.benches
-	}
-	if fl.Changed("require-kvm") {
-		o.RequireKVM = f.requireKVM
-	}
-	if fl.Changed("perf-fail") || o.PerfFailPct == 0 {
-		o.PerfFailPct = f.failPct
-	}
-	applyQEMU(cfg, fl, &f.boot)
 	if err := f.boot.prepareEvents(stderr); err != nil {
 		return &exitError{code: 2, err: err}
 	}
-	o.Boot = f.boot.opts
-	o.Boot.Kernel = ""
-	o.CacheDir = f.boot.opts.CacheDir
+	o, err := pipeline.Configure(cfg, dir, f.boot.opts, f.given(c.Flags(), perfOnly))
+	if err != nil {
+		return &exitError{code: 2, err: err}
+	}
 	// A live view on a terminal; plain lines elsewhere and with --json.
 	tty := false
 	if file, ok := stderr.(*os.File); ok {
@@ -237,22 +160,53 @@ func loadRunConfig(path string) (*configs.Run, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	cfg, err := configs.LoadRun("configs/default.yaml (built in)", configs.DefaultRun)
+	cfg, err := configs.LoadRun(configs.DefaultRunName, configs.DefaultRun)
 	return cfg, src, err
 }
 
-// applyQEMU takes the configuration's QEMU settings where no flag set them.
-func applyQEMU(cfg *configs.Run, fl *pflag.FlagSet, f *bootFlags) {
-	if cfg.QEMU.Accel != "" && !fl.Changed("accel") {
-		f.accel = cfg.QEMU.Accel
+// given collects the flags set on the command line, for
+// pipeline.Configure to lay over the configuration.
+func (f *runFlags) given(fl *pflag.FlagSet, perfOnly bool) pipeline.Flags {
+	str := func(name string, v string) *string {
+		if fl.Changed(name) {
+			return &v
+		}
+		return nil
 	}
-	if cfg.QEMU.CPUs > 0 && !fl.Changed("cpus") {
-		f.opts.CPUs = cfg.QEMU.CPUs
+	num := func(name string, v int) *int {
+		if fl.Changed(name) {
+			return &v
+		}
+		return nil
 	}
-	if cfg.QEMU.MemoryMiB > 0 && !fl.Changed("mem") {
-		f.opts.MemoryMiB = cfg.QEMU.MemoryMiB
+	dur := func(name string, v time.Duration) *time.Duration {
+		if fl.Changed(name) {
+			return &v
+		}
+		return nil
 	}
-	if cfg.QEMU.Timeout > 0 && !fl.Changed("timeout") {
-		f.opts.Timeout = cfg.QEMU.Timeout
+	g := pipeline.Flags{
+		Kernel: str("kernel", f.boot.opts.Kernel), Patches: str("patches", f.patches), Baseline: str("baseline", f.baseline),
+		Source: str("source", f.source), Expect: str("expect", f.expect), Out: str("out", f.outDir),
+		Perf: str("perf", f.perfLevel), Rounds: num("rounds", f.rounds), SampleTime: dur("sample-time", f.sampleTime),
+		Jobs: num("jobs", f.jobs), Accel: str("accel", f.boot.accel), CPUs: num("cpus", f.boot.opts.CPUs),
+		MemoryMiB: num("mem", f.boot.opts.MemoryMiB), Timeout: dur("timeout", f.boot.opts.Timeout),
+		Null: f.null, PerfOnly: perfOnly,
 	}
+	if fl.Lookup("level") != nil && fl.Changed("level") {
+		g.Perf = &f.perfLevel
+	}
+	if fl.Changed("suite") {
+		g.Suites = f.patterns
+	}
+	if fl.Changed("bench") {
+		g.Benchmarks = f.benches
+	}
+	if fl.Changed("require-kvm") {
+		g.RequireKVM = &f.requireKVM
+	}
+	if fl.Changed("perf-fail") {
+		g.FailPct = &f.failPct
+	}
+	return g
 }

@@ -1,13 +1,16 @@
 package pipeline
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/patchtest/patchtest/configs"
 	"github.com/patchtest/patchtest/results"
 	"github.com/patchtest/patchtest/suites/perf"
+	"github.com/patchtest/patchtest/vm"
 )
 
 // FromConfig turns a run configuration into Options. Relative paths in it
@@ -68,4 +71,150 @@ func (o *Options) DefaultExpect() {
 func fileExists(p string) bool {
 	_, err := os.Stat(p)
 	return err == nil
+}
+
+// Flags are a run's settings given on the command line. A nil field (an
+// empty slice for the lists) was not given and leaves the
+// configuration's setting.
+type Flags struct {
+	Kernel, Patches, Baseline, Source *string
+	Expect, Out                       *string
+	Suites, Benchmarks                []string
+	// Perf is a level name or "off".
+	Perf       *string
+	Rounds     *int
+	SampleTime *time.Duration
+	Jobs       *int
+	RequireKVM *bool
+	FailPct    *float64
+	// Accel, CPUs, MemoryMiB and Timeout set both machines' QEMU.
+	Accel     *string
+	CPUs      *int
+	MemoryMiB *int
+	Timeout   *time.Duration
+	// Null runs the candidate as both sides (a host self-check).
+	Null bool
+	// PerfOnly leaves the catalogue out: a perf run, quick unless a
+	// level is given.
+	PerfOnly bool
+}
+
+// Configure is the one place where the command line overrides a run
+// configuration (cfg, its relative paths relative to dir): it returns
+// the run's Options on the boot template boot (the QEMU binary, guest
+// binary, cache and console settings), or an error naming the flag or
+// setting that cannot be used. The configuration's own defaults come
+// from configs (default.yaml).
+func Configure(cfg *configs.Run, dir string, boot vm.BootOptions, f Flags) (Options, error) {
+	o := FromConfig(cfg, dir)
+	bad := func(format string, a ...any) (Options, error) {
+		return Options{}, &vm.Error{Outcome: vm.BadInput, Msg: fmt.Sprintf(format, a...)}
+	}
+	if f.Kernel != nil && f.Patches != nil {
+		return bad("--kernel and --patches both name the candidate; give one")
+	}
+	if f.Null && f.Baseline != nil {
+		return bad("--null compares the candidate with itself; drop --baseline")
+	}
+	if f.Kernel != nil {
+		o.Candidate, o.Expect = results.KernelSpec{Path: *f.Kernel}, ""
+	}
+	if f.Patches != nil {
+		o.Candidate = results.KernelSpec{Source: o.Candidate.Source, Patches: *f.Patches, Base: cfg.Config.Base, Fragments: cfg.Config.Fragments}
+		o.Expect = ""
+	}
+	if f.Baseline != nil {
+		o.Baseline = results.KernelSpec{Path: *f.Baseline}
+	}
+	if f.Source != nil {
+		for _, k := range []*results.KernelSpec{&o.Baseline, &o.Candidate} {
+			if k.Built() {
+				k.Source = *f.Source
+			}
+		}
+	}
+	if f.Null {
+		o.Baseline, o.Expect, o.Null = o.Candidate, "", true
+	}
+	if len(f.Suites) > 0 {
+		o.Patterns = f.Suites
+	}
+	if f.Expect != nil {
+		o.Expect = *f.Expect
+	}
+	o.DefaultExpect()
+	if f.Out != nil {
+		o.OutDir = *f.Out
+	}
+	o.SkipSuites = f.PerfOnly
+	level := cfg.Perf.Level
+	if f.Perf != nil {
+		level = *f.Perf
+	} else if f.PerfOnly && (level == "" || level == "off") {
+		level = perf.Quick.Name
+	}
+	o.Perf = perf.Level{}
+	if level != "" && level != "off" {
+		l, err := perf.ParseLevel(level)
+		if err != nil {
+			return bad("%v", err)
+		}
+		o.Perf = l
+	}
+	rounds, sample := cfg.Perf.Rounds, cfg.Perf.SampleTime
+	if f.Rounds != nil {
+		rounds = *f.Rounds
+	}
+	if f.SampleTime != nil {
+		sample = *f.SampleTime
+	}
+	if rounds < 0 || sample < 0 {
+		return bad("--rounds and --sample-time must not be negative")
+	}
+	if rounds > 0 {
+		o.Perf.Rounds = rounds
+	}
+	if sample > 0 {
+		o.Perf.Duration = sample
+	}
+	if f.Jobs != nil {
+		o.Jobs = *f.Jobs
+	}
+	if o.Jobs < 1 {
+		return bad("--jobs %d: want 1 or more", o.Jobs)
+	}
+	if len(f.Benchmarks) > 0 {
+		o.Benchmarks = f.Benchmarks
+	}
+	if f.RequireKVM != nil {
+		o.RequireKVM = *f.RequireKVM
+	}
+	if f.FailPct != nil {
+		o.PerfFailPct = *f.FailPct
+	}
+	// QEMU: the configuration's, then the flags'.
+	accel := cfg.QEMU.Accel
+	boot.CPUs, boot.MemoryMiB, boot.Timeout = cfg.QEMU.CPUs, cfg.QEMU.MemoryMiB, cfg.QEMU.Timeout
+	if f.Accel != nil {
+		accel = *f.Accel
+	}
+	if f.CPUs != nil {
+		boot.CPUs = *f.CPUs
+	}
+	if f.MemoryMiB != nil {
+		boot.MemoryMiB = *f.MemoryMiB
+	}
+	if f.Timeout != nil {
+		boot.Timeout = *f.Timeout
+	}
+	if accel == "" {
+		accel = string(vm.Auto)
+	}
+	a, err := vm.ParseAccelerator(accel)
+	if err != nil {
+		return bad("--accel: %v", err)
+	}
+	boot.Accel, boot.Kernel = a, ""
+	o.Boot, o.CacheDir = boot, boot.CacheDir
+	return o, nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/patchtest/patchtest/configs"
 	"github.com/patchtest/patchtest/results"
 	"github.com/patchtest/patchtest/suites/perf"
 	"github.com/patchtest/patchtest/suites/remote"
@@ -32,7 +33,7 @@ func runPerf(ctx context.Context, o Options, boots []vm.BootOptions, expect *res
 	run, err := remote.RunPerf(ctx, po)
 	res := &results.PerfResult{Run: run, Stats: o.PerfStats.WithDefaults(), FailPct: o.PerfFailPct, Null: o.Null}
 	if res.FailPct == 0 {
-		res.FailPct = 5
+		res.FailPct = configs.MustDefaults().Perf.FailPct
 	}
 	if err != nil {
 		// A kernel failing under a benchmark is a finding, whichever

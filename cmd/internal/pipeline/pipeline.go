@@ -48,7 +48,8 @@ type Options struct {
 	Benchmarks []string
 	PerfStats  results.PerfStats
 	// PerfFailPct is the size in percent from which an undeclared
-	// significant regression fails the run; 5 when zero.
+	// significant regression fails the run; the built-in configuration's
+	// (5) when zero.
 	PerfFailPct float64
 	// RequireKVM refuses to measure perf under emulation.
 	RequireKVM bool

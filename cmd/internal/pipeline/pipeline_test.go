@@ -2,9 +2,11 @@ package pipeline
 
 import (
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/patchtest/patchtest/configs"
+	"github.com/patchtest/patchtest/vm"
 )
 
 // A run configuration's config: section reaches the builder for both
@@ -46,5 +48,49 @@ func TestFromConfigImage(t *testing.T) {
 	o := FromConfig(cfg, "/conf")
 	if o.Candidate.Path != "/conf/boot/vmlinuz" || o.Candidate.Base != "" || !o.Baseline.Built() || o.Candidate.Built() {
 		t.Errorf("candidate %+v", o.Candidate)
+	}
+}
+
+// Flags override the configuration, setting by setting, and what cannot
+// be used together is refused naming the flags.
+func TestConfigure(t *testing.T) {
+	cfg, err := configs.LoadRun("run.yaml", []byte("qemu:\n  accel: tcg\n  memory_mib: 1024\n  jobs: 2\nperf:\n  level: standard\n  fail_pct: 7\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	str := func(s string) *string { return &s }
+	num := func(n int) *int { return &n }
+	o, err := Configure(cfg, "/conf", vm.BootOptions{QEMU: "qemu", CacheDir: "/c"}, Flags{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.Boot.Accel != vm.TCG || o.Boot.MemoryMiB != 1024 || o.Jobs != 2 || o.Perf.Name != "standard" || o.PerfFailPct != 7 || o.CacheDir != "/c" || o.Boot.QEMU != "qemu" {
+		t.Errorf("from the configuration: %+v", o)
+	}
+	o, err = Configure(cfg, "/conf", vm.BootOptions{}, Flags{Accel: str("auto"), MemoryMiB: num(256), Jobs: num(1), Perf: str("off"), Kernel: str("/k"), Suites: []string{"tee/*"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.Boot.Accel != vm.Auto || o.Boot.MemoryMiB != 256 || o.Jobs != 1 || o.Perf.Name != "" || o.Candidate.Path != "/k" || len(o.Patterns) != 1 {
+		t.Errorf("flags over the configuration: %+v", o)
+	}
+	// A perf-only run is quick unless a level is given.
+	if o, _ := Configure(&configs.Run{}, "/", vm.BootOptions{}, Flags{PerfOnly: true, Jobs: num(1)}); o.Perf.Name != "quick" || !o.SkipSuites {
+		t.Errorf("perf only: %+v", o.Perf)
+	}
+	for _, tc := range []struct {
+		f    Flags
+		want string
+	}{
+		{Flags{Kernel: str("/k"), Patches: str("/p")}, "give one"},
+		{Flags{Null: true, Baseline: str("/b")}, "drop --baseline"},
+		{Flags{Jobs: num(0)}, "--jobs 0"},
+		{Flags{Perf: str("fast")}, `perf level "fast"`},
+		{Flags{Rounds: num(-1)}, "must not be negative"},
+		{Flags{Accel: str("hvf")}, "--accel"},
+	} {
+		if _, err := Configure(cfg, "/conf", vm.BootOptions{}, tc.f); err == nil || !strings.Contains(err.Error(), tc.want) || vm.OutcomeOf(err) != vm.BadInput {
+			t.Errorf("%+v: %v, want bad input %q", tc.f, err, tc.want)
+		}
 	}
 }
