@@ -7,6 +7,8 @@ import (
 	"sync"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/patchtest/patchtest/suites/fixture"
 )
 
 // T is a case's view of its isolated environment: its own temporary
@@ -86,11 +88,11 @@ func (t *T) end() {
 
 // Pipe returns a new pipe's read and write ends, with extra pipe2 flags.
 func (t *T) Pipe(flags int) (r, w int) {
-	var p [2]int
-	if err := unix.Pipe2(p[:], flags|unix.O_CLOEXEC); err != nil {
-		panic(fatal{fmt.Errorf("pipe2: %w", err)})
+	r, w, err := fixture.Pipe(flags, t.Track)
+	if err != nil {
+		panic(fatal{err})
 	}
-	return t.Track(p[0]), t.Track(p[1])
+	return r, w
 }
 
 // File creates a file in the case's directory holding data, opens it
@@ -118,31 +120,11 @@ func (t *T) SocketPair(typ int) (a, b int) {
 
 // TCPPair returns a connected loopback TCP pair (client, server).
 func (t *T) TCPPair() (client, server int) {
-	l, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	c, srv, err := fixture.TCPPair(t.Track)
 	if err != nil {
-		panic(fatal{fmt.Errorf("socket: %w", err)})
+		panic(fatal{err})
 	}
-	defer unix.Close(l)
-	if err := unix.Bind(l, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
-		panic(fatal{fmt.Errorf("bind: %w", err)})
-	}
-	if err := unix.Listen(l, 1); err != nil {
-		panic(fatal{fmt.Errorf("listen: %w", err)})
-	}
-	sa, _ := unix.Getsockname(l)
-	c, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		panic(fatal{fmt.Errorf("socket: %w", err)})
-	}
-	t.Track(c)
-	if err := unix.Connect(c, sa); err != nil {
-		panic(fatal{fmt.Errorf("connect: %w", err)})
-	}
-	s, _, err := unix.Accept4(l, unix.SOCK_CLOEXEC)
-	if err != nil {
-		panic(fatal{fmt.Errorf("accept: %w", err)})
-	}
-	return c, t.Track(s)
+	return c, srv
 }
 
 // fatal carries a setup failure out of a case: the case could not run,

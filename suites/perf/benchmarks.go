@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/patchtest/patchtest/suites/fixture"
 )
 
 const (
@@ -96,11 +98,9 @@ func (e *env) fd(fd int) int {
 // default pipe-max-size).
 func (e *env) pipe(n int) (r, w int, err error) {
 	var p [2]int
-	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
-		return 0, 0, fmt.Errorf("pipe: %w", err)
+	if p[0], p[1], err = fixture.Pipe(0, e.fd); err != nil {
+		return 0, 0, err
 	}
-	e.fd(p[0])
-	e.fd(p[1])
 	want := min(max(n, 64*kib), 1*mib)
 	if _, err := unix.FcntlInt(uintptr(p[1]), unix.F_SETPIPE_SZ, want); err != nil {
 		return 0, 0, fmt.Errorf("F_SETPIPE_SZ %d: %w", want, err)
@@ -149,33 +149,7 @@ func (e *env) devNull() (int, error) {
 }
 
 // tcpPair connects two TCP sockets over loopback.
-func (e *env) tcpPair() (client, server int, err error) {
-	l, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return 0, 0, fmt.Errorf("socket: %w", err)
-	}
-	defer unix.Close(l)
-	if err := unix.Bind(l, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
-		return 0, 0, fmt.Errorf("bind: %w", err)
-	}
-	if err := unix.Listen(l, 1); err != nil {
-		return 0, 0, fmt.Errorf("listen: %w", err)
-	}
-	sa, _ := unix.Getsockname(l)
-	c, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return 0, 0, fmt.Errorf("socket: %w", err)
-	}
-	e.fd(c)
-	if err := unix.Connect(c, sa); err != nil {
-		return 0, 0, fmt.Errorf("connect: %w", err)
-	}
-	s, _, err := unix.Accept4(l, unix.SOCK_CLOEXEC)
-	if err != nil {
-		return 0, 0, fmt.Errorf("accept: %w", err)
-	}
-	return c, e.fd(s), nil
-}
+func (e *env) tcpPair() (client, server int, err error) { return fixture.TCPPair(e.fd) }
 
 // drain starts a thread that reads the socket fd into a 256 KiB buffer
 // and counts the bytes; the returned wait blocks until want bytes have
