@@ -1,6 +1,11 @@
 // Package proto is the small contract shared by the host and the guest agent:
 // the names of the paths in the initramfs, the SSH request types the agent
-// understands and the messages they carry. Nothing else crosses the boundary.
+// understands and the messages they carry, and the commands the host runs
+// in the guest (Init and its subcommands). Two streams those commands write
+// cross the boundary too and are defined beside their writers, each with a
+// version: the suites' result stream (suites.StreamRecord, with
+// suites.StreamVersion) and the perf requests and samples (perf.Request,
+// perf.Sample). Nothing else does.
 package proto
 
 import (
@@ -27,6 +32,23 @@ const (
 	// BuildIDPath holds the Go build ID of /init as the host computed it.
 	BuildIDPath = "/etc/patchtest/build_id"
 )
+
+// Init is where the guest binary lives in the guest; the host runs it
+// again with a subcommand for each job.
+const Init = "/init"
+
+// The commands the host runs in the guest.
+var (
+	// SuitesRun runs the cases named after it and writes the result
+	// stream, each start record waiting for the host's line on stdin.
+	SuitesRun = []string{Init, "suites", "run", "--ack"}
+	// PerfServe answers perf requests on stdin with samples on stdout.
+	PerfServe = []string{Init, "perf", "serve"}
+)
+
+// Sysrq is the command that asks the kernel for the magic SysRq actions
+// keys (w: blocked tasks, l: backtraces of all CPUs).
+func Sysrq(keys string) []string { return []string{Init, "sysrq", keys} }
 
 // PortName is the name of the virtio-serial port that carries the SSH channel.
 const PortName = "org.patchtest.agent.0"

@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/patchtest/patchtest/guest/proto"
 	"github.com/patchtest/patchtest/results"
 	"github.com/patchtest/patchtest/suites/perf"
 	"github.com/patchtest/patchtest/vm"
@@ -183,7 +184,7 @@ func (s *perfSide) start(ctx context.Context, o vm.BootOptions) error {
 	respR, respW := io.Pipe()
 	s.req, s.resp, s.done, s.stderr = reqW, bufio.NewReader(respR), make(chan error, 1), &strings.Builder{}
 	go func() {
-		code, err := m.Run(ctx, []string{GuestInit, "perf", "serve"}, reqR, respW, s.stderr)
+		code, err := m.Run(ctx, proto.PerfServe, reqR, respW, s.stderr)
 		if err == nil && code != 0 {
 			err = fmt.Errorf("perf server exited %d: %s", code, strings.TrimSpace(s.stderr.String()))
 		}

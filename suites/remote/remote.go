@@ -20,10 +20,6 @@ import (
 	"github.com/patchtest/patchtest/vm"
 )
 
-// GuestInit is where the guest binary, which also runs the suites, lives
-// in the guest.
-const GuestInit = "/init"
-
 // Bounds of a run's host-side watchdog and crash policy.
 const (
 	// DefaultGrace is how long past a case's own bound the host waits for

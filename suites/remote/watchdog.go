@@ -5,9 +5,11 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/patchtest/patchtest/guest/proto"
 	"github.com/patchtest/patchtest/suites"
 	"github.com/patchtest/patchtest/vm"
 	"github.com/patchtest/patchtest/vm/console"
@@ -78,7 +80,7 @@ func (r *runner) once(ctx context.Context, ids []string) (b batch) {
 	}
 	runDone := make(chan exited, 1)
 	var stderr bytes.Buffer
-	argv := append([]string{GuestInit, "suites", "run", "--ack"}, ids...)
+	argv := append(slices.Clone(proto.SuitesRun), ids...)
 	go func() {
 		code, err := m.Run(ctx, argv, ackR, pw, &stderr)
 		pw.Close()
@@ -252,7 +254,7 @@ func (r *runner) evidence(ctx context.Context, m *vm.Machine, mark int) string {
 	defer cancel()
 	var notes []string
 	var errOut bytes.Buffer
-	code, err := m.Run(ctx, []string{GuestInit, "sysrq", "wl"}, nil, nil, &errOut)
+	code, err := m.Run(ctx, proto.Sysrq("wl"), nil, nil, &errOut)
 	switch {
 	case err != nil:
 		notes = append(notes, "sysrq through the agent failed: "+firstLine(err.Error()))
