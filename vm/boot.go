@@ -12,7 +12,10 @@ import (
 
 // BootOptions is everything a user chooses about one boot.
 type BootOptions struct {
-	Kernel     string
+	// Kernel is the bzImage to boot.
+	Kernel string
+	// ModulesDir is the module tree the virtio modules are taken from,
+	// for a kernel that builds them as modules.
 	ModulesDir string
 	// GuestBinary is the static guest binary (init, agent and suites),
 	// as guest/build.Guest builds it; required.
@@ -21,15 +24,23 @@ type BootOptions struct {
 	NoBusybox bool
 	// Compression of the initramfs; initramfs.Default when empty.
 	Compression initramfs.Compression
-	Accel       Accelerator
-	CPUs        int
-	MemoryMiB   int
-	Timeout     time.Duration
-	QEMU        string
-	CacheDir    string
-	ConsoleLog  string
-	KernelArgs  []string
-	Events      func(Event)
+	Accel       Accelerator // Auto when empty
+	CPUs        int         // 1 when zero
+	MemoryMiB   int         // 512 when zero
+	// Timeout bounds the boot under KVM; DefaultTimeout when zero.
+	Timeout time.Duration
+	// QEMU is the QEMU binary; qemu-system-x86_64 from PATH when empty.
+	QEMU string
+	// CacheDir holds the KVM verdict, the initramfs archives and, unless
+	// ConsoleLog is set, the console logs.
+	CacheDir string
+	// ConsoleLog is the file the serial console is kept in.
+	ConsoleLog string
+	// KernelArgs are appended to the kernel command line.
+	KernelArgs []string
+	// Events receives what happens during the boot and the guest's life.
+	// It is called from the machine's goroutines and must not block long.
+	Events func(Event)
 	// Programs are dynamically linked host executables to copy into the
 	// guest at the same paths, with their shared libraries.
 	Programs []string
@@ -86,12 +97,7 @@ func Boot(ctx context.Context, o BootOptions) (*Machine, error) {
 	if err != nil {
 		return nil, err
 	}
-	m, err := Start(ctx, Spec{
-		Kernel: o.Kernel, Initramfs: img.Path, AgentBuildID: img.AgentBuildID,
-		Accel: o.Accel, CPUs: o.CPUs, MemoryMiB: o.MemoryMiB, Timeout: o.Timeout,
-		QEMU: o.QEMU, CacheDir: o.CacheDir, ConsoleLog: o.ConsoleLog,
-		KernelArgs: o.KernelArgs, Events: o.Events, Prepared: prepared, found: &q,
-	})
+	m, err := Start(ctx, Spec{BootOptions: o, Initramfs: img.Path, AgentBuildID: img.AgentBuildID, Prepared: prepared, found: &q})
 	var kb *kvmBroken
 	if errors.As(err, &kb) {
 		err = &Error{Outcome: Infrastructure, Msg: "--accel kvm", Err: kb}

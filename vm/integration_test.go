@@ -248,14 +248,14 @@ func TestIntegrationKVMFallback(t *testing.T) {
 			os.Remove(vm.VerdictFile(cache))
 			var notices []string
 			spec := vm.Spec{
-				Kernel: img.Kernel, Initramfs: base.Path, AgentBuildID: base.AgentBuildID,
-				QEMU: qemu, KVMDevice: "/dev/null", CacheDir: cache, Accel: vm.Auto,
-				KVMProgress: 5 * time.Second,
-				Events: func(ev vm.Event) {
-					if ev.Kind == vm.EventNotice {
-						notices = append(notices, ev.Msg)
-					}
-				},
+				BootOptions: vm.BootOptions{Kernel: img.Kernel, QEMU: qemu, CacheDir: cache, Accel: vm.Auto,
+					Events: func(ev vm.Event) {
+						if ev.Kind == vm.EventNotice {
+							notices = append(notices, ev.Msg)
+						}
+					}},
+				Initramfs: base.Path, AgentBuildID: base.AgentBuildID,
+				KVMDevice: "/dev/null", KVMProgress: 5 * time.Second,
 			}
 			start := time.Now()
 			m, err := vm.Start(context.Background(), spec)

@@ -21,45 +21,29 @@ import (
 // under KVM; under TCG it is multiplied by TCGScale.
 const DefaultTimeout = 30 * time.Second
 
-// Spec describes one guest.
+// Spec describes one guest: the boot's options (of which Start uses the
+// kernel, the machine's accelerator, CPUs, memory and timeout, QEMU, the
+// cache and console log, the kernel arguments and the events) and the
+// image prepared for it.
 type Spec struct {
-	// Kernel is the bzImage to boot.
-	Kernel string
+	BootOptions
 	// Initramfs is the base archive from BuildInitramfs; each boot appends
 	// its own keys to a copy of it.
 	Initramfs string
 	// AgentBuildID is the Go build ID of the guest binary in Initramfs;
 	// the handshake refuses any other agent.
 	AgentBuildID string
-
-	Accel     Accelerator // Auto when empty
-	CPUs      int         // 1 when zero
-	MemoryMiB int         // 512 when zero
-	// Timeout bounds the boot under KVM; DefaultTimeout when zero.
-	Timeout time.Duration
-	// QEMU is the QEMU binary; qemu-system-x86_64 from PATH when empty.
-	QEMU string
 	// KVMDevice is the device whose access decides whether KVM is tried;
 	// /dev/kvm when empty.
 	KVMDevice string
 	// KVMProgress bounds the wait for a KVM guest's first console line
 	// before KVM counts as broken; 20s when zero.
 	KVMProgress time.Duration
-	// CacheDir holds the KVM verdict and, unless ConsoleLog is set, the
-	// console logs.
-	CacheDir string
-	// ConsoleLog is the file the serial console is kept in.
-	ConsoleLog string
-	// KernelArgs are appended to the kernel command line.
-	KernelArgs []string
 	// Prepared is when preparing the boot began, for Info.Prepare; Start's
 	// own start when zero.
 	Prepared time.Time
 	// found is QEMU as Boot already found it, sparing a second --version.
 	found *QEMUInfo
-	// Events receives what happens during the boot and the guest's life.
-	// It is called from the machine's goroutines and must not block long.
-	Events func(Event)
 }
 
 // EventKind names a kind of Event.
