@@ -271,6 +271,7 @@ pre{background:#f6f6f6;padding:1em;overflow-x:auto}
 </style></head><body>
 <h1>{{.Title}}</h1>
 <p class="verdict {{if .Failed}}bad{{else}}ok{{end}}">{{if .Failed}}Needs a look: unexpected changes or problems below.{{else}}Only expected changes, no invariant failures, no crashes.{{end}}</p>
+{{with .Caveats}}<p id="caveats">Caveat: {{range $i, $c := .}}{{if $i}}; {{end}}{{$c}}{{end}}.</p>{{end}}
 <h2>Kernels</h2>
 <table><tr><th>role</th><th>kernel</th><th>boot</th><th>cases</th></tr>
 {{range .Kernels}}<tr><td>{{.Role}}</td><td>{{.Desc}}</td><td>{{.Boot}}</td><td>{{.Cases}}</td></tr>

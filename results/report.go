@@ -121,6 +121,9 @@ func (r *Record) Markdown() string {
 	} else {
 		w("Verdict: only expected changes, no invariant failures, no crashes.")
 	}
+	for _, q := range r.Caveats() {
+		w("Caveat: %s.", q)
+	}
 	return b.String()
 }
 
@@ -216,4 +219,21 @@ func kernelDesc(k KernelResult) string {
 		return k.Build.Source + ", " + k.Build.Base + "+" + strings.Join(k.Build.Fragments, "+")
 	}
 	return k.BzImage
+}
+
+// Caveats say what weakens the verdict: a candidate that cannot report
+// some of its faults, kernels that differ beyond the patch, a run that
+// did not finish.
+func (r *Record) Caveats() []string {
+	var out []string
+	if r.Incomplete {
+		out = append(out, "the run is incomplete")
+	}
+	if c := r.Candidate.Capabilities; c != nil && len(c.Limits) > 0 {
+		out = append(out, fmt.Sprintf("the candidate cannot report everything (%d limit(s) above)", len(c.Limits)))
+	}
+	if r.Mismatch != nil {
+		out = append(out, "the kernels differ beyond the patch (see the note above)")
+	}
+	return out
 }

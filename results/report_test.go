@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/patchtest/patchtest/kernels/kconfig"
 	"github.com/patchtest/patchtest/suites"
 )
 
@@ -205,6 +206,23 @@ func TestHeadline(t *testing.T) {
 	} {
 		if got := Headline(tc.lines); got != tc.want {
 			t.Errorf("Headline(%q) = %q\nwant %q", tc.lines, got, tc.want)
+		}
+	}
+}
+
+// A verdict says what weakens it: a candidate that cannot report its
+// warnings, kernels that differ beyond the patch.
+func TestCaveats(t *testing.T) {
+	r := record(nil, nil, ProblemsSummary{})
+	if q := r.Caveats(); len(q) != 0 || strings.Contains(r.Markdown(), "Caveat") {
+		t.Errorf("caveats on a clean run: %q", q)
+	}
+	r.Candidate.Capabilities = &kconfig.Capabilities{Config: "x", Limits: []kconfig.Limit{{Option: "CONFIG_BUG", Effect: "kernel warnings cannot be detected"}}}
+	r.Mismatch = &Mismatch{Release: "6.12.1 vs 6.13.0"}
+	md := r.Markdown()
+	for _, want := range []string{"kernel warnings cannot be detected (CONFIG_BUG is not set)", "Caveat: the candidate cannot report everything", "Caveat: the kernels differ", "releases differ: 6.12.1 vs 6.13.0"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("report lacks %q:\n%s", want, md)
 		}
 	}
 }
