@@ -100,4 +100,9 @@ func TestIntegrationPerfNull(t *testing.T) {
 	if len(flagged) > 1 {
 		t.Errorf("%d of 3 benchmarks significant comparing a kernel with itself: %v", len(flagged), flagged)
 	}
+	// What a user sees: a kernel against itself never fails a run, which
+	// takes a regression of 5 % or more that survives Holm's correction.
+	if reg := results.PerfRegressions(cs, 5, 0.05); len(reg) > 0 {
+		t.Errorf("a kernel against itself would fail the run: %+v", reg)
+	}
 }
