@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/patchtest/patchtest/cmd/internal/setup"
 	"github.com/patchtest/patchtest/guest/build"
 	"github.com/patchtest/patchtest/kernels"
 	"github.com/patchtest/patchtest/vm"
@@ -19,12 +20,13 @@ import (
 
 // bootFlags are the flags shared by boot and shell.
 type bootFlags struct {
-	opts     vm.BootOptions
-	accel    string
-	timings  bool
-	verbose  bool
-	info     string
-	compress string
+	opts      vm.BootOptions
+	accel     string
+	timings   bool
+	verbose   bool
+	info      string
+	compress  string
+	noInstall bool
 }
 
 func (f *bootFlags) register(fs *pflag.FlagSet) {
@@ -44,12 +46,16 @@ func (f *bootFlags) register(fs *pflag.FlagSet) {
 	fs.BoolVar(&f.timings, "timings", false, "print boot timings")
 	fs.BoolVarP(&f.verbose, "verbose", "v", false, "print every machine event")
 	fs.StringVar(&f.info, "info", "", "write the boot record (kernel, QEMU, accel, machine type, CPU model, timings) as JSON to this file")
+	fs.BoolVar(&f.noInstall, "no-install", false, "never install missing host packages; name the command that would (also "+setup.NoInstallEnv+"=1)")
 }
 
 // prepare checks the flags, resolves the kernel and connects events to w.
 func (f *bootFlags) prepare(ctx context.Context, w io.Writer) error {
 	if f.opts.Kernel == "" {
 		return &vm.Error{Outcome: vm.BadInput, Msg: "--kernel is required: pass a bzImage such as arch/x86/boot/bzImage, or debian:6.12-amd64"}
+	}
+	if err := setup.Ensure(ctx, setup.Real.Check(ctx, setup.BootWith(f.opts.QEMU), nil, nil), f.noInstall, w); err != nil {
+		return &vm.Error{Outcome: vm.QEMUMissing, Msg: "host set-up", Err: err}
 	}
 	k, err := kernels.Resolve(ctx, f.opts.Kernel, f.opts.CacheDir)
 	if err != nil {

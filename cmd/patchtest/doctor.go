@@ -5,17 +5,19 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/patchtest/patchtest/cmd/internal/setup"
+	"github.com/patchtest/patchtest/kernels"
 	"github.com/patchtest/patchtest/vm"
 )
 
 func newDoctor() *cobra.Command {
 	var (
 		cacheDir, qemu string
-		recheck        bool
+		recheck, fix   bool
 	)
 	c := &cobra.Command{
 		Use:   "doctor",
-		Short: "Check this host: QEMU, the KVM verdict, busybox, build tools",
+		Short: "Check this host: QEMU, the KVM verdict, busybox, build tools; --fix installs what is missing",
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
 			w := c.OutOrStdout()
@@ -24,6 +26,17 @@ func newDoctor() *cobra.Command {
 					return err
 				}
 				fmt.Fprintln(w, "forgot the KVM verdict; the next boot with --accel auto tests KVM again")
+			}
+			// Everything patchtest may need: booting, and building the
+			// default source.
+			programs, libraries, apt := setup.ForSources([]string{kernels.DefaultSource}, cacheDir)
+			plan := setup.Real.Check(c.Context(), append(setup.BootWith(qemu), programs...), libraries, apt)
+			if fix {
+				if err := setup.Ensure(c.Context(), plan, false, w); err != nil {
+					return &exitError{code: vm.Infrastructure.ExitCode(), err: err}
+				}
+			} else if !plan.Empty() {
+				fmt.Fprintf(w, "FAIL %-10s %s\n     %-10s fix: patchtest doctor --fix, or %s\n", "packages", plan, "", plan.Command())
 			}
 			failed := 0
 			for _, ch := range vm.Doctor(c.Context(), cacheDir, qemu) {
@@ -50,5 +63,6 @@ func newDoctor() *cobra.Command {
 	c.Flags().StringVar(&cacheDir, "cache-dir", vm.DefaultCacheDir(), "cache directory ($PATCHTEST_CACHE)")
 	c.Flags().StringVar(&qemu, "qemu", "qemu-system-x86_64", "QEMU binary")
 	c.Flags().BoolVar(&recheck, "recheck-kvm", false, "forget the KVM verdict so that the next boot tests KVM again")
+	c.Flags().BoolVar(&fix, "fix", false, "install the missing host packages with apt-get (as root, or with password-less sudo)")
 	return c
 }

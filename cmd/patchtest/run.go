@@ -191,7 +191,7 @@ func (f *runFlags) given(fl *pflag.FlagSet, perfOnly bool) pipeline.Flags {
 		Perf: str("perf", f.perfLevel), Rounds: num("rounds", f.rounds), SampleTime: dur("sample-time", f.sampleTime),
 		Jobs: num("jobs", f.jobs), Accel: str("accel", f.boot.accel), CPUs: num("cpus", f.boot.opts.CPUs),
 		MemoryMiB: num("mem", f.boot.opts.MemoryMiB), Timeout: dur("timeout", f.boot.opts.Timeout),
-		Null: f.null, PerfOnly: perfOnly,
+		Null: f.null, PerfOnly: perfOnly, NoInstall: f.boot.noInstall,
 	}
 	if fl.Lookup("level") != nil && fl.Changed("level") {
 		g.Perf = &f.perfLevel

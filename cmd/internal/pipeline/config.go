@@ -97,6 +97,8 @@ type Flags struct {
 	// PerfOnly leaves the catalogue out: a perf run, quick unless a
 	// level is given.
 	PerfOnly bool
+	// NoInstall refuses to install missing host packages.
+	NoInstall bool
 }
 
 // Configure is the one place where the command line overrides a run
@@ -216,5 +218,6 @@ func Configure(cfg *configs.Run, dir string, boot vm.BootOptions, f Flags) (Opti
 	}
 	boot.Accel, boot.Kernel = a, ""
 	o.Boot, o.CacheDir = boot, boot.CacheDir
+	o.NoInstall = f.NoInstall
 	return o, nil
 }

@@ -12,10 +12,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/patchtest/patchtest/cmd/internal/setup"
 	"github.com/patchtest/patchtest/guest/build"
 	"github.com/patchtest/patchtest/kernels"
 	"github.com/patchtest/patchtest/kernels/kconfig"
@@ -58,6 +60,9 @@ type Options struct {
 	Jobs int
 	// Null marks a run of one kernel as both sides (a host self-check).
 	Null bool
+	// NoInstall refuses to install the host packages the run lacks
+	// (setup.Ensure), naming the command that would.
+	NoInstall bool
 }
 
 // Execute builds or finds both kernels, runs the suites on each, diffs
@@ -90,6 +95,9 @@ func Execute(ctx context.Context, o Options) (*results.Record, error) {
 	progress := func(msg string) { emit(results.Event{Kind: results.EventNotice, Msg: msg}) }
 	expect, err := checkInputs(o)
 	if err != nil {
+		return nil, err
+	}
+	if err := hostSetup(ctx, o, progress); err != nil {
 		return nil, err
 	}
 	if o.Boot.GuestBinary == "" {
@@ -201,4 +209,36 @@ func indexRun(ctx context.Context, dir string, rec *results.Record) error {
 	}
 	defer x.Close()
 	return x.Add(ctx, rec)
+}
+
+// hostSetup installs what the run needs and the host lacks (QEMU, the
+// kernel build tools, fresh apt lists for a Debian source), or says what
+// and how, before anything is built.
+func hostSetup(ctx context.Context, o Options, progress func(string)) error {
+	var sources []string
+	for _, k := range []results.KernelSpec{o.Baseline, o.Candidate} {
+		if k.Built() {
+			src := k.Source
+			if src == "" {
+				src = kernels.DefaultSource
+			}
+			sources = append(sources, src)
+		}
+	}
+	programs, libraries, apt := setup.ForSources(sources, o.CacheDir)
+	plan := setup.Real.Check(ctx, append(slices.Clone(setup.BootWith(o.Boot.QEMU)), programs...), libraries, apt)
+	if err := setup.Ensure(ctx, plan, o.NoInstall, lineWriter(progress)); err != nil {
+		return &vm.Error{Outcome: vm.Infrastructure, Msg: "host set-up", Err: err}
+	}
+	return nil
+}
+
+// lineWriter passes each line written to it to f.
+type lineWriter func(string)
+
+func (f lineWriter) Write(p []byte) (int, error) {
+	for _, l := range strings.Split(strings.TrimSpace(string(p)), "\n") {
+		f(strings.TrimPrefix(l, "patchtest: "))
+	}
+	return len(p), nil
 }
