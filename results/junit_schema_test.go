@@ -47,9 +47,22 @@ func TestJUnitValidates(t *testing.T) {
 	if err := xmllint(t, j); err != nil {
 		t.Fatalf("junit.xml does not validate: %v\n%s", err, j)
 	}
-	// And the schema is not a rubber stamp.
-	bad := strings.Replace(string(j), `<testcase name="a/b/ok"`, `<testcase`, 1)
-	if err := xmllint(t, []byte(bad)); err == nil {
-		t.Error("a testcase without a name validated")
+	// And the schema is not a rubber stamp: each of these breaks a rule
+	// that JUnit consumers (Jenkins, GitLab) rely on.
+	doc := string(j)
+	for what, bad := range map[string]string{
+		"a testcase without a name":      strings.Replace(doc, `<testcase name="a/b/ok"`, `<testcase`, 1),
+		"a suite without a tests count":  strings.Replace(doc, `<testsuite name="candidate`, `<testsuite x="candidate`, 1),
+		"a time that is not a number":    strings.Replace(doc, `time="`, `time="soon`, 1),
+		"a failure outside any testcase": strings.Replace(doc, `<testsuite `, `<failure message="x"></failure><testsuite `, 1),
+		"an element JUnit does not know": strings.Replace(doc, `<testcase `, `<testcaze `, 1),
+		"a negative failures count":      strings.Replace(doc, `failures="`, `failures="-`, 1),
+	} {
+		if bad == doc {
+			t.Fatalf("%s: the replacement changed nothing", what)
+		}
+		if err := xmllint(t, []byte(bad)); err == nil {
+			t.Errorf("%s validated", what)
+		}
 	}
 }

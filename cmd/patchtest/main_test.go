@@ -291,6 +291,10 @@ func TestCLISIGINT(t *testing.T) {
 				for !strings.Contains(stdout.String(), "started") && time.Now().Before(deadline) {
 					time.Sleep(50 * time.Millisecond)
 				}
+				if !strings.Contains(stdout.String(), "started") {
+					cmd.Process.Kill()
+					t.Fatalf("the command never started in the guest\n%s", stderr)
+				}
 			}
 			if len(vmtest.Mentioning(tmp)) == 0 {
 				t.Fatalf("no QEMU running when the signal was to be sent\n%s", stderr)
