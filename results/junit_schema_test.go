@@ -55,7 +55,7 @@ func TestJUnitValidates(t *testing.T) {
 		"a suite without a tests count":  strings.Replace(doc, `<testsuite name="candidate`, `<testsuite x="candidate`, 1),
 		"a time that is not a number":    strings.Replace(doc, `time="`, `time="soon`, 1),
 		"a failure outside any testcase": strings.Replace(doc, `<testsuite `, `<failure message="x"></failure><testsuite `, 1),
-		"an element JUnit does not know": strings.Replace(doc, `<testcase `, `<testcaze `, 1),
+		"an element JUnit does not know": strings.Replace(doc, `<testcase `, `<bogus/><testcase `, 1),
 		"a negative failures count":      strings.Replace(doc, `failures="`, `failures="-`, 1),
 	} {
 		if bad == doc {
