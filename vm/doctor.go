@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-
-	"github.com/patchtest/patchtest/guest/build"
 )
 
 // Check is one finding of Doctor.
@@ -51,16 +49,6 @@ func Doctor(ctx context.Context, cacheDir, qemu string) []Check {
 		add(Check{Name: "busybox", Optional: true, Detail: err.Error() + "; guests get no shell", Fix: "apt-get install busybox-static"})
 	} else {
 		add(Check{Name: "busybox", OK: true, Detail: p + " (static)"})
-	}
-	if p, err := exec.LookPath("go"); err != nil {
-		add(Check{Name: "go", Detail: "no Go toolchain; the guest agent is built from source", Fix: "install Go 1.26 from go.dev/dl, or pass --guest-binary"})
-	} else {
-		add(Check{Name: "go", OK: true, Detail: p})
-	}
-	if src, err := build.FindSource(); err != nil {
-		add(Check{Name: "source", Detail: err.Error(), Fix: "run patchtest from its repository or set PATCHTEST_SRC"})
-	} else {
-		add(Check{Name: "source", OK: true, Detail: src})
 	}
 	tools := []struct{ bin, pkg string }{
 		{"cpio", "cpio"}, {"make", "build-essential"}, {"gcc", "build-essential"},

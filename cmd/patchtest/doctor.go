@@ -2,10 +2,12 @@ package main
 
 import (
 	"fmt"
+	"os/exec"
 
 	"github.com/spf13/cobra"
 
 	"github.com/patchtest/patchtest/cmd/internal/setup"
+	"github.com/patchtest/patchtest/guest/build"
 	"github.com/patchtest/patchtest/kernels"
 	"github.com/patchtest/patchtest/vm"
 )
@@ -39,7 +41,7 @@ func newDoctor() *cobra.Command {
 				fmt.Fprintf(w, "FAIL %-10s %s\n     %-10s fix: patchtest doctor --fix, or %s\n", "packages", plan, "", plan.Command())
 			}
 			failed := 0
-			for _, ch := range vm.Doctor(c.Context(), cacheDir, qemu) {
+			for _, ch := range append(vm.Doctor(c.Context(), cacheDir, qemu), guestChecks()...) {
 				mark := "ok  "
 				if !ch.OK {
 					mark = "FAIL"
@@ -65,4 +67,21 @@ func newDoctor() *cobra.Command {
 	c.Flags().BoolVar(&recheck, "recheck-kvm", false, "forget the KVM verdict so that the next boot tests KVM again")
 	c.Flags().BoolVar(&fix, "fix", false, "install the missing host packages with apt-get (as root, or with password-less sudo)")
 	return c
+}
+
+// guestChecks check what building the guest binary needs: Go and this
+// repository.
+func guestChecks() []vm.Check {
+	var out []vm.Check
+	if p, err := exec.LookPath("go"); err != nil {
+		out = append(out, vm.Check{Name: "go", Detail: "no Go toolchain; the guest agent is built from source", Fix: "install Go 1.26 from go.dev/dl, or pass --guest-binary"})
+	} else {
+		out = append(out, vm.Check{Name: "go", OK: true, Detail: p})
+	}
+	if src, err := build.FindSource(); err != nil {
+		out = append(out, vm.Check{Name: "source", Detail: err.Error(), Fix: "run patchtest from its repository or set PATCHTEST_SRC"})
+	} else {
+		out = append(out, vm.Check{Name: "source", OK: true, Detail: src})
+	}
+	return out
 }
