@@ -1,38 +1,14 @@
 package results
 
 import (
-	"bytes"
 	"encoding/json"
 	"strings"
 	"testing"
 
-	"github.com/santhosh-tekuri/jsonschema/v6"
-
 	"github.com/patchtest/patchtest/suites"
 )
 
-func kcidbSchema(t *testing.T) *jsonschema.Schema {
-	t.Helper()
-	c := jsonschema.NewCompiler()
-	c.AssertFormat()
-	s, err := c.Compile("testdata/kcidb-v5.3.schema.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
-
-func validate(t *testing.T, s *jsonschema.Schema, b []byte) error {
-	t.Helper()
-	v, err := jsonschema.UnmarshalJSON(bytes.NewReader(b))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s.Validate(v)
-}
-
 func TestKCIDBValidates(t *testing.T) {
-	s := kcidbSchema(t)
 	r := perfRecord()
 	r.Baseline.Run.Results = []suites.CaseResult{
 		{ID: "a/b/ok", Obs: &suites.Observation{Type: suites.TResult, Value: "0"}},
@@ -52,7 +28,7 @@ func TestKCIDBValidates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := validate(t, s, b); err != nil {
+	if err := ValidateKCIDB(b); err != nil {
 		t.Fatalf("kcidb.json does not validate: %v", err)
 	}
 	var d KCIDBData
@@ -80,7 +56,6 @@ func TestKCIDBValidates(t *testing.T) {
 // The schema must reject what KCIDB rejects, or the test above proves
 // nothing.
 func TestKCIDBSchemaRejects(t *testing.T) {
-	s := kcidbSchema(t)
 	for name, doc := range map[string]string{
 		"no version":        `{"tests": []}`,
 		"bad status":        `{"version":{"major":5,"minor":3},"tests":[{"id":"patchtest:x","build_id":"patchtest:b","origin":"patchtest","status":"OK"}]}`,
@@ -89,7 +64,7 @@ func TestKCIDBSchemaRejects(t *testing.T) {
 		"unknown field":     `{"version":{"major":5,"minor":3},"tests":[{"id":"patchtest:x","build_id":"patchtest:b","origin":"patchtest","color":"red"}]}`,
 		"number sans value": `{"version":{"major":5,"minor":3},"tests":[{"id":"patchtest:x","build_id":"patchtest:b","origin":"patchtest","number":{"unit":"B/s"}}]}`,
 	} {
-		if err := validate(t, s, []byte(doc)); err == nil {
+		if err := ValidateKCIDB([]byte(doc)); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
 	}

@@ -1,7 +1,6 @@
 package pipeline
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -9,8 +8,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/patchtest/patchtest/results"
 	"github.com/patchtest/patchtest/suites"
@@ -263,7 +260,6 @@ func TestIntegrationJobs(t *testing.T) {
 
 	// What the runs wrote: every report, a KCIDB submission that
 	// validates, the event log with every case, both runs in the index.
-	kcidb := kcidbSchema(t)
 	for _, r := range []*results.Record{one, four} {
 		for _, f := range []string{"run.json", "report.md", "report.html", "junit.xml", "kcidb.json", "events.jsonl"} {
 			if st, err := os.Stat(filepath.Join(r.Dir, f)); err != nil || st.Size() == 0 {
@@ -271,7 +267,7 @@ func TestIntegrationJobs(t *testing.T) {
 			}
 		}
 		b, _ := os.ReadFile(filepath.Join(r.Dir, "kcidb.json"))
-		if err := validate(t, kcidb, b); err != nil {
+		if err := results.ValidateKCIDB(b); err != nil {
 			t.Errorf("%s: kcidb.json: %v", r.ID, err)
 		}
 		ev, _ := os.ReadFile(filepath.Join(r.Dir, "events.jsonl"))
@@ -290,25 +286,4 @@ func TestIntegrationJobs(t *testing.T) {
 	if list, err := x.List(context.Background(), 0); err != nil || len(list) != 2 || list[0].Changes != len(four.Changes) {
 		t.Errorf("index: %+v, %v", list, err)
 	}
-}
-
-// kcidbSchema is results' KCIDB v5.3 schema, which kcidb.json must meet.
-func kcidbSchema(t *testing.T) *jsonschema.Schema {
-	t.Helper()
-	c := jsonschema.NewCompiler()
-	c.AssertFormat()
-	s, err := c.Compile(filepath.Join("..", "..", "..", "results", "testdata", "kcidb-v5.3.schema.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
-
-func validate(t *testing.T, s *jsonschema.Schema, b []byte) error {
-	t.Helper()
-	v, err := jsonschema.UnmarshalJSON(bytes.NewReader(b))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s.Validate(v)
 }
