@@ -15,6 +15,12 @@ import (
 	"github.com/patchtest/patchtest/vm/console"
 )
 
+// DetectorArgs are kernel arguments that make a kernel's own detectors
+// report within the watchdog's bounds, whatever its configuration chose:
+// a task in uninterruptible sleep after 5 s (Debian's kernels wait 120 s),
+// a soft lockup after 2 x 5 s. Kernels that know neither ignore them.
+var DetectorArgs = []string{"sysctl.kernel.hung_task_timeout_secs=5", "watchdog_thresh=5"}
+
 // batch is what one boot of the guest got through.
 type batch struct {
 	done    []string // cases with results of their own
@@ -36,7 +42,9 @@ type beat struct {
 // is one the guest itself reports hung; either way the evidence is taken
 // and the guest is not used again.
 func (r *runner) once(ctx context.Context, ids []string) (b batch) {
-	m, err := vm.Boot(ctx, r.o.Boot)
+	boot := r.o.Boot
+	boot.KernelArgs = append(slices.Clone(boot.KernelArgs), DetectorArgs...)
+	m, err := vm.Boot(ctx, boot)
 	if err != nil {
 		if vm.OutcomeOf(err).KernelFault() {
 			b.fault = err
