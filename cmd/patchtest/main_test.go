@@ -125,7 +125,7 @@ func TestCLIFailures(t *testing.T) {
 	}{
 		{"not a kernel", []string{"boot", "-k", notKernel, "--", "true"}, nil, 65, "not an x86 Linux kernel"},
 		{"missing kernel", []string{"boot", "-k", "/no/such/bzImage", "--", "true"}, nil, 66, "no such file"},
-		{"missing qemu", []string{"boot", "-k", img612.Kernel, "--", "true"}, []string{"PATH=/nonexistent"}, 69, "qemu-system-x86_64 not found"},
+		{"missing qemu", []string{"boot", "-k", img612.Kernel, "--", "true"}, []string{"PATH=/nonexistent"}, 69, "this host lacks qemu-system-x86_64 (qemu-system-x86, to boot the guests)"},
 		{"kernel cannot reach agent", []string{"boot", "-k", img61.Kernel, "--", "true"}, nil, 80, "no virtio console driver"},
 		{"command fails", []string{"boot", "-k", img612.Kernel, "--", "sh", "-c", "exit 9"}, nil, 9, ""},
 		{"kernel panics", []string{"boot", "-k", img612.Kernel, "--", "sh", "-c", "echo c > /proc/sysrq-trigger"}, nil, 81, "Kernel panic"},
