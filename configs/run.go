@@ -51,6 +51,8 @@ type Run struct {
 		// the run.
 		FailPct    float64 `yaml:"fail_pct"`
 		RequireKVM bool    `yaml:"require_kvm"`
+		// Clock is what guest time counts under TCG: real or icount.
+		Clock string `yaml:"clock"`
 		// Rounds and SampleTime override the level's when set.
 		Rounds     int           `yaml:"rounds"`
 		SampleTime time.Duration `yaml:"sample_time"`
@@ -178,6 +180,11 @@ func (r *Run) check() error {
 	case "", "off", "quick", "standard", "thorough":
 	default:
 		return fmt.Errorf("perf.level: %q, want off, quick, standard or thorough", r.Perf.Level)
+	}
+	switch r.Perf.Clock {
+	case "", "real", "icount":
+	default:
+		return fmt.Errorf("perf.clock: %q, want real or icount", r.Perf.Clock)
 	}
 	if r.Perf.Alpha < 0 || r.Perf.Alpha >= 1 {
 		return fmt.Errorf("perf.alpha: %v, want a value in (0, 1), e.g. 0.05", r.Perf.Alpha)

@@ -244,3 +244,26 @@ func TestPerfRegressionsHolm(t *testing.T) {
 		t.Errorf("kept %v, want b/x/1 (0.002 <= 0.05/15) and b/x/2 (0.0035 <= 0.05/14), not b/x/3", names)
 	}
 }
+
+// Copies per byte are CPU per byte over the calibration's; the one-copy
+// check reads the file -> socket row.
+func TestCopies(t *testing.T) {
+	d := func(m float64) Dist { return Dist{N: 10, Median: m} }
+	cs := []PerfChange{
+		{Bench: "calib/read-tmpfs/1MiB", Metric: perf.CPUPerGiB, Base: d(0.2), New: d(0.25)},
+		{Bench: "calib/read-tmpfs/1MiB", Metric: perf.Throughput, Base: d(5e9), New: d(4e9)},
+		{Bench: "sendfile/file-tcp/1MiB", Metric: perf.CPUPerGiB, Base: d(0.29), New: d(0.5)},
+		{Bench: "vmsplice/pipe-devnull/64KiB", Metric: perf.CPUPerGiB, Base: d(0.02), New: d(0.3)},
+	}
+	rows := Copies(cs)
+	if len(rows) != 2 || rows[0].Bench != "sendfile/file-tcp/1MiB" || math.Abs(rows[0].Base-1.45) > 1e-9 || math.Abs(rows[0].New-2) > 1e-9 || math.Abs(rows[1].Base-0.1) > 1e-9 {
+		t.Fatalf("rows %+v", rows)
+	}
+	tab := CopiesTable(rows, "icount shift=0,sleep=off")
+	if !strings.Contains(tab, "baseline pass (1.45), candidate FAIL (2.00)") || strings.Contains(tab, "noisy") {
+		t.Errorf("table:\n%s", tab)
+	}
+	if Copies(cs[2:]) != nil {
+		t.Error("copies without the calibration")
+	}
+}

@@ -95,7 +95,15 @@ func PerfLegend(run *PerfRun, st PerfStats) string {
 	fmt.Fprintf(&b, "Mann-Whitney U test; ~ means not significant at alpha=%.2g or\n", st.Alpha)
 	fmt.Fprintf(&b, "below the %.3g%% threshold (<thr). R regression, I improvement,\n", st.Threshold)
 	fmt.Fprintf(&b, "exp: declared in expect.yaml. Page cache warm (tmpfs).\n")
-	if len(run.Boots) > 0 && run.Boots[0].Accel != vm.KVM {
+	switch {
+	case len(run.Boots) > 0 && strings.HasPrefix(run.Boots[0].Clock, string(vm.Instructions)):
+		fmt.Fprintf(&b, "Guest time is a count of executed instructions (QEMU -icount\n")
+		fmt.Fprintf(&b, "shift=0,sleep=off: 1 ns per instruction) of an emulated CPU with\n")
+		fmt.Fprintf(&b, "no caches, memory bandwidth or device latency. The same kernel and\n")
+		fmt.Fprintf(&b, "binary give (nearly) the same count whatever the host does; what\n")
+		fmt.Fprintf(&b, "it ranks is work done, which is what a copy or an extra code path\n")
+		fmt.Fprintf(&b, "costs, not real speed.\n")
+	case len(run.Boots) > 0 && run.Boots[0].Accel != vm.KVM:
 		fmt.Fprintf(&b, "Under %s (emulation): absolute numbers are emulation numbers;\n", run.Boots[0].Accel)
 		fmt.Fprintf(&b, "only the ratio between kernels under identical conditions means\n")
 		fmt.Fprintf(&b, "anything.\n")

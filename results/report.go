@@ -132,6 +132,10 @@ func writePerf(b *strings.Builder, p *PerfResult) {
 	b.WriteString(PerfLegend(p.Run, p.Stats))
 	w("")
 	b.WriteString(PerfTable(p.Changes))
+	if t := CopiesTable(Copies(p.Changes), perfClock(p.Run)); t != "" {
+		w("")
+		b.WriteString(t)
+	}
 	sig, exp := 0, 0
 	for _, c := range p.Changes {
 		if c.Significant() {
@@ -236,4 +240,12 @@ func (r *Record) Caveats() []string {
 		out = append(out, "the kernels differ beyond the patch (see the note above)")
 	}
 	return out
+}
+
+// perfClock is what the perf run's guest time counted.
+func perfClock(run *PerfRun) string {
+	if run == nil || len(run.Boots) == 0 {
+		return ""
+	}
+	return run.Boots[0].Clock
 }

@@ -45,6 +45,8 @@ type PerfResult struct {
 	BaselineFault bool `json:"baseline_fault,omitempty"`
 	// Null is set when both sides ran the same kernel.
 	Null bool `json:"null,omitempty"`
+	// Copies are the benchmarks' copies per byte (see Copies).
+	Copies []CopyRow `json:"copies,omitempty"`
 }
 
 // KernelResult is one side of a run.

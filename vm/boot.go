@@ -25,8 +25,11 @@ type BootOptions struct {
 	// Compression of the initramfs; initramfs.Default when empty.
 	Compression initramfs.Compression
 	Accel       Accelerator // Auto when empty
-	CPUs        int         // 1 when zero
-	MemoryMiB   int         // 512 when zero
+	// Clock is what guest time counts; Instructions applies under TCG
+	// only (KVM and a fall-back that ends on KVM keep real time).
+	Clock     Clock
+	CPUs      int // 1 when zero
+	MemoryMiB int // 512 when zero
 	// Timeout bounds the boot under KVM; DefaultTimeout when zero.
 	Timeout time.Duration
 	// QEMU is the QEMU binary; qemu-system-x86_64 from PATH when empty.

@@ -76,6 +76,41 @@ func (a Accelerator) QEMUArgs() []string {
 // KernelArgs implements Device.
 func (a Accelerator) KernelArgs() []string { return nil }
 
+// Clock is what guest time counts: real time, or, under TCG, executed
+// instructions.
+type Clock string
+
+// Clocks.
+const (
+	// RealTime is the host's time (the only clock under KVM).
+	RealTime Clock = "real"
+	// Instructions makes guest time a count of executed instructions
+	// (-icount shift=0,sleep=off: one nanosecond per instruction, no
+	// sleeping in real time). Host load no longer reaches what the guest
+	// measures; MTTCG is off.
+	Instructions Clock = "icount"
+)
+
+// ParseClock parses a clock's name; "" is RealTime.
+func ParseClock(s string) (Clock, error) {
+	switch c := Clock(s); c {
+	case "", RealTime:
+		return RealTime, nil
+	case Instructions:
+		return c, nil
+	}
+	return "", fmt.Errorf("clock %q: want real or icount", s)
+}
+
+// InstructionCounter is the -icount device of the Instructions clock.
+type InstructionCounter struct{}
+
+// QEMUArgs implements Device.
+func (InstructionCounter) QEMUArgs() []string { return []string{"-icount", "shift=0,sleep=off"} }
+
+// KernelArgs implements Device.
+func (InstructionCounter) KernelArgs() []string { return nil }
+
 // Console is the serial console on QEMU's standard output.
 type Console struct{}
 

@@ -125,3 +125,18 @@ func TestVerdict(t *testing.T) {
 		t.Errorf("forgetting twice: %v", err)
 	}
 }
+
+func TestClock(t *testing.T) {
+	for in, want := range map[string]Clock{"": RealTime, "real": RealTime, "icount": Instructions} {
+		if c, err := ParseClock(in); err != nil || c != want {
+			t.Errorf("ParseClock(%q) = %q, %v", in, c, err)
+		}
+	}
+	if _, err := ParseClock("wall"); err == nil {
+		t.Error("ParseClock(wall) succeeded")
+	}
+	got := strings.Join(Cmdline(TCG, InstructionCounter{}), " ")
+	if !strings.Contains(got, "-accel tcg -cpu max -icount shift=0,sleep=off") {
+		t.Errorf("command line %q", got)
+	}
+}

@@ -93,15 +93,23 @@ func launch(ctx context.Context, spec Spec, kernel KernelImage, q QEMUInfo, acce
 
 	qmpSock := filepath.Join(dir, "qmp.sock")
 	agentSock := filepath.Join(dir, "agent.sock")
-	args := Cmdline(
+	devices := []Device{
 		Board{CPUs: spec.CPUs, MemoryMiB: spec.MemoryMiB},
 		accel,
+	}
+	m.info.Clock = string(RealTime)
+	if accel == TCG && spec.Clock == Instructions {
+		devices = append(devices, InstructionCounter{})
+		m.info.Clock = string(Instructions) + " " + InstructionCounter{}.QEMUArgs()[1]
+	}
+	devices = append(devices,
 		Console{},
 		PVPanic{},
 		QMP{Socket: qmpSock},
 		AgentPort{Socket: agentSock},
 		KernelBoot{Kernel: spec.Kernel, Initrd: initrd, Extra: spec.KernelArgs},
 	)
+	args := Cmdline(devices...)
 	m.args = args
 	m.info.Cmdline = ShellQuote(append([]string{q.Path}, args...))
 	m.cmd = exec.Command(q.Path, args...)

@@ -69,9 +69,11 @@ type Event struct {
 
 // Info is what patchtest records with every boot.
 type Info struct {
-	Kernel      KernelImage `json:"kernel"`
-	QEMU        QEMUInfo    `json:"qemu"`
-	Accel       Accelerator `json:"accel"`
+	Kernel KernelImage `json:"kernel"`
+	QEMU   QEMUInfo    `json:"qemu"`
+	Accel  Accelerator `json:"accel"`
+	// Clock is what guest time counted: "real", or "icount shift=0,sleep=off".
+	Clock       string      `json:"clock,omitempty"`
 	AccelNote   string      `json:"accel_note,omitempty"`
 	MachineType string      `json:"machine_type"`
 	CPUModel    string      `json:"cpu_model"`

@@ -37,6 +37,7 @@ type runFlags struct {
 	rounds     int
 	sampleTime time.Duration
 	jobs       int
+	clock      string
 }
 
 func (f *runFlags) register(fl *pflag.FlagSet) {
@@ -54,6 +55,7 @@ func (f *runFlags) register(fl *pflag.FlagSet) {
 	fl.IntVar(&f.jobs, "jobs", 0, "machines at once: from 2 the two kernels run side by side, each over jobs/2 machines (default: the configuration's, 1)")
 	fl.IntVar(&f.rounds, "rounds", 0, "measured rounds per benchmark and kernel (default: the level's)")
 	fl.DurationVar(&f.sampleTime, "sample-time", 0, "target duration of each sample (default: the level's)")
+	fl.StringVar(&f.clock, "clock", "", "what guest time counts in the benchmarks under TCG: real or icount (executed instructions; default: the configuration's, real)")
 }
 
 func newRun() *cobra.Command {
@@ -207,6 +209,9 @@ func (f *runFlags) given(fl *pflag.FlagSet, perfOnly bool) pipeline.Flags {
 	}
 	if fl.Changed("perf-fail") {
 		g.FailPct = &f.failPct
+	}
+	if fl.Changed("clock") {
+		g.Clock = &f.clock
 	}
 	return g
 }

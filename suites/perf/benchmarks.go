@@ -65,6 +65,8 @@ func catalogue() []*Benchmark {
 		moving, fileToFile(true), map[int]int{1 * mib: inQuick, 16 * mib: inStandard})
 	add("readwrite/file-file", "pread(2)/pwrite(2) a whole file onto another through a 128 KiB buffer (tmpfs): the baseline for copy_file_range",
 		moving, fileToFile(false), map[int]int{1 * mib: inQuick, 16 * mib: inStandard})
+	add(Calibration, "pread(2) a file (tmpfs, page cache warm) into a 128 KiB user buffer: exactly one CPU copy per byte, the unit of copies/B",
+		moving, readOnce, map[int]int{1 * mib: inQuick})
 	add("vmsplice/criu-dump", "CRIU-style dump: vmsplice(2) SPLICE_F_GIFT anonymous memory through a 1 MiB pipe and splice(2) it into a file; time per dump and the dumping process's peak RSS",
 		[]string{NsPerOp, Throughput, CPUPerGiB, PeakRSS}, criuDump, map[int]int{16 * mib: inQuick, 64 * mib: inStandard})
 	add("vmsplice/iovec8", "vmsplice(2) eight small iovecs (size/8 bytes each) per call, splice(2) them to /dev/null: call rate",
@@ -620,4 +622,34 @@ func iovecRate(segs int) func(*env) (*op, error) {
 			return int64(n), nil
 		}}, nil
 	}
+}
+
+// Calibration is the family of the benchmark that makes exactly one CPU
+// copy per byte; copies per byte of any other benchmark are its CPU per
+// byte over this one's.
+const Calibration = "calib/read-tmpfs"
+
+// readOnce preads the file into a user buffer: one copy (page cache to
+// user) per byte, nothing else per byte.
+func readOnce(e *env) (*op, error) {
+	src, err := e.file("src", e.size)
+	if err != nil {
+		return nil, err
+	}
+	buf := make([]byte, 128*kib)
+	return &op{run: func() (int64, error) {
+		var in int64
+		for in < int64(e.size) {
+			n, err := unix.Pread(src, buf[:min(len(buf), e.size-int(in))], in)
+			e.calls++
+			if err != nil {
+				return 0, fmt.Errorf("pread: %w", err)
+			}
+			if n == 0 {
+				return 0, errShort
+			}
+			in += int64(n)
+		}
+		return int64(e.size), nil
+	}}, nil
 }

@@ -28,6 +28,9 @@ type PerfOptions struct {
 	// RequireKVM refuses to measure under emulation: both kernels are
 	// booted with KVM, without falling back to TCG.
 	RequireKVM bool
+	// Clock is what the guests' time counts under TCG: real time, or
+	// executed instructions (vm.Instructions).
+	Clock vm.Clock
 	// Notice receives a line per round.
 	Notice func(string)
 	// OnSample receives each sample as it arrives.
@@ -59,6 +62,7 @@ func RunPerf(ctx context.Context, o PerfOptions) (*results.PerfRun, error) {
 	if o.RequireKVM {
 		o.Baseline.Accel, o.Candidate.Accel = vm.KVM, vm.KVM
 	}
+	o.Baseline.Clock, o.Candidate.Clock = o.Clock, o.Clock
 	sides, err := bootBoth(ctx, o.Baseline, o.Candidate)
 	if err != nil {
 		if o.RequireKVM {
@@ -70,10 +74,15 @@ func RunPerf(ctx context.Context, o PerfOptions) (*results.PerfRun, error) {
 		defer s.close()
 		run.Boots = append(run.Boots, s.m.Info())
 	}
-	// Both machines share one host CPU: whatever else the host runs is
-	// then scheduled on the other CPUs, and what reaches that one CPU
-	// reaches both kernels alike (they take turns).
-	run.PinnedCPU = perfCPU()
+	// Under real time both machines share one host CPU: whatever else
+	// the host runs is then scheduled on the other CPUs, and what reaches
+	// that one CPU reaches both kernels alike (they take turns). Counting
+	// instructions, host load cannot reach the measurement: the machines
+	// spread over the host's CPUs.
+	run.PinnedCPU = -1
+	if o.Clock != vm.Instructions {
+		run.PinnedCPU = perfCPU()
+	}
 	if run.PinnedCPU >= 0 {
 		for _, s := range sides {
 			if err := s.m.Pin(run.PinnedCPU); err != nil {

@@ -86,7 +86,9 @@ type Flags struct {
 	SampleTime *time.Duration
 	Jobs       *int
 	RequireKVM *bool
-	FailPct    *float64
+	// Clock is real or icount.
+	Clock   *string
+	FailPct *float64
 	// Accel, CPUs, MemoryMiB and Timeout set both machines' QEMU.
 	Accel     *string
 	CPUs      *int
@@ -194,6 +196,15 @@ func Configure(cfg *configs.Run, dir string, boot vm.BootOptions, f Flags) (Opti
 	if f.FailPct != nil {
 		o.PerfFailPct = *f.FailPct
 	}
+	clock := cfg.Perf.Clock
+	if f.Clock != nil {
+		clock = *f.Clock
+	}
+	pc, err := vm.ParseClock(clock)
+	if err != nil {
+		return bad("--clock: %v", err)
+	}
+	o.PerfClock = pc
 	// QEMU: the configuration's, then the flags'.
 	accel := cfg.QEMU.Accel
 	boot.CPUs, boot.MemoryMiB, boot.Timeout = cfg.QEMU.CPUs, cfg.QEMU.MemoryMiB, cfg.QEMU.Timeout

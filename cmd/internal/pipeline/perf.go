@@ -24,7 +24,7 @@ func runPerf(ctx context.Context, o Options, boots []vm.BootOptions, expect *res
 	}
 	po := remote.PerfOptions{
 		Baseline: boots[0], Candidate: boots[1], Level: o.Perf, Patterns: o.Benchmarks,
-		RequireKVM: o.RequireKVM, Notice: progress,
+		RequireKVM: o.RequireKVM, Clock: o.PerfClock, Notice: progress,
 		OnSample: func(s results.PerfSample) {
 			done++
 			emit(results.Event{Kind: results.EventSample, Side: s.Side, ID: s.ID, Done: done, Total: total})
@@ -59,6 +59,7 @@ func runPerf(ctx context.Context, o Options, boots []vm.BootOptions, expect *res
 		results.MarkExpected(res.Changes, expect.Perf)
 	}
 	res.Regressions = results.PerfRegressions(res.Changes, res.FailPct, res.Stats.Alpha)
+	res.Copies = results.Copies(res.Changes)
 	rec.Perf = res
 	return nil
 }

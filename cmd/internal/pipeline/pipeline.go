@@ -55,6 +55,8 @@ type Options struct {
 	PerfFailPct float64
 	// RequireKVM refuses to measure perf under emulation.
 	RequireKVM bool
+	// PerfClock is what guest time counts in the benchmarks under TCG.
+	PerfClock vm.Clock
 	// Jobs is how many machines may run at once: from 2 the two kernels
 	// run side by side, each over Jobs/2 machines. 1 when zero.
 	Jobs int

@@ -74,6 +74,9 @@ func TestConfigure(t *testing.T) {
 	if o.Boot.Accel != vm.Auto || o.Boot.MemoryMiB != 256 || o.Jobs != 1 || o.Perf.Name != "" || o.Candidate.Path != "/k" || len(o.Patterns) != 1 {
 		t.Errorf("flags over the configuration: %+v", o)
 	}
+	if o, err := Configure(cfg, "/conf", vm.BootOptions{}, Flags{Clock: str("icount")}); err != nil || o.PerfClock != vm.Instructions {
+		t.Errorf("--clock icount: %v, %v", o.PerfClock, err)
+	}
 	// A perf-only run is quick unless a level is given.
 	if o, _ := Configure(&configs.Run{}, "/", vm.BootOptions{}, Flags{PerfOnly: true, Jobs: num(1)}); o.Perf.Name != "quick" || !o.SkipSuites {
 		t.Errorf("perf only: %+v", o.Perf)
@@ -88,6 +91,7 @@ func TestConfigure(t *testing.T) {
 		{Flags{Perf: str("fast")}, `perf level "fast"`},
 		{Flags{Rounds: num(-1)}, "must not be negative"},
 		{Flags{Accel: str("hvf")}, "--accel"},
+		{Flags{Clock: str("wall")}, "--clock"},
 	} {
 		if _, err := Configure(cfg, "/conf", vm.BootOptions{}, tc.f); err == nil || !strings.Contains(err.Error(), tc.want) || vm.OutcomeOf(err) != vm.BadInput {
 			t.Errorf("%+v: %v, want bad input %q", tc.f, err, tc.want)
