@@ -278,13 +278,23 @@ func (r *runner) evidence(ctx context.Context, m *vm.Machine, mark int) string {
 	if len(reports) == 0 {
 		b.WriteString("no hung-task, lockup or stall report on the console\n")
 	}
+	lines := m.ConsoleSince(mark, 300)
+	blocked := 0
+	for _, l := range lines {
+		if strings.Contains(l, " state:D ") {
+			blocked++
+		}
+	}
+	if blocked > 0 {
+		fmt.Fprintf(&b, "%d task(s) in uninterruptible sleep (sysrq w)\n", blocked)
+	}
 	for _, n := range notes {
 		b.WriteString(n + "\n")
 	}
 	for _, rep := range reports {
 		b.WriteString("\n" + strings.Join(rep.Lines, "\n") + "\n")
 	}
-	if lines := m.ConsoleSince(mark, 300); len(lines) > 0 {
+	if len(lines) > 0 {
 		b.WriteString("\nconsole since the case started:\n")
 		b.WriteString(strings.Join(lines, "\n"))
 		b.WriteString("\n")

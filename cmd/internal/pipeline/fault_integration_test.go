@@ -79,8 +79,8 @@ func TestIntegrationFaultKernels(t *testing.T) {
 				return fmt.Sprintf("hangs %q, want splice/integrity/pipe-pipe-socket alone", s)
 			}
 			res := result(r.Candidate.Run, "splice/integrity/pipe-pipe-socket")
-			if !strings.Contains(res.Hang, "blocked for more than") {
-				return "the hang's evidence has no hung-task report:\n" + res.Hang
+			if !strings.Contains(res.Hang, "blocked for more than") || !strings.Contains(res.Hang, "pipe_release") {
+				return "the hang's evidence lacks the hung-task report or the close blocked in pipe_release (sysrq w):\n" + res.Hang
 			}
 			return ""
 		}},

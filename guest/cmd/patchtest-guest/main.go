@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/patchtest/patchtest/guest/agent"
 	"github.com/patchtest/patchtest/guest/pid1"
@@ -82,7 +83,16 @@ func runPerf(args []string) int {
 
 // sysrq asks the kernel for magic SysRq actions, one key each (w: blocked
 // tasks, l: backtraces of all CPUs); their output goes to the console.
+// The tasks' dumps are printed at KERN_INFO, below the guest's console
+// loglevel (5): the level is raised to 7 for them and put back after.
 func sysrq(keys string) int {
+	const printk = "/proc/sys/kernel/printk"
+	if old, err := os.ReadFile(printk); err == nil {
+		if f := strings.Fields(string(old)); len(f) > 0 {
+			os.WriteFile(printk, []byte("7"), 0)
+			defer os.WriteFile(printk, []byte(f[0]), 0)
+		}
+	}
 	for _, k := range keys {
 		if err := os.WriteFile("/proc/sysrq-trigger", []byte{byte(k)}, 0); err != nil {
 			fmt.Fprintf(os.Stderr, "sysrq %c: %v\n", k, err)
