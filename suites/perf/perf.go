@@ -16,25 +16,64 @@ import (
 )
 
 // Level is how much a perf run measures: which benchmarks, how many
-// rounds, how long each sample.
+// samples, how long each.
 type Level struct {
 	Name string `json:"name"`
 	// Rounds is the number of measured samples per benchmark and kernel.
 	Rounds int `json:"rounds"`
-	// Warmup rounds run first and are discarded.
+	// Warmup samples are taken first and discarded.
 	Warmup int `json:"warmup"`
 	// Duration is each sample's target time of measurement.
 	Duration time.Duration `json:"duration_ns"`
-	rank     int
+	// Batch is the number of samples one worker process takes in a row
+	// (after one set-up and one untimed operation); 0 means 1.
+	Batch int `json:"batch,omitempty"`
+	rank  int
 }
 
-// The levels, from cheapest to most thorough. quick is the smallest
-// sample benchstat draws a conclusion from (6 per side).
+// The levels, from cheapest to most thorough, as measured in real time.
+// quick is the smallest sample benchstat draws a conclusion from (6 per
+// side); each sample is its own worker process, so that what one sample
+// leaves behind (caches, allocator state) reaches no other.
 var (
 	Quick    = Level{Name: "quick", Rounds: 6, Warmup: 1, Duration: 100 * time.Millisecond, rank: 1}
 	Standard = Level{Name: "standard", Rounds: 10, Warmup: 1, Duration: 250 * time.Millisecond, rank: 2}
 	Thorough = Level{Name: "thorough", Rounds: 20, Warmup: 2, Duration: 500 * time.Millisecond, rank: 3}
 )
+
+// Counted returns the level's shape for a clock that counts executed
+// instructions. There the host cannot reach a sample and a sample's
+// spread is a fraction of a percent, so many short samples are taken in
+// batches by few workers: the rank test then has enough samples to reach
+// significance after Holm's correction, and the run spends its time
+// measuring rather than starting processes and preparing files.
+func (l Level) Counted() Level {
+	c := l
+	c.Warmup = 0
+	switch l.rank {
+	case Quick.rank:
+		c.Rounds, c.Batch, c.Duration = 12, 6, 10*time.Millisecond
+	case Standard.rank:
+		c.Rounds, c.Batch, c.Duration = 20, 10, 20*time.Millisecond
+	default:
+		c.Rounds, c.Batch, c.Duration = 40, 10, 40*time.Millisecond
+	}
+	return c
+}
+
+// Workers returns the worker processes each kernel runs per benchmark
+// and the samples each takes: the level's warm-up and measured samples,
+// in batches of at most Batch.
+func (l Level) Workers() []int {
+	total, batch := l.Warmup+l.Rounds, max(l.Batch, 1)
+	var out []int
+	for total > 0 {
+		n := min(batch, total)
+		out = append(out, n)
+		total -= n
+	}
+	return out
+}
 
 // ParseLevel returns the level called name.
 func ParseLevel(name string) (Level, error) {
@@ -175,11 +214,17 @@ func Lookup(id string) (*Benchmark, bool) {
 	return b, ok
 }
 
-// Request asks the guest for one sample.
+// Request asks the guest for samples of one benchmark, taken in a row by
+// one worker process.
 type Request struct {
 	ID       string        `json:"id"`
 	Duration time.Duration `json:"duration_ns"`
+	// Count is the number of samples; 0 means 1.
+	Count int `json:"count,omitempty"`
 }
+
+// Samples returns the number of samples the request asks for.
+func (r Request) Samples() int { return max(r.Count, 1) }
 
 // Sample is one measurement of one benchmark, as the worker took it.
 type Sample struct {

@@ -2,6 +2,7 @@ package perf
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -41,34 +42,53 @@ func (e *env) close() {
 	}
 }
 
-// Measure takes one sample of the benchmark req names: it prepares it,
-// does one untimed operation to warm caches and socket windows, then
-// repeats the operation for req.Duration and returns what it moved and
-// the process's CPU time over that section.
-func Measure(req Request) Sample {
-	s := Sample{ID: req.ID}
+// Measure takes the samples of the benchmark req names, req.Samples() of
+// them in a row. Each sample is prepared afresh (its own files, pipes and
+// sockets, as if it had its own process) and warmed up by one untimed
+// operation, then repeats the operation for req.Duration; it returns what
+// each moved and the process's CPU time over each. State that outlives a
+// sample (a TCP connection's pattern of wake-ups, a pipe's buffers) would
+// tie a batch's samples to each other and make a difference between two
+// batches look like a difference between two kernels. A sample that fails
+// ends the batch: it is the last one returned, with its Error set.
+func Measure(req Request) []Sample {
 	b, ok := Lookup(req.ID)
 	if !ok {
-		s.Error = "no benchmark " + req.ID
-		return s
+		return []Sample{{ID: req.ID, Error: "no benchmark " + req.ID}}
 	}
+	var out []Sample
+	for range req.Samples() {
+		s := measureOnce(req, b)
+		out = append(out, s)
+		if s.Error != "" {
+			break
+		}
+	}
+	return out
+}
+
+// measureOnce prepares b, warms it up and takes one sample.
+func measureOnce(req Request, b *Benchmark) Sample {
 	dir, err := os.MkdirTemp("", "perf-")
 	if err != nil {
-		s.Error = err.Error()
-		return s
+		return Sample{ID: req.ID, Error: err.Error()}
 	}
 	e := &env{dir: dir, size: b.Size}
 	e.cleanup(func() { os.RemoveAll(dir) })
 	defer e.close()
 	o, err := b.setup(e)
 	if err != nil {
-		s.Error = "setup: " + err.Error()
-		return s
+		return Sample{ID: req.ID, Error: "setup: " + err.Error()}
 	}
 	if _, err := o.run(); err != nil {
-		s.Error = "warm-up: " + err.Error()
-		return s
+		return Sample{ID: req.ID, Error: "warm-up: " + err.Error()}
 	}
+	return e.measure(req, o)
+}
+
+// measure takes one sample of the prepared operation o.
+func (e *env) measure(req Request, o *op) Sample {
+	s := Sample{ID: req.ID}
 	e.calls = 0
 	runtime.GC()
 	var r0, r1 unix.Rusage
@@ -101,20 +121,27 @@ func tvDiff(a, b unix.Timeval) time.Duration {
 	return time.Duration(a.Nano() - b.Nano())
 }
 
-// Worker is the guest's `perf worker REQUEST-JSON` mode: it takes one
-// sample and prints it as a JSON line.
+// Worker is the guest's `perf worker REQUEST-JSON` mode: it takes the
+// request's samples and prints each as a JSON line.
 func Worker(arg string, w io.Writer) error {
 	var req Request
 	if err := json.Unmarshal([]byte(arg), &req); err != nil {
 		return fmt.Errorf("perf worker: request %q: %w", arg, err)
 	}
-	return json.NewEncoder(w).Encode(Measure(req))
+	enc := json.NewEncoder(w)
+	for _, s := range Measure(req) {
+		if err := enc.Encode(s); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Serve is the guest's `perf serve` mode: for each request line on r it
-// runs a worker process (self, as `perf worker`) and writes its sample as
-// a JSON line on w. A worker that fails or outlives its bound yields a
-// sample with Error set; Serve goes on with the next request.
+// runs a worker process (self, as `perf worker`) and writes its samples,
+// exactly req.Samples() JSON lines, on w. A worker that fails or outlives
+// its bound yields samples with Error set for those it did not take;
+// Serve goes on with the next request.
 func Serve(ctx context.Context, self string, r io.Reader, w io.Writer) error {
 	// Workers inherit this: the same address layout in every sample,
 	// so that layout luck (cache colouring, TCG's TLB) does not vary
@@ -129,15 +156,18 @@ func Serve(ctx context.Context, self string, r io.Reader, w io.Writer) error {
 		if err := json.Unmarshal(sc.Bytes(), &req); err != nil {
 			return fmt.Errorf("perf serve: request %q: %w", sc.Text(), err)
 		}
-		if err := enc.Encode(runWorker(ctx, self, req)); err != nil {
-			return err
+		for _, s := range runWorker(ctx, self, req) {
+			if err := enc.Encode(s); err != nil {
+				return err
+			}
 		}
 	}
 	return sc.Err()
 }
 
-func runWorker(ctx context.Context, self string, req Request) Sample {
-	bound := 10*req.Duration + 30*time.Second
+func runWorker(ctx context.Context, self string, req Request) []Sample {
+	n := req.Samples()
+	bound := time.Duration(n)*10*req.Duration + 30*time.Second
 	ctx, cancel := context.WithTimeout(ctx, bound)
 	defer cancel()
 	arg, _ := json.Marshal(req)
@@ -145,20 +175,36 @@ func runWorker(ctx context.Context, self string, req Request) Sample {
 	var stderr limitedBuffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
-	var s Sample
-	if jerr := json.Unmarshal(out, &s); jerr == nil && s.ID == req.ID {
-		return s
+	var got []Sample
+	dec := json.NewDecoder(bytes.NewReader(out))
+	for len(got) < n {
+		var s Sample
+		if dec.Decode(&s) != nil || s.ID != req.ID {
+			break
+		}
+		got = append(got, s)
+		if s.Error != "" {
+			break
+		}
 	}
-	s = Sample{ID: req.ID}
+	var why string
 	switch {
 	case ctx.Err() != nil:
-		s.Error = fmt.Sprintf("worker did not finish within %v", bound)
+		why = fmt.Sprintf("worker did not finish within %v", bound)
 	case err != nil:
-		s.Error = fmt.Sprintf("worker: %v: %s", err, stderr.String())
+		why = fmt.Sprintf("worker: %v: %s", err, stderr.String())
+	case len(got) == 0:
+		why = fmt.Sprintf("worker printed no sample: %q", out)
 	default:
-		s.Error = fmt.Sprintf("worker printed no sample: %q", out)
+		why = "not taken: an earlier sample of the batch failed"
+		if last := got[len(got)-1]; last.Error == "" {
+			why = fmt.Sprintf("worker printed %d of %d samples", len(got), n)
+		}
 	}
-	return s
+	for len(got) < n {
+		got = append(got, Sample{ID: req.ID, Error: why})
+	}
+	return got
 }
 
 // addrNoRandomize is personality(2)'s ADDR_NO_RANDOMIZE.
