@@ -57,6 +57,8 @@ func mark(c PerfChange) string {
 		s = "I"
 	case PerfBelow:
 		s = "<thr"
+	case PerfFamily:
+		s = "holm"
 	}
 	if c.Expected != "" {
 		s += " exp"
@@ -85,18 +87,24 @@ func human(v float64) string {
 func PerfLegend(run *PerfRun, st PerfStats) string {
 	st = st.WithDefaults()
 	var b strings.Builder
-	fmt.Fprintf(&b, "Perf level %s: %d rounds (+%d warm-up) of %v per benchmark\n", run.Level.Name, run.Level.Rounds, run.Level.Warmup, run.Level.Duration)
-	fmt.Fprintf(&b, "and kernel, kernels booted side by side and sampled alternately")
-	if run.PinnedCPU >= 0 {
-		fmt.Fprintf(&b, ",\nboth pinned to host CPU %d", run.PinnedCPU)
+	if run.Counted() {
+		fmt.Fprintf(&b, "Perf level %s: %d samples of %v per benchmark and kernel,\n", run.Level.Name, run.Level.Rounds, run.Level.Duration)
+		fmt.Fprintf(&b, "in batches of %d per worker process, both kernels at once.\n", max(run.Level.Batch, 1))
+	} else {
+		fmt.Fprintf(&b, "Perf level %s: %d rounds (+%d warm-up) of %v per benchmark\n", run.Level.Name, run.Level.Rounds, run.Level.Warmup, run.Level.Duration)
+		fmt.Fprintf(&b, "and kernel, kernels booted side by side and sampled alternately")
+		if run.PinnedCPU >= 0 {
+			fmt.Fprintf(&b, ",\nboth pinned to host CPU %d", run.PinnedCPU)
+		}
+		fmt.Fprintf(&b, ".\n")
 	}
-	fmt.Fprintf(&b, ".\n")
 	fmt.Fprintf(&b, "Medians; ±sd%% is the stddev in %% of the mean; p from the\n")
-	fmt.Fprintf(&b, "Mann-Whitney U test; ~ means not significant at alpha=%.2g or\n", st.Alpha)
-	fmt.Fprintf(&b, "below the %.3g%% threshold (<thr). R regression, I improvement,\n", st.Threshold)
+	fmt.Fprintf(&b, "Mann-Whitney U test; ~ means not significant at alpha=%.2g,\n", st.Alpha)
+	fmt.Fprintf(&b, "below the %.3g%% threshold (<thr), or not after Holm's\n", st.Threshold)
+	fmt.Fprintf(&b, "correction over the benchmarks (holm). R regression, I improvement,\n")
 	fmt.Fprintf(&b, "exp: declared in expect.yaml. Page cache warm (tmpfs).\n")
 	switch {
-	case len(run.Boots) > 0 && strings.HasPrefix(run.Boots[0].Clock, string(vm.Instructions)):
+	case run.Counted():
 		fmt.Fprintf(&b, "Guest time is a count of executed instructions (QEMU -icount\n")
 		fmt.Fprintf(&b, "shift=0,sleep=off: 1 ns per instruction) of an emulated CPU with\n")
 		fmt.Fprintf(&b, "no caches, memory bandwidth or device latency. The same kernel and\n")

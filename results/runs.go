@@ -1,6 +1,7 @@
 package results
 
 import (
+	"strings"
 	"time"
 
 	"github.com/patchtest/patchtest/suites"
@@ -63,4 +64,17 @@ type PerfRun struct {
 	// they were not (a host with one CPU).
 	PinnedCPU int           `json:"pinned_cpu"`
 	Wall      time.Duration `json:"wall_ns"`
+}
+
+// Counted reports whether both machines' clocks counted instructions.
+func (r *PerfRun) Counted() bool {
+	if r == nil || len(r.Boots) == 0 {
+		return false
+	}
+	for _, b := range r.Boots {
+		if !strings.HasPrefix(b.Clock, string(vm.Instructions)) {
+			return false
+		}
+	}
+	return true
 }

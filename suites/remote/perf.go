@@ -23,8 +23,11 @@ type PerfOptions struct {
 	// Baseline and Candidate boot the two kernels; for a null run
 	// (host self-check) both name the same kernel.
 	Baseline, Candidate vm.BootOptions
-	Level               perf.Level
-	Patterns            []string
+	// Level is what to measure in real time; Counted, when it has a
+	// name, is the shape taken instead when both machines' clocks count
+	// instructions (perf.Level.Counted).
+	Level, Counted perf.Level
+	Patterns       []string
 	// RequireKVM refuses to measure under emulation: both kernels are
 	// booted with KVM, without falling back to TCG.
 	RequireKVM bool
@@ -33,16 +36,22 @@ type PerfOptions struct {
 	Clock vm.Clock
 	// Notice receives a line per round.
 	Notice func(string)
+	// OnStart receives the level's shape the run measures, once both
+	// machines are up, and the number of benchmarks.
+	OnStart func(perf.Level, int)
 	// OnSample receives each sample as it arrives.
 	OnSample func(results.PerfSample)
 }
 
-// RunPerf boots both kernels at once and alternates samples between them
+// RunPerf boots both kernels at once and takes every benchmark's samples
+// on both. In real time it alternates between them, one kernel at a time
 // (A, B in even rounds, B, A in odd ones, and the order turning with each
-// benchmark), so that host drift and the order itself hit both alike. The
-// first Level.Warmup rounds are recorded as warm-up. A kernel that fails
-// under a benchmark ends the run: the samples so far are returned with
-// the error.
+// benchmark), so that host drift and the order itself hit both alike.
+// When both clocks count instructions the host cannot reach the
+// measurement: both kernels take the same batch at once, each on its own
+// host CPU. The level's first Warmup samples are recorded as warm-up. A
+// kernel that fails under a benchmark ends the run: the samples so far
+// are returned with the error.
 func RunPerf(ctx context.Context, o PerfOptions) (*results.PerfRun, error) {
 	benches, err := perf.Select(o.Level, o.Patterns...)
 	if err != nil {
@@ -70,17 +79,26 @@ func RunPerf(ctx context.Context, o PerfOptions) (*results.PerfRun, error) {
 		}
 		return run, err
 	}
+	counted := true
 	for _, s := range sides {
 		defer s.close()
-		run.Boots = append(run.Boots, s.m.Info())
+		info := s.m.Info()
+		run.Boots = append(run.Boots, info)
+		counted = counted && strings.HasPrefix(info.Clock, string(vm.Instructions))
+	}
+	if counted && o.Counted.Name != "" {
+		run.Level = o.Counted
+	}
+	level := run.Level
+	if o.OnStart != nil {
+		o.OnStart(level, len(benches))
 	}
 	// Under real time both machines share one host CPU: whatever else
 	// the host runs is then scheduled on the other CPUs, and what reaches
 	// that one CPU reaches both kernels alike (they take turns). Counting
 	// instructions, host load cannot reach the measurement: the machines
 	// spread over the host's CPUs.
-	run.PinnedCPU = -1
-	if o.Clock != vm.Instructions {
+	if !counted {
 		run.PinnedCPU = perfCPU()
 	}
 	if run.PinnedCPU >= 0 {
@@ -91,32 +109,54 @@ func RunPerf(ctx context.Context, o PerfOptions) (*results.PerfRun, error) {
 		}
 		notice(fmt.Sprintf("both machines pinned to host CPU %d", run.PinnedCPU))
 	}
-	total := o.Level.Warmup + o.Level.Rounds
-	for round := range total {
-		warm := round < o.Level.Warmup
-		if warm {
-			notice(fmt.Sprintf("perf warm-up round %d/%d (%d benchmarks per kernel)", round+1, o.Level.Warmup, len(benches)))
+	workers := level.Workers()
+	first := 0
+	for w, n := range workers {
+		if counted {
+			notice(fmt.Sprintf("perf batch %d/%d: %d samples of %v per benchmark, both kernels at once", w+1, len(workers), n, level.Duration))
+		} else if first < level.Warmup {
+			notice(fmt.Sprintf("perf warm-up round %d/%d (%d benchmarks per kernel)", first+1, level.Warmup, len(benches)))
 		} else {
-			notice(fmt.Sprintf("perf round %d/%d", round+1-o.Level.Warmup, o.Level.Rounds))
+			notice(fmt.Sprintf("perf round %d/%d", first+1-level.Warmup, level.Rounds))
 		}
 		for i, b := range benches {
 			order := []*perfSide{sides[0], sides[1]}
-			if (round+i)%2 == 1 {
+			if (w+i)%2 == 1 {
 				order[0], order[1] = order[1], order[0]
 			}
-			for _, s := range order {
-				smp, err := s.sample(ctx, perf.Request{ID: b.ID, Duration: o.Level.Duration})
-				if err != nil {
-					run.Wall = time.Since(start)
-					return run, &SideError{Side: s.role, Bench: b.ID, Err: err}
+			req := perf.Request{ID: b.ID, Duration: level.Duration, Count: n}
+			got := make([][]perf.Sample, len(order))
+			errs := make([]error, len(order))
+			if counted {
+				var wg sync.WaitGroup
+				for k, s := range order {
+					wg.Go(func() { got[k], errs[k] = s.sample(ctx, req) })
 				}
-				ps := results.PerfSample{Side: s.role, Round: round, Warmup: warm, Sample: smp}
-				run.Samples = append(run.Samples, ps)
-				if o.OnSample != nil {
-					o.OnSample(ps)
+				wg.Wait()
+			} else {
+				for k, s := range order {
+					if got[k], errs[k] = s.sample(ctx, req); errs[k] != nil {
+						break
+					}
+				}
+			}
+			for k, s := range order {
+				for j, smp := range got[k] {
+					ps := results.PerfSample{Side: s.role, Round: first + j, Warmup: first+j < level.Warmup, Sample: smp}
+					run.Samples = append(run.Samples, ps)
+					if o.OnSample != nil {
+						o.OnSample(ps)
+					}
+				}
+			}
+			for k, s := range order {
+				if errs[k] != nil {
+					run.Wall = time.Since(start)
+					return run, &SideError{Side: s.role, Bench: b.ID, Err: errs[k]}
 				}
 			}
 		}
+		first += n
 	}
 	run.Wall = time.Since(start)
 	return run, nil
@@ -206,21 +246,23 @@ func (s *perfSide) start(ctx context.Context, o vm.BootOptions) error {
 	return nil
 }
 
-// SampleBound is how long a sample may take beyond SampleSlack times its
-// requested duration before the kernel counts as hung under the benchmark.
+// SampleBound is how long a request may take beyond SampleSlack times
+// its samples' requested duration before the kernel counts as hung under
+// the benchmark.
 const (
 	SampleBound = 30 * time.Second
 	SampleSlack = 20
 )
 
-// sample asks the guest for one sample and waits for it, at most
-// SampleBound plus SampleSlack times the sample's duration: a kernel that
+// sample asks the guest for a request's samples and waits for them, at
+// most SampleBound plus SampleSlack times their duration: a kernel that
 // hangs under a benchmark is the kernel's fault, found by the host.
-func (s *perfSide) sample(ctx context.Context, req perf.Request) (perf.Sample, error) {
+func (s *perfSide) sample(ctx context.Context, req perf.Request) ([]perf.Sample, error) {
 	b, _ := json.Marshal(req)
+	n := req.Samples()
 	type answer struct {
-		line []byte
-		err  error
+		lines [][]byte
+		err   error
 	}
 	ch := make(chan answer, 1)
 	go func() {
@@ -228,29 +270,41 @@ func (s *perfSide) sample(ctx context.Context, req perf.Request) (perf.Sample, e
 			ch <- answer{nil, err}
 			return
 		}
-		line, err := s.resp.ReadBytes('\n')
-		ch <- answer{line, err}
+		var a answer
+		for range n {
+			line, err := s.resp.ReadBytes('\n')
+			if err != nil {
+				a.err = err
+				break
+			}
+			a.lines = append(a.lines, line)
+		}
+		ch <- a
 	}()
-	bound := SampleBound + SampleSlack*req.Duration
+	bound := SampleBound + SampleSlack*time.Duration(n)*req.Duration
 	timer := time.NewTimer(bound)
 	defer timer.Stop()
-	var line []byte
+	var lines [][]byte
 	select {
 	case a := <-ch:
 		if a.err != nil {
-			return perf.Sample{}, s.failure(a.err)
+			return nil, s.failure(a.err)
 		}
-		line = a.line
+		lines = a.lines
 	case <-timer.C:
-		return perf.Sample{}, &vm.Error{Outcome: vm.NoOutput, Msg: fmt.Sprintf("no sample of %s within %v: the kernel hung under the benchmark", req.ID, bound)}
+		return nil, &vm.Error{Outcome: vm.NoOutput, Msg: fmt.Sprintf("no samples of %s within %v: the kernel hung under the benchmark", req.ID, bound)}
 	case <-ctx.Done():
-		return perf.Sample{}, &vm.Error{Outcome: vm.Interrupted, Msg: "perf run interrupted", Err: context.Cause(ctx)}
+		return nil, &vm.Error{Outcome: vm.Interrupted, Msg: "perf run interrupted", Err: context.Cause(ctx)}
 	}
-	var smp perf.Sample
-	if err := json.Unmarshal(line, &smp); err != nil || smp.ID != req.ID {
-		return perf.Sample{}, fmt.Errorf("perf server answered %q to a request for %s", line, req.ID)
+	out := make([]perf.Sample, 0, n)
+	for _, line := range lines {
+		var smp perf.Sample
+		if err := json.Unmarshal(line, &smp); err != nil || smp.ID != req.ID {
+			return out, fmt.Errorf("perf server answered %q to a request for %s", line, req.ID)
+		}
+		out = append(out, smp)
 	}
-	return smp, nil
+	return out, nil
 }
 
 // failure prefers the machine's own account of what went wrong (a panic,

@@ -41,20 +41,33 @@ func FromConfig(cfg *configs.Run, dir string) Options {
 		Jobs:      cfg.QEMU.Jobs,
 	}
 	if l, err := perf.ParseLevel(cfg.Perf.Level); err == nil {
-		o.Perf = l
-		if cfg.Perf.Rounds > 0 {
-			o.Perf.Rounds = cfg.Perf.Rounds
-		}
-		if cfg.Perf.SampleTime > 0 {
-			o.Perf.Duration = cfg.Perf.SampleTime
-		}
+		o.setPerf(l, cfg.Perf.Rounds, cfg.Perf.SampleTime)
 	}
 	o.Benchmarks = cfg.Perf.Benchmarks
 	o.PerfStats = results.PerfStats{Alpha: cfg.Perf.Alpha, Threshold: cfg.Perf.ThresholdPct}
-	o.PerfFailPct = cfg.Perf.FailPct
+	o.PerfFailPct, o.PerfCountedFailPct = cfg.Perf.FailPct, cfg.Perf.CountedFailPct
 	o.RequireKVM = cfg.Perf.RequireKVM
 	o.DefaultExpect()
 	return o
+}
+
+// setPerf sets the perf level l in both its shapes (real time, and
+// counted instructions), with rounds and sample time overriding the
+// shapes' own when not zero.
+func (o *Options) setPerf(l perf.Level, rounds int, sample time.Duration) {
+	o.Perf, o.PerfCounted = l, perf.Level{}
+	if l.Name == "" {
+		return
+	}
+	o.PerfCounted = l.Counted()
+	for _, s := range []*perf.Level{&o.Perf, &o.PerfCounted} {
+		if rounds > 0 {
+			s.Rounds = rounds
+		}
+		if sample > 0 {
+			s.Duration = sample
+		}
+	}
 }
 
 // DefaultExpect sets Expect to the candidate series' expect.yaml when none
@@ -157,13 +170,12 @@ func Configure(cfg *configs.Run, dir string, boot vm.BootOptions, f Flags) (Opti
 	} else if f.PerfOnly && (level == "" || level == "off") {
 		level = perf.Quick.Name
 	}
-	o.Perf = perf.Level{}
+	var l perf.Level
 	if level != "" && level != "off" {
-		l, err := perf.ParseLevel(level)
-		if err != nil {
+		var err error
+		if l, err = perf.ParseLevel(level); err != nil {
 			return bad("%v", err)
 		}
-		o.Perf = l
 	}
 	rounds, sample := cfg.Perf.Rounds, cfg.Perf.SampleTime
 	if f.Rounds != nil {
@@ -175,12 +187,7 @@ func Configure(cfg *configs.Run, dir string, boot vm.BootOptions, f Flags) (Opti
 	if rounds < 0 || sample < 0 {
 		return bad("--rounds and --sample-time must not be negative")
 	}
-	if rounds > 0 {
-		o.Perf.Rounds = rounds
-	}
-	if sample > 0 {
-		o.Perf.Duration = sample
-	}
+	o.setPerf(l, rounds, sample)
 	if f.Jobs != nil {
 		o.Jobs = *f.Jobs
 	}
@@ -194,7 +201,7 @@ func Configure(cfg *configs.Run, dir string, boot vm.BootOptions, f Flags) (Opti
 		o.RequireKVM = *f.RequireKVM
 	}
 	if f.FailPct != nil {
-		o.PerfFailPct = *f.FailPct
+		o.PerfFailPct, o.PerfCountedFailPct = *f.FailPct, *f.FailPct
 	}
 	clock := cfg.Perf.Clock
 	if f.Clock != nil {

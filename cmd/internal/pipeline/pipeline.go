@@ -46,13 +46,17 @@ type Options struct {
 	SkipSuites bool
 	// Perf is the perf level; no perf run when its Name is empty.
 	Perf perf.Level
+	// PerfCounted is the level's shape when both machines count
+	// instructions (perf.Level.Counted, with the same overrides).
+	PerfCounted perf.Level
 	// Benchmarks select benchmarks (globs); all of the level's when empty.
 	Benchmarks []string
 	PerfStats  results.PerfStats
 	// PerfFailPct is the size in percent from which an undeclared
-	// significant regression fails the run; the built-in configuration's
-	// (5) when zero.
-	PerfFailPct float64
+	// significant regression fails the run measured in real time, and
+	// PerfCountedFailPct when both clocks counted instructions; the
+	// built-in configuration's (5 and 2) when zero.
+	PerfFailPct, PerfCountedFailPct float64
 	// RequireKVM refuses to measure perf under emulation.
 	RequireKVM bool
 	// PerfClock is what guest time counts in the benchmarks under TCG.
