@@ -48,9 +48,11 @@ type Run struct {
 		// ThresholdPct is the least change that counts as real.
 		ThresholdPct float64 `yaml:"threshold_pct"`
 		// FailPct is the size of an undeclared regression that fails
-		// the run.
-		FailPct    float64 `yaml:"fail_pct"`
-		RequireKVM bool    `yaml:"require_kvm"`
+		// the run when measured in real time; CountedFailPct when both
+		// clocks count instructions.
+		FailPct        float64 `yaml:"fail_pct"`
+		CountedFailPct float64 `yaml:"icount_fail_pct"`
+		RequireKVM     bool    `yaml:"require_kvm"`
 		// Clock is what guest time counts under TCG: real or icount.
 		Clock string `yaml:"clock"`
 		// Rounds and SampleTime override the level's when set.
@@ -189,8 +191,8 @@ func (r *Run) check() error {
 	if r.Perf.Alpha < 0 || r.Perf.Alpha >= 1 {
 		return fmt.Errorf("perf.alpha: %v, want a value in (0, 1), e.g. 0.05", r.Perf.Alpha)
 	}
-	if r.Perf.ThresholdPct < 0 || r.Perf.FailPct < 0 || r.Perf.Rounds < 0 || r.Perf.SampleTime < 0 {
-		return errors.New("perf: threshold_pct, fail_pct, rounds and sample_time must not be negative")
+	if r.Perf.ThresholdPct < 0 || r.Perf.FailPct < 0 || r.Perf.CountedFailPct < 0 || r.Perf.Rounds < 0 || r.Perf.SampleTime < 0 {
+		return errors.New("perf: threshold_pct, fail_pct, icount_fail_pct, rounds and sample_time must not be negative")
 	}
 	if r.QEMU.CPUs < 0 || r.QEMU.MemoryMiB < 0 || r.QEMU.Timeout < 0 || r.QEMU.Jobs < 0 {
 		return errors.New("qemu: cpus, memory_mib, timeout and jobs must not be negative")

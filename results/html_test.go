@@ -15,7 +15,7 @@ func perfRecord() *Record {
 	r.Verdict = &Verdict{Expected: r.Changes[:1], Unexpected: r.Changes[1:]}
 	run := fakePerfRun(rand.New(rand.NewPCG(1, 1)), 6, 0.2)
 	cs := ComparePerf(run, PerfStats{})
-	r.Perf = &PerfResult{Run: run, Changes: cs, Stats: PerfStats{}.WithDefaults(), Regressions: PerfRegressions(cs, 5, 0.05)}
+	r.Perf = &PerfResult{Run: run, Changes: cs, Stats: PerfStats{}.WithDefaults(), Regressions: PerfRegressions(cs, 5)}
 	r.Candidate.Summary.Crashes = []string{"splice/errors/same-pipe: kernel panic"}
 	return r
 }

@@ -50,6 +50,7 @@ const MinSamples = 6
 const (
 	PerfSame        = "~"           // no significant change
 	PerfBelow       = "~ (<thr)"    // significant, but smaller than the threshold
+	PerfFamily      = "~ (holm)"    // significant alone, not after Holm's correction over the benchmarks
 	PerfImprovement = "improvement" // significant and above the threshold, for the better
 	PerfRegression  = "regression"  // significant and above the threshold, for the worse
 	PerfUnknown     = "?"           // too few samples to tell
@@ -121,7 +122,53 @@ func ComparePerf(run *PerfRun, st PerfStats) []PerfChange {
 			out = append(out, compareMetric(id, m, values[key{id, m, Baseline}], values[key{id, m, Candidate}], st))
 		}
 	}
+	familyWise(out, st.Alpha)
 	return out
+}
+
+// familyWise keeps the verdicts of cs that survive Holm's step-down
+// correction at alpha over the benchmarks compared, each benchmark
+// standing for its metrics (which share their samples) with the smallest
+// p of its changes; the others become PerfFamily. Without it a run
+// comparing 15 benchmarks would show a change by chance in about half the
+// runs; with it, in about alpha of them. Shifts of a few standard
+// deviations still pass with 10 or more samples per side (the rank test's
+// p then goes down to 1e-5), and with 6 when the sides do not overlap.
+func familyWise(cs []PerfChange, alpha float64) {
+	family := map[string]bool{}
+	best := map[string]float64{}
+	for _, c := range cs {
+		if c.Verdict != PerfUnknown {
+			family[c.Bench] = true
+		}
+		if c.Significant() {
+			if p, ok := best[c.Bench]; !ok || c.P < p {
+				best[c.Bench] = c.P
+			}
+		}
+	}
+	benches := make([]string, 0, len(best))
+	for b := range best {
+		benches = append(benches, b)
+	}
+	sort.Slice(benches, func(i, j int) bool {
+		if best[benches[i]] != best[benches[j]] {
+			return best[benches[i]] < best[benches[j]]
+		}
+		return benches[i] < benches[j]
+	})
+	keep := map[string]bool{}
+	for k, b := range benches {
+		if best[b] > alpha/float64(len(family)-k) {
+			break
+		}
+		keep[b] = true
+	}
+	for i := range cs {
+		if cs[i].Significant() && !keep[cs[i].Bench] {
+			cs[i].Verdict = PerfFamily
+		}
+	}
 }
 
 func compareMetric(bench, metric string, base, cand []float64, st PerfStats) PerfChange {
@@ -245,44 +292,14 @@ func MarkExpected(cs []PerfChange, xs []PerfExpectation) {
 	}
 }
 
-// PerfRegressions returns the regressions that fail a run: significant,
-// declared by no expectation, at least failPct percent, and surviving
-// Holm's step-down correction at alpha over the benchmarks compared (each
-// benchmark standing for its metrics, which share their samples). Without
-// the correction a run comparing 14 benchmarks would fail by chance in
-// about a third of the runs on a noisy host; with it, by chance in about
-// alpha of them.
-func PerfRegressions(cs []PerfChange, failPct, alpha float64) []PerfChange {
-	if alpha == 0 {
-		alpha = 0.05
-	}
-	family := map[string]bool{}
-	best := map[string]float64{} // the smallest p of a benchmark's candidates
-	for _, c := range cs {
-		if c.Verdict != PerfUnknown {
-			family[c.Bench] = true
-		}
-		if c.Verdict == PerfRegression && c.Expected == "" && math.Abs(c.ChangePct) >= failPct {
-			if p, ok := best[c.Bench]; !ok || c.P < p {
-				best[c.Bench] = c.P
-			}
-		}
-	}
-	benches := make([]string, 0, len(best))
-	for b := range best {
-		benches = append(benches, b)
-	}
-	sort.Slice(benches, func(i, j int) bool { return best[benches[i]] < best[benches[j]] })
-	keep := map[string]bool{}
-	for k, b := range benches {
-		if best[b] > alpha/float64(len(family)-k) {
-			break
-		}
-		keep[b] = true
-	}
+// PerfRegressions returns the regressions that fail a run: significant
+// (which includes Holm's correction over the benchmarks, see ComparePerf),
+// declared by no expectation, and at least failPct percent, the largest
+// first.
+func PerfRegressions(cs []PerfChange, failPct float64) []PerfChange {
 	var out []PerfChange
 	for _, c := range cs {
-		if keep[c.Bench] && c.Verdict == PerfRegression && c.Expected == "" && math.Abs(c.ChangePct) >= failPct {
+		if c.Verdict == PerfRegression && c.Expected == "" && math.Abs(c.ChangePct) >= failPct {
 			out = append(out, c)
 		}
 	}

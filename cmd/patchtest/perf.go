@@ -16,21 +16,30 @@ func newPerf() *cobra.Command {
 		Use:   "perf --kernel K [--baseline B | --null] [--level L] [--bench GLOB]",
 		Short: "Compare two kernels' throughput and CPU cost, or check the host with --null",
 		Long: `perf boots the baseline and the candidate kernel side by side (one vCPU
-each) and samples every benchmark alternately on A and B, so that host
-drift hits both alike; warm-up rounds are discarded. For each metric it
+each) and takes every benchmark's samples on both. For each metric it
 reports the median of each kernel, the change in %, the Mann-Whitney U
-p-value (~ when not significant at alpha 0.05 or smaller than the 1 %
-threshold), and the stddev in % of the mean, which shows a noisy host.
-No verdict is drawn from fewer than 6 samples per side.
+p-value and the stddev in % of the mean, which shows a noisy host. A
+change is called when p < alpha (0.05), it is at least the threshold
+(1 %), and its benchmark survives Holm's correction over the benchmarks
+compared. No verdict is drawn from fewer than 6 samples per side.
 
-Levels: quick (6 rounds of 100 ms, one size per benchmark), standard
-(10 rounds of 250 ms, more sizes), thorough (20 rounds of 500 ms, all).
+Under TCG guest time counts executed instructions by default (--clock
+icount; QEMU -icount shift=0,sleep=off): host load cannot reach the
+measurement, so both kernels run at once on their own host CPUs and each
+worker takes a batch of short samples. Levels there: quick (12 samples
+of 10 ms in 2 batches, one size per benchmark), standard (20 of 20 ms,
+more sizes), thorough (40 of 40 ms, all). An undeclared regression of 2 %
+fails the run. In real time (KVM, or --clock real) the kernels take
+turns on one host CPU, one worker per sample: quick (6 rounds of 100 ms),
+standard (10 of 250 ms), thorough (20 of 500 ms); 5 % fails the run.
 
 --null runs the candidate kernel as both A and B: nearly every metric
 must come out ~, which is how to check that a host measures well.
 
 Under TCG absolute numbers are emulation numbers; only ratios between
-kernels under identical conditions mean anything. --require-kvm refuses
+kernels under identical conditions mean anything. Instruction-count time
+ranks work done (a copy, an extra code path), not real speed: there are
+no caches, memory bandwidth or device latency. --require-kvm refuses
 to measure without KVM.
 
 The run's folder holds run.json with every sample, report.md, junit.xml,

@@ -12,29 +12,42 @@ import (
 	"github.com/patchtest/patchtest/vm"
 )
 
+// failPct is the size of an undeclared regression that fails the run,
+// for a run whose clocks counted instructions or not.
+func (o Options) failPct(counted bool) float64 {
+	d := configs.MustDefaults().Perf
+	switch {
+	case counted && o.PerfCountedFailPct > 0:
+		return o.PerfCountedFailPct
+	case counted:
+		return d.CountedFailPct
+	case o.PerfFailPct > 0:
+		return o.PerfFailPct
+	}
+	return d.FailPct
+}
+
 // runPerf measures both kernels side by side and compares them.
 func runPerf(ctx context.Context, o Options, boots []vm.BootOptions, expect *results.Expect, rec *results.Record, emit func(results.Event)) error {
 	progress := func(msg string) { emit(results.Event{Kind: results.EventNotice, Msg: msg}) }
-	benches, _ := perf.Select(o.Perf, o.Benchmarks...)
-	total := 2 * len(benches) * (o.Perf.Rounds + o.Perf.Warmup)
-	emit(results.Event{Kind: results.EventPerf, Total: total, Msg: o.Perf.Name})
-	done := 0
+	done, total := 0, 0
 	for i, role := range []string{results.Baseline, results.Candidate} {
 		boots[i].Events = machineEvents(role, o.Boot.Events, emit)
 	}
 	po := remote.PerfOptions{
-		Baseline: boots[0], Candidate: boots[1], Level: o.Perf, Patterns: o.Benchmarks,
+		Baseline: boots[0], Candidate: boots[1], Level: o.Perf, Counted: o.PerfCounted, Patterns: o.Benchmarks,
 		RequireKVM: o.RequireKVM, Clock: o.PerfClock, Notice: progress,
+		OnStart: func(l perf.Level, benches int) {
+			total = 2 * benches * (l.Rounds + l.Warmup)
+			emit(results.Event{Kind: results.EventPerf, Total: total, Msg: l.Name})
+		},
 		OnSample: func(s results.PerfSample) {
 			done++
 			emit(results.Event{Kind: results.EventSample, Side: s.Side, ID: s.ID, Done: done, Total: total})
 		},
 	}
 	run, err := remote.RunPerf(ctx, po)
-	res := &results.PerfResult{Run: run, Stats: o.PerfStats.WithDefaults(), FailPct: o.PerfFailPct, Null: o.Null}
-	if res.FailPct == 0 {
-		res.FailPct = configs.MustDefaults().Perf.FailPct
-	}
+	res := &results.PerfResult{Run: run, Stats: o.PerfStats.WithDefaults(), FailPct: o.failPct(run.Counted()), Null: o.Null}
 	if err != nil {
 		// A kernel failing under a benchmark is a finding, whichever
 		// side it is; anything else means the run could not be done.
@@ -58,7 +71,7 @@ func runPerf(ctx context.Context, o Options, boots []vm.BootOptions, expect *res
 	if expect != nil {
 		results.MarkExpected(res.Changes, expect.Perf)
 	}
-	res.Regressions = results.PerfRegressions(res.Changes, res.FailPct, res.Stats.Alpha)
+	res.Regressions = results.PerfRegressions(res.Changes, res.FailPct)
 	res.Copies = results.Copies(res.Changes)
 	rec.Perf = res
 	return nil

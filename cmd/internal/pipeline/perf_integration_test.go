@@ -1,0 +1,68 @@
+package pipeline
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/patchtest/patchtest/results"
+	"github.com/patchtest/patchtest/suites/perf"
+	"github.com/patchtest/patchtest/vm"
+	"github.com/patchtest/patchtest/vm/vmtest"
+)
+
+// A kernel whose only change is a fixed 80 µs in every sendfile() call
+// (testdata/faults/slowsendfile), measured against stock at the quick
+// level under the instruction clock: the run fails, and its regressions
+// name sendfile's benchmark and no other of the level's fifteen.
+func TestIntegrationPerfFixedCost(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and boots kernels; skipped with -short")
+	}
+	vmtest.Integration(t)
+	cache, agent := vmtest.CacheDir(), vmtest.Guest(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
+	defer cancel()
+	start := time.Now()
+	rec, err := Execute(ctx, Options{
+		Baseline:    results.KernelSpec{Source: "debian:6.12"},
+		Candidate:   results.KernelSpec{Source: "debian:6.12", Patches: filepath.Join("testdata", "faults", "slowsendfile")},
+		SkipSuites:  true,
+		Perf:        perf.Quick,
+		PerfCounted: perf.Quick.Counted(),
+		PerfClock:   vm.Instructions,
+		Boot:        vm.BootOptions{GuestBinary: agent, CacheDir: cache},
+		CacheDir:    cache,
+		OutDir:      t.TempDir(),
+	})
+	if err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	p := rec.Perf
+	t.Logf("perf took %v (run %v)\n%s", p.Run.Wall.Round(time.Second), time.Since(start).Round(time.Second), results.PerfTable(p.Changes))
+	if !p.Run.Counted() || p.Run.Level.Batch == 0 {
+		t.Errorf("clocks %q %q, level %+v: want both counting instructions, in batches", p.Run.Boots[0].Clock, p.Run.Boots[1].Clock, p.Run.Level)
+	}
+	if p.FailPct != 2 {
+		t.Errorf("fail threshold %v%%, want 2 counting instructions", p.FailPct)
+	}
+	var named []string
+	for _, c := range p.Regressions {
+		named = append(named, c.Bench+" "+c.Metric)
+		if !strings.HasPrefix(c.Bench, "sendfile/") {
+			t.Errorf("regression in %s %s (%+.1f%%, p=%.2g): only sendfile() changed", c.Bench, c.Metric, c.ChangePct, c.P)
+		}
+	}
+	if len(named) == 0 {
+		t.Errorf("no regression fails the run")
+	}
+	t.Logf("regressions: %v", named)
+	if !rec.Failed() {
+		t.Error("the run did not fail")
+	}
+	if err := rec.Validate(); err != nil {
+		t.Errorf("run.json does not validate: %v", err)
+	}
+}
