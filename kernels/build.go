@@ -33,6 +33,13 @@ type Request struct {
 	// Fragments are built-in fragment names (configs/kernel/NAME.config)
 	// or paths, merged in order after the guest fragment.
 	Fragments []string
+	// Config is a kernel .config to build with as it is (make
+	// olddefconfig), instead of Base and Fragments: a user's tree built
+	// as its own baseline gets the configuration its kernel has.
+	Config string
+	// PatchCount applies only the first PatchCount patches of the
+	// series; all when 0.
+	PatchCount int
 }
 
 // PatchInfo records one applied patch.
@@ -90,6 +97,8 @@ func (b *Builder) Build(ctx context.Context, req Request) (*Build, error) {
 		if err := p.src.Materialize(ctx, b.CacheDir, src, b.Progress); err != nil {
 			return nil, err
 		}
+	} else if err := p.src.checkout(ctx, src, b.Progress); err != nil {
+		return nil, err
 	}
 	if p.series != nil {
 		b.progress("applying %d patch(es) from %s", len(p.series.Patches), p.series.Path)
@@ -163,6 +172,10 @@ func (b *Builder) Tree(ctx context.Context, req Request) (dir string, release fu
 	if _, err := os.Stat(filepath.Join(work, stateFile)); err == nil {
 		unlock()
 		return "", nil, fmt.Errorf("the source tree %s has a series applied (a build was interrupted; the next build restores it)", src)
+	}
+	if err := p.src.checkout(ctx, src, b.Progress); err != nil {
+		unlock()
+		return "", nil, err
 	}
 	return src, unlock, nil
 }

@@ -20,8 +20,22 @@ import (
 
 func (b *Builder) buildsDir() string { return filepath.Join(b.CacheDir, "kernels", "builds") }
 
+// workDir is where p's source tree and output directories live: one per
+// source, and for git one per project (repositories sharing their root
+// commit), whichever commit is built, so that building another commit
+// (a same-tree baseline, a bisect step, the next night) recompiles only
+// what changed between the two.
 func (b *Builder) workDir(p *plan) string {
-	sum := sha256.Sum256([]byte(p.src.ID))
+	id := p.src.ID
+	switch {
+	case p.src.IsGit() && p.src.Root != "":
+		id = "git-project:" + p.src.Root
+	case p.src.IsGit():
+		if abs, err := filepath.Abs(p.src.Path); err == nil {
+			id = "git-repository:" + abs
+		}
+	}
+	sum := sha256.Sum256([]byte(id))
 	return filepath.Join(b.CacheDir, "kernels", "work", hex.EncodeToString(sum[:])[:16])
 }
 
@@ -31,7 +45,7 @@ func (b *Builder) workDir(p *plan) string {
 // each other's objects; a series shares its configuration's directory.
 func (p *plan) outName() string {
 	h := sha256.New()
-	fmt.Fprintf(h, "%s\n", p.base)
+	fmt.Fprintf(h, "%s\n", p.baseKey())
 	for _, f := range p.fragments {
 		fmt.Fprintf(h, "%s %d\n", f.name, len(f.data))
 		h.Write(f.data)

@@ -56,7 +56,7 @@ const configStamp = ".patchtest-config"
 // file (a patched kernel then reuses the stock kernel's config).
 func (p *plan) configKey() string {
 	h := sha256.New()
-	fmt.Fprintf(h, "%s\n%s\n%s\n", buildFormat, p.src.ID, p.base)
+	fmt.Fprintf(h, "%s\n%s\n%s\n", buildFormat, p.src.ID, p.baseKey())
 	for _, f := range p.fragments {
 		fmt.Fprintf(h, "%s %d\n", f.name, len(f.data))
 		h.Write(f.data)
@@ -94,6 +94,16 @@ func (b *Builder) configure(ctx context.Context, p *plan, src, out string, log i
 		return nil
 	}
 	os.Remove(filepath.Join(out, configStamp))
+	if p.config != nil {
+		b.progress("configuring: %s (olddefconfig)", p.base)
+		if err := os.WriteFile(filepath.Join(out, ".config"), p.config, 0o644); err != nil {
+			return err
+		}
+		if err := b.make(ctx, src, out, log, "olddefconfig"); err != nil {
+			return fmt.Errorf("make olddefconfig: %w", err)
+		}
+		return b.stampConfig(out, key)
+	}
 	b.progress("configuring: %s + %s", p.base, strings.Join(fragmentNames(p.fragments), " + "))
 	if err := b.make(ctx, src, out, log, p.base); err != nil {
 		return fmt.Errorf("make %s: %w", p.base, err)
@@ -124,6 +134,11 @@ func (b *Builder) configure(ctx context.Context, p *plan, src, out string, log i
 	if err := verifyConfig(filepath.Join(out, ".config"), p.fragments); err != nil {
 		return err
 	}
+	return b.stampConfig(out, key)
+}
+
+// stampConfig records that out/.config is the configuration of key.
+func (b *Builder) stampConfig(out, key string) error {
 	cfg, err := hashFile(filepath.Join(out, ".config"))
 	if err != nil {
 		return err

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"os"
 	"os/exec"
 	"strings"
 )
@@ -25,8 +26,10 @@ type plan struct {
 	series    *Series
 	base      string
 	fragments []fragment
-	compiler  string
-	key       string
+	// config is a whole .config given instead of base and fragments.
+	config   []byte
+	compiler string
+	key      string
 }
 
 func (b *Builder) plan(ctx context.Context, req Request) (*plan, error) {
@@ -36,6 +39,13 @@ func (b *Builder) plan(ctx context.Context, req Request) (*plan, error) {
 	}
 	if !contains(Bases, p.base) {
 		return nil, &InputError{fmt.Errorf("config base %q: want one of %s", p.base, strings.Join(Bases, ", "))}
+	}
+	if req.Config != "" {
+		data, err := os.ReadFile(req.Config)
+		if err != nil {
+			return nil, &InputError{fmt.Errorf("kernel config: %w", err)}
+		}
+		p.config, p.base = data, "config "+req.Config
 	}
 	spec := req.Source
 	if spec == "" {
@@ -54,16 +64,24 @@ func (b *Builder) plan(ctx context.Context, req Request) (*plan, error) {
 		if err != nil {
 			return nil, &InputError{err}
 		}
+		if req.PatchCount < 0 || req.PatchCount > len(s.Patches) {
+			return nil, &InputError{fmt.Errorf("series %s has %d patches: no prefix of %d", req.Patches, len(s.Patches), req.PatchCount)}
+		}
+		if req.PatchCount > 0 {
+			s.Patches = s.Patches[:req.PatchCount]
+		}
 		p.series = &s
 	}
-	if p.fragments, err = loadFragments(req.Fragments); err != nil {
-		return nil, &InputError{err}
+	if p.config == nil {
+		if p.fragments, err = loadFragments(req.Fragments); err != nil {
+			return nil, &InputError{err}
+		}
 	}
 	if p.compiler, err = Compiler(ctx); err != nil {
 		return nil, err
 	}
 	h := sha256.New()
-	fmt.Fprintf(h, "%s\narch x86_64\nsource %s\nbase %s\ncompiler %s\n", buildFormat, src.ID, p.base, p.compiler)
+	fmt.Fprintf(h, "%s\narch x86_64\nsource %s\nbase %s\ncompiler %s\n", buildFormat, src.ID, p.baseKey(), p.compiler)
 	for _, f := range p.fragments {
 		fmt.Fprintf(h, "fragment %d\n", len(f.data))
 		h.Write(f.data)
@@ -73,6 +91,16 @@ func (b *Builder) plan(ctx context.Context, req Request) (*plan, error) {
 	}
 	p.key = hex.EncodeToString(h.Sum(nil))[:24]
 	return p, nil
+}
+
+// baseKey identifies the configuration's starting point: the base's
+// name, or the given .config's content.
+func (p *plan) baseKey() string {
+	if p.config == nil {
+		return p.base
+	}
+	sum := sha256.Sum256(p.config)
+	return "config " + hex.EncodeToString(sum[:])
 }
 
 func contains(list []string, s string) bool {

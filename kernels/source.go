@@ -42,6 +42,9 @@ type Source struct {
 	// the tarball's hash, or a hash of the directory's file list, sizes
 	// and modification times.
 	ID string
+	// Root is, for git, the repository's first root commit: clones of
+	// one project share it, and share one source tree in the cache.
+	Root string
 }
 
 // ParseSource parses a --source argument: debian:6.12, git:PATH[@REF], a
@@ -109,6 +112,11 @@ func (s *Source) Identify(ctx context.Context, cacheDir string) error {
 			return fmt.Errorf("source %s: no commit %q in %s", s.Spec, ref, s.Path)
 		}
 		s.ID = "git:" + strings.TrimSpace(string(out))
+		if roots, err := exec.CommandContext(ctx, "git", "-C", s.Path, "rev-list", "--max-parents=0", strings.TrimPrefix(s.ID, "git:")).Output(); err == nil {
+			if f := strings.Fields(string(roots)); len(f) > 0 {
+				s.Root = f[len(f)-1]
+			}
+		}
 	case SourceTarball:
 		h, err := hashFile(s.Path)
 		if err != nil {
@@ -199,7 +207,10 @@ func (s Source) Materialize(ctx context.Context, cacheDir, dst string, progress 
 		err = s.materializeDebian(ctx, cacheDir, tmp, progress)
 	case SourceGit:
 		progress(fmt.Sprintf("cloning %s at %s", s.Path, strings.TrimPrefix(s.ID, "git:")))
-		err = run(ctx, "", "git", "clone", "--quiet", "--shared", "--no-checkout", s.Path, tmp)
+		// A local clone hard-links the objects: it outlives the
+		// repository it came from (a scratch repository, a removed
+		// worktree), unlike --shared.
+		err = run(ctx, "", "git", "clone", "--quiet", "--no-checkout", s.Path, tmp)
 		if err == nil {
 			err = run(ctx, tmp, "git", "checkout", "--quiet", "--detach", strings.TrimPrefix(s.ID, "git:"))
 		}
@@ -217,6 +228,33 @@ func (s Source) Materialize(ctx context.Context, cacheDir, dst string, progress 
 		return fmt.Errorf("source %s: %w", s.Spec, err)
 	}
 	return os.Rename(tmp, dst)
+}
+
+// checkout makes the materialized git tree at dst hold s's commit,
+// fetching it from the repository when the copy lacks it; other sources
+// are left as they are.
+func (s Source) checkout(ctx context.Context, dst string, progress func(string)) error {
+	if !s.IsGit() {
+		return nil
+	}
+	commit := strings.TrimPrefix(s.ID, "git:")
+	head, err := exec.CommandContext(ctx, "git", "-C", dst, "rev-parse", "HEAD").Output()
+	if err == nil && strings.TrimSpace(string(head)) == commit {
+		return nil
+	}
+	if err := run(ctx, dst, "git", "cat-file", "-e", commit+"^{commit}"); err != nil {
+		abs, _ := filepath.Abs(s.Path)
+		if err := run(ctx, dst, "git", "fetch", "--quiet", abs, commit); err != nil {
+			return fmt.Errorf("source %s: fetch %s: %w", s.Spec, commit, err)
+		}
+	}
+	if progress != nil {
+		progress(fmt.Sprintf("checking out %s in %s", commit[:min(12, len(commit))], dst))
+	}
+	if err := run(ctx, dst, "git", "checkout", "--quiet", "--force", "--detach", commit); err != nil {
+		return fmt.Errorf("source %s: %w", s.Spec, err)
+	}
+	return run(ctx, dst, "git", "clean", "-fdq")
 }
 
 func (s Source) materializeDebian(ctx context.Context, cacheDir, dst string, progress func(string)) error {
