@@ -1,6 +1,9 @@
 package kconfig
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // Limit is something a kernel cannot report or do, read from its
 // configuration.
@@ -62,6 +65,15 @@ func DetectorOptions() []string {
 	return out
 }
 
+// agentNeeds are the options without which the guest cannot boot its
+// initramfs or reach the agent: the initramfs, ELF binaries, /dev, /proc,
+// /sys, what the Go runtime needs, and the virtio console the agent talks
+// over.
+var agentNeeds = []string{
+	"CONFIG_BLK_DEV_INITRD", "CONFIG_BINFMT_ELF", "CONFIG_DEVTMPFS", "CONFIG_PROC_FS", "CONFIG_SYSFS",
+	"CONFIG_FUTEX", "CONFIG_EPOLL", "CONFIG_TTY", "CONFIG_VIRTIO_PCI", "CONFIG_VIRTIO_CONSOLE",
+}
+
 // Assess says what a kernel with configuration c can report. c may be nil
 // (unknown). modules says whether a module tree comes with the kernel. The
 // error says when the kernel cannot host patchtest's agent at
@@ -76,15 +88,26 @@ func Assess(c *Config, modules bool, image string) (Capabilities, error) {
 			caps.Limits = append(caps.Limits, d)
 		}
 	}
-	for _, opt := range []string{"CONFIG_VIRTIO_CONSOLE", "CONFIG_VIRTIO_PCI"} {
+	var missing, modular []string
+	for _, opt := range agentNeeds {
 		switch v := c.Value(opt); {
 		case v == "y":
-		case v == "m" && modules:
-		case v == "m":
-			return caps, fmt.Errorf("kernel %s: %s=m but no module tree was given: patchtest's agent would have no channel; pass --modules /lib/modules/RELEASE or build it in (configs/kernel/guest.config)", image, opt)
+		case v == "m" && modules && strings.HasPrefix(opt, "CONFIG_VIRTIO"):
+		case v == "m" && strings.HasPrefix(opt, "CONFIG_VIRTIO"):
+			modular = append(modular, opt)
 		default:
-			return caps, fmt.Errorf("kernel %s: %s is not set (config %s): patchtest's agent would have no channel; build with configs/kernel/guest.config merged", image, opt, c.From)
+			missing = append(missing, opt)
 		}
+	}
+	var why []string
+	if len(missing) > 0 {
+		why = append(why, fmt.Sprintf("%s not set (config %s)", strings.Join(missing, ", "), c.From))
+	}
+	if len(modular) > 0 {
+		why = append(why, fmt.Sprintf("%s built as modules and no module tree given (--modules /lib/modules/RELEASE)", strings.Join(modular, ", ")))
+	}
+	if len(why) > 0 {
+		return caps, fmt.Errorf("kernel %s cannot host patchtest's agent: %s; build it with configs/kernel/guest.config merged (scripts/kconfig/merge_config.sh .config configs/kernel/guest.config, then make olddefconfig)", image, strings.Join(why, "; "))
 	}
 	return caps, nil
 }

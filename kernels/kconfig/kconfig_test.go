@@ -21,6 +21,14 @@ CONFIG_PRINTK=y
 CONFIG_KALLSYMS=y
 CONFIG_VIRTIO_CONSOLE=m
 CONFIG_VIRTIO_PCI=y
+CONFIG_BLK_DEV_INITRD=y
+CONFIG_BINFMT_ELF=y
+CONFIG_DEVTMPFS=y
+CONFIG_PROC_FS=y
+CONFIG_SYSFS=y
+CONFIG_FUTEX=y
+CONFIG_EPOLL=y
+CONFIG_TTY=y
 CONFIG_DEFAULT_HUNG_TASK_TIMEOUT=5
 CONFIG_LOCALVERSION=""
 `
@@ -113,7 +121,7 @@ func TestConfigFor(t *testing.T) {
 
 func TestAssess(t *testing.T) {
 	c, _ := Parse(strings.NewReader(sampleConfig), "x")
-	if _, err := Assess(c, false, "K"); err == nil || !strings.Contains(err.Error(), "CONFIG_VIRTIO_CONSOLE=m but no module tree") {
+	if _, err := Assess(c, false, "K"); err == nil || !strings.Contains(err.Error(), "CONFIG_VIRTIO_CONSOLE built as modules and no module tree") {
 		t.Errorf("no modules: %v", err)
 	}
 	caps, err := Assess(c, true, "K")
@@ -130,9 +138,11 @@ func TestAssess(t *testing.T) {
 	if len(want) > 0 || !caps.Lacks("CONFIG_BUG") || caps.Lacks("CONFIG_KALLSYMS") {
 		t.Errorf("limits %v; missing %v", caps.Limits, want)
 	}
+	// Every missing option is named at once, with the fragment.
 	delete(c.Options, "CONFIG_VIRTIO_CONSOLE")
-	if _, err := Assess(c, true, "K"); err == nil || !strings.Contains(err.Error(), "guest.config") {
-		t.Errorf("no VIRTIO_CONSOLE: %v", err)
+	delete(c.Options, "CONFIG_DEVTMPFS")
+	if _, err := Assess(c, true, "K"); err == nil || !strings.Contains(err.Error(), "CONFIG_DEVTMPFS, CONFIG_VIRTIO_CONSOLE not set") || !strings.Contains(err.Error(), "guest.config") {
+		t.Errorf("no VIRTIO_CONSOLE, no DEVTMPFS: %v", err)
 	}
 	if caps, err := Assess(nil, false, "K"); err != nil || !caps.Unknown() || len(caps.Limits) != 1 {
 		t.Errorf("unknown config: %+v, %v", caps, err)
