@@ -43,7 +43,7 @@ type BootOptions struct {
 	KernelArgs []string
 	// Events receives what happens during the boot and the guest's life.
 	// It is called from the machine's goroutines and must not block long.
-	Events func(Event)
+	Events func(Event) `json:"-"`
 	// Programs are dynamically linked host executables to copy into the
 	// guest at the same paths, with their shared libraries.
 	Programs []string
