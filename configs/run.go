@@ -74,11 +74,31 @@ type KernelSpec struct {
 	Patches   string   `yaml:"patches" json:"patches,omitempty"`
 	Base      string   `yaml:"-" json:"base,omitempty"`
 	Fragments []string `yaml:"-" json:"fragments,omitempty"`
+	// Config is a whole .config to build with instead of Base and
+	// Fragments (a user's tree built as its own baseline).
+	Config string `yaml:"-" json:"config,omitempty"`
+	// PatchCount applies only the series' first PatchCount patches (a
+	// column of a per-patch run); all when 0.
+	PatchCount int `yaml:"-" json:"patch_count,omitempty"`
 }
 
 // Built reports whether the kernel is built from a source rather than
 // given as an image.
 func (k KernelSpec) Built() bool { return k.Path == "" }
+
+// Describe names the kernel in a few words: its image, or its source
+// with the series applied.
+func (k KernelSpec) Describe() string {
+	switch {
+	case k.Path != "":
+		return k.Path
+	case k.Patches != "":
+		return k.Source + " + " + k.Patches
+	case k.Source == "":
+		return "debian:6.12"
+	}
+	return k.Source
+}
 
 // LoadRun parses a run configuration. Unknown keys and bad values are
 // errors naming the file, the line and the key. Every setting it leaves

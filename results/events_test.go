@@ -55,7 +55,7 @@ func TestJSONLines(t *testing.T) {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
-	if len(lines) != 2 || !strings.HasPrefix(lines[0], `{"event":{`) || !strings.HasPrefix(lines[1], `{"record":{"schema":1`) {
+	if len(lines) != 2 || !strings.HasPrefix(lines[0], `{"event":{`) || !strings.HasPrefix(lines[1], `{"record":{"schema":2`) {
 		t.Errorf("JSON Lines:\n%s", b.String())
 	}
 }

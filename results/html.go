@@ -38,6 +38,10 @@ func (r *Record) HTML() ([]byte, error) {
 	if r.Mismatch != nil {
 		v.Mismatch = r.Mismatch.Lines()
 	}
+	if r.TreeBase != nil {
+		v.TreeBase = r.TreeBase.Lines()
+	}
+	v.PerPatch = r.PerPatch
 	expected := map[string]bool{}
 	if r.Verdict != nil {
 		for _, c := range r.Verdict.Expected {
@@ -72,6 +76,10 @@ type htmlView struct {
 	Perf    *htmlPerf
 	// Mismatch is the record's, as report lines.
 	Mismatch []string
+	// TreeBase says what the same-tree baseline is, as report lines.
+	TreeBase []string
+	// PerPatch is the series run patch by patch, shown as a matrix.
+	PerPatch *PerPatch
 }
 
 type htmlKernel struct {
@@ -278,6 +286,14 @@ pre{background:#f6f6f6;padding:1em;overflow-x:auto}
 {{end}}</table>
 <p>Host: {{.Host}}. Started {{.Started.Format "2006-01-02 15:04:05 MST"}}.</p>
 {{if .Incomplete}}<p class="verdict bad" id="incomplete">Incomplete: the run was interrupted or the harness failed part way; the cases it did not reach are listed as not run.</p>{{end}}
+{{with .PerPatch}}<div id="per-patch"><h2>Patch by patch</h2>
+<table><tr><th>patch</th><th>status</th><th>changes</th></tr>
+{{range .Columns}}<tr><td>{{.Label}} {{.Subject}}</td><td{{if ne .Status "ok"}} class="unexpected"{{end}}>{{.Status}}{{if .Reason}}: {{.Reason}}{{end}}</td><td>{{len .Introduced}}</td></tr>
+{{end}}</table>
+{{if .Matrix}}<table><tr><th>case</th><th>base</th>{{range .Columns}}<th>{{.Index}}</th>{{end}}<th>made by</th><th>fate</th></tr>
+{{range .Matrix}}<tr><td>{{.ID}}</td><td>{{.Base}}</td>{{range .Cols}}<td>{{.}}</td>{{end}}<td>{{.By}}</td><td>{{.Fate}}</td></tr>
+{{end}}</table>{{end}}</div>{{end}}
+{{if .TreeBase}}<div id="tree-base"><p>Same tree as its own baseline:</p><ul>{{range .TreeBase}}<li>{{.}}</li>{{end}}</ul></div>{{end}}
 {{if .Mismatch}}<div id="mismatch"><p class="unexpected">The kernels differ beyond the patch, so some changes below may come from that:</p><ul>{{range .Mismatch}}<li>{{.}}</li>{{end}}</ul></div>{{end}}
 {{range .Kernels}}{{if .Limits}}<p>What the {{.Role}} kernel cannot report (from its configuration):</p><ul class="limits">{{range .Limits}}<li>{{.}}</li>{{end}}</ul>{{end}}{{end}}
 <h2 id="changes">Observation changes</h2>

@@ -109,6 +109,13 @@ func (r *Record) JUnit() ([]byte, error) {
 		all.Errors += s.Errors
 		all.Suites = append(all.Suites, s)
 	}
+	if r.PerPatch != nil {
+		s := perPatchJUnit(r.PerPatch)
+		all.Tests += s.Tests
+		all.Failures += s.Failures
+		all.Errors += s.Errors
+		all.Suites = append(all.Suites, s)
+	}
 	if r.Perf != nil {
 		s := perfJUnit(r.Perf)
 		all.Tests += s.Tests
@@ -121,6 +128,38 @@ func (r *Record) JUnit() ([]byte, error) {
 		return nil, err
 	}
 	return append([]byte(xml.Header), append(b, '\n')...), nil
+}
+
+// perPatchJUnit is one test case per patch of a series run patch by
+// patch: a patch that does not apply, build or boot, or whose kernel
+// crashes, hangs or breaks an invariant, fails; one not run is skipped;
+// the observations it changes are its output.
+func perPatchJUnit(p *PerPatch) junitSuite {
+	s := junitSuite{Name: "per-patch"}
+	for _, c := range p.Columns {
+		jc := junitCase{Name: c.Label() + " " + c.Subject, Classname: "per-patch"}
+		var out []string
+		for _, r := range p.Attributed(c.Index) {
+			out = append(out, fmt.Sprintf("%s: %s -> %s (%s)", r.ID, r.Base, r.Cols[c.Index-1], r.Fate))
+		}
+		jc.SystemOut = strings.Join(out, "\n")
+		switch {
+		case c.Status == PatchNotRun:
+			jc.Skipped = &junitMsg{Message: "not run: " + c.Reason}
+			s.Skipped++
+		case c.Status != PatchOK:
+			jc.Failure = &junitMsg{Message: c.Status + ": " + firstLine(c.Reason), Type: "kernel", Text: c.Reason}
+			s.Failures++
+		case c.Summary.Findings():
+			ps := append(append(append(append([]string{}, c.Summary.Crashes...), c.Summary.Hangs...), c.Summary.Invariants...), c.Summary.Kernel...)
+			ps = append(ps, c.Summary.Kmsg...)
+			jc.Failure = &junitMsg{Message: firstLine(ps[0]), Type: "kernel", Text: strings.Join(ps, "\n")}
+			s.Failures++
+		}
+		s.Tests++
+		s.Cases = append(s.Cases, jc)
+	}
+	return s
 }
 
 // classname turns vmsplice/alias/read into vmsplice.alias.

@@ -26,6 +26,13 @@ func (r *Record) Markdown() string {
 		w("INCOMPLETE: the run was interrupted or the harness failed part way;")
 		w("the cases it did not reach are listed as not run.")
 	}
+	if r.TreeBase != nil {
+		w("")
+		w("Same tree as its own baseline:")
+		for _, l := range r.TreeBase.Lines() {
+			w("  %s", l)
+		}
+	}
 	if r.Mismatch != nil {
 		w("")
 		w("NOTE: the kernels differ beyond the patch, so some changes below")
@@ -72,6 +79,15 @@ func (r *Record) Markdown() string {
 				w("  %s", x.Cases)
 				w("      %s -> %s", orAny(x.From), orAny(x.To))
 			}
+		}
+	}
+	if r.PerPatch != nil {
+		w("")
+		w("Patch by patch (each change attributed to the patch that made it;")
+		w("the candidate above is the longest prefix that ran):")
+		w("")
+		for _, l := range r.PerPatch.Lines() {
+			w("%s", l)
 		}
 	}
 	if len(r.NotComparable) > 0 {

@@ -21,7 +21,7 @@ import (
 )
 
 // SchemaVersion is the version of the run record's JSON schema.
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 // KernelSpec says where one side's kernel comes from (configs'
 // description, recorded as it was run).
@@ -113,6 +113,12 @@ type Record struct {
 	// Mismatch says how the two kernels differ in release and in the
 	// configuration the catalogue depends on; nil when they match.
 	Mismatch *Mismatch `json:"mismatch,omitempty"`
+	// TreeBase is set when the baseline is the candidate's own tree at
+	// its base commit.
+	TreeBase *TreeBase `json:"tree_base,omitempty"`
+	// PerPatch is set when the series ran patch by patch: the candidate
+	// is then the whole series, and each patch has its column.
+	PerPatch *PerPatch `json:"per_patch,omitempty"`
 	// Incomplete is set when the run was interrupted or the harness
 	// failed part way: what was done is kept, the rest is not run.
 	Incomplete bool        `json:"incomplete,omitempty"`
@@ -136,6 +142,9 @@ func (r *Record) Failed() bool {
 		return true
 	}
 	if r.Perf != nil && (len(r.Perf.Regressions) > 0 || r.Perf.CandidateFault || r.Perf.BaselineFault) {
+		return true
+	}
+	if r.PerPatch != nil && r.PerPatch.Failed() {
 		return true
 	}
 	if b := r.Baseline.Run; b != nil && len(b.Failures) > 0 && len(b.Boots) == 0 {
@@ -277,6 +286,13 @@ func (r *Record) Write(dir string) error {
 			return err
 		}
 	}
+	pw, err := json.MarshalIndent(r.PatchworkChecks(""), "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := renameio.WriteFile(filepath.Join(r.Dir, "patchwork.json"), append(pw, '\n'), 0o644); err != nil {
+		return err
+	}
 	k, err := r.KCIDBJSON()
 	if err != nil {
 		return err
@@ -320,7 +336,7 @@ func LoadRecord(p string) (*Record, error) {
 	if err := json.Unmarshal(b, &r); err != nil {
 		return nil, fmt.Errorf("%s: not a patchtest run record: %w", p, err)
 	}
-	if r.Schema != SchemaVersion {
+	if r.Schema != SchemaVersion && r.Schema != 1 { // schema 2 only added fields
 		return nil, fmt.Errorf("%s: schema %d, this patchtest reads %d", p, r.Schema, SchemaVersion)
 	}
 	return &r, nil

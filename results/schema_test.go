@@ -18,13 +18,18 @@ func TestRunSchema(t *testing.T) {
 	}
 	r.Candidate.Run.Boots = []vm.Info{{Accel: vm.TCG, CPUs: 1, MachineType: "pc"}}
 	r.Verdict.Unmet = []Expectation{{Cases: "x/*", To: "y"}}
+	r.PerPatch = &PerPatch{Columns: []PatchColumn{
+		{Index: 1, Total: 2, Name: "0001.patch", Subject: "a", Status: PatchOK, Run: r.Candidate.Run, Introduced: []Change{{ID: "vmsplice/alias/read", From: "x", To: "y"}}},
+		{Index: 2, Total: 2, Name: "0002.patch", Subject: "b", Status: PatchNoBuild, Reason: "fs/splice.c:1: error: x"},
+	}}
+	r.PerPatch.BuildMatrix(r.Baseline.Run.Results)
 	if err := r.Validate(); err != nil {
 		t.Fatalf("a record does not validate against its own schema: %v", err)
 	}
 	// Drift is caught: an unknown top-level field, a wrong type, a bad ID.
 	for name, mutate := range map[string]func(string) string{
-		"unknown field": func(s string) string { return strings.Replace(s, `"schema":1`, `"schema":1,"colour":"red"`, 1) },
-		"bad schema":    func(s string) string { return strings.Replace(s, `"schema":1`, `"schema":2`, 1) },
+		"unknown field": func(s string) string { return strings.Replace(s, `"schema":2`, `"schema":2,"colour":"red"`, 1) },
+		"bad schema":    func(s string) string { return strings.Replace(s, `"schema":2`, `"schema":3`, 1) },
 		"bad case id":   func(s string) string { return strings.Replace(s, `"id":"vmsplice/alias/read"`, `"id":"Vmsplice"`, 1) },
 	} {
 		b, _ := r.marshalForTest()
