@@ -38,11 +38,17 @@ type runFlags struct {
 	sampleTime time.Duration
 	jobs       int
 	clock      string
+	tree       string
+	baseRef    string
+	perPatch   bool
 }
 
 func (f *runFlags) register(fl *pflag.FlagSet) {
 	f.boot.register(fl)
-	fl.StringVar(&f.baseline, "baseline", "", "baseline bzImage or debian:FLAVOUR (default: --source built stock)")
+	fl.StringVar(&f.baseline, "baseline", "", "baseline bzImage or debian:FLAVOUR (default: for a --kernel built in a git kernel tree, that tree at its base; else --source built stock)")
+	fl.BoolVar(&f.perPatch, "per-patch", false, "run the catalogue on the base and after each patch of the series, and attribute each change to the patch that made it")
+	fl.StringVar(&f.tree, "tree", "", "kernel tree whose built kernel (TREE/arch/x86/boot/bzImage unless --kernel) is the candidate and whose base commit, built with its .config, the baseline")
+	fl.StringVar(&f.baseRef, "base-ref", "", "the same-tree baseline's commit (default: git merge-base HEAD @{upstream}; without an upstream, HEAD for uncommitted changes, else HEAD^)")
 	fl.StringVar(&f.patches, "patches", "", "build the candidate from --source with this series")
 	fl.StringVar(&f.source, "source", kernels.DefaultSource, "kernel source for built kernels")
 	fl.StringVar(&f.expect, "expect", "", "expect.yaml (default: the series' own, if it has one)")
@@ -194,6 +200,7 @@ func (f *runFlags) given(fl *pflag.FlagSet, perfOnly bool) pipeline.Flags {
 		Jobs: num("jobs", f.jobs), Accel: str("accel", f.boot.accel), CPUs: num("cpus", f.boot.opts.CPUs),
 		MemoryMiB: num("mem", f.boot.opts.MemoryMiB), Timeout: dur("timeout", f.boot.opts.Timeout),
 		Null: f.null, PerfOnly: perfOnly, NoInstall: f.boot.noInstall,
+		Tree: str("tree", f.tree), BaseRef: str("base-ref", f.baseRef), PerPatch: f.perPatch,
 	}
 	if fl.Lookup("level") != nil && fl.Changed("level") {
 		g.Perf = &f.perfLevel

@@ -114,6 +114,11 @@ type Flags struct {
 	PerfOnly bool
 	// NoInstall refuses to install missing host packages.
 	NoInstall bool
+	// Tree is a kernel tree whose built kernel is the candidate and whose
+	// base commit is the baseline; BaseRef names that commit.
+	Tree, BaseRef *string
+	// PerPatch runs the candidate's series patch by patch.
+	PerPatch bool
 }
 
 // Configure is the one place where the command line overrides a run
@@ -150,8 +155,35 @@ func Configure(cfg *configs.Run, dir string, boot vm.BootOptions, f Flags) (Opti
 			}
 		}
 	}
+	if f.Tree != nil && f.Baseline != nil {
+		return bad("--tree makes the tree's base commit the baseline; drop --baseline, or --tree")
+	}
+	if f.BaseRef != nil && (f.Baseline != nil || f.Null) {
+		return bad("--base-ref chooses the same-tree baseline; it cannot go with --baseline or --null")
+	}
+	// A kernel given alone is compared with its own tree at its base
+	// when it was built in one (decided when the run starts).
+	o.SameTree = (f.Kernel != nil || f.Tree != nil) && f.Baseline == nil && !f.Null
+	if f.Tree != nil {
+		o.Tree = *f.Tree
+		if f.Kernel == nil {
+			o.Candidate, o.Expect = results.KernelSpec{}, ""
+		}
+	}
+	if f.BaseRef != nil {
+		if !o.SameTree {
+			return bad("--base-ref needs --kernel TREE/arch/x86/boot/bzImage or --tree TREE")
+		}
+		o.BaseRef = *f.BaseRef
+	}
 	if f.Null {
 		o.Baseline, o.Expect, o.Null = o.Candidate, "", true
+	}
+	if f.PerPatch {
+		if o.Candidate.Patches == "" || f.Null {
+			return bad("--per-patch runs a series patch by patch: give --patches DIR|MBOX (or a configuration whose candidate has patches), without --null")
+		}
+		o.PerPatch, o.SameTree = true, false
 	}
 	if len(f.Suites) > 0 {
 		o.Patterns = f.Suites

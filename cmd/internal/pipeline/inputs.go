@@ -93,5 +93,5 @@ func resolve(ctx context.Context, b *kernels.Builder, side *results.KernelResult
 
 // buildRequest is what the builder is asked for a built kernel.
 func buildRequest(k results.KernelSpec) kernels.Request {
-	return kernels.Request{Source: k.Source, Patches: k.Patches, Base: k.Base, Fragments: k.Fragments}
+	return kernels.Request{Source: k.Source, Patches: k.Patches, Base: k.Base, Fragments: k.Fragments, Config: k.Config, PatchCount: k.PatchCount}
 }

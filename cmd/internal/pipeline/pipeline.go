@@ -69,6 +69,44 @@ type Options struct {
 	// NoInstall refuses to install the host packages the run lacks
 	// (setup.Ensure), naming the command that would.
 	NoInstall bool
+	// SameTree makes the candidate's own kernel tree its baseline when
+	// the candidate is a bzImage built in a git kernel tree (or Tree is
+	// given): the tree at BaseRef, else at its base (kernels.FindBase),
+	// built with the candidate's .config.
+	SameTree bool
+	Tree     string
+	BaseRef  string
+	// PerPatch runs the catalogue on the baseline and on every prefix of
+	// the candidate's series, and attributes each change to its patch.
+	PerPatch bool
+}
+
+// bringUp finds or builds side's kernel and says, before it boots, what
+// it can report: it returns the kernel's boot options and configuration.
+func bringUp(ctx context.Context, o Options, side *results.KernelResult, emit func(results.Event)) (vm.BootOptions, *kconfig.Config, error) {
+	builder := &kernels.Builder{CacheDir: o.CacheDir, Progress: func(msg string) {
+		emit(results.Event{Kind: results.EventBuild, Side: side.Role, Msg: msg})
+	}}
+	modules, err := resolve(ctx, builder, side, o.CacheDir)
+	if err != nil {
+		return vm.BootOptions{}, nil, fmt.Errorf("%s kernel: %w", side.Role, err)
+	}
+	emit(results.Event{Kind: results.EventBuilt, Side: side.Role, Msg: "kernel " + side.BzImage})
+	boot := o.Boot
+	boot.Kernel = side.BzImage
+	if modules != "" {
+		boot.ModulesDir = modules
+	}
+	// What the kernel can report, and whether it can host the agent,
+	// before it boots.
+	kcfg, err := assess(side, boot.ModulesDir != "")
+	if err != nil {
+		return vm.BootOptions{}, nil, &vm.Error{Outcome: vm.BadInput, Msg: side.Role + " kernel", Err: err}
+	}
+	for _, l := range side.Capabilities.Limits {
+		emit(results.Event{Kind: results.EventNotice, Msg: fmt.Sprintf("%s kernel: %s", side.Role, l)})
+	}
+	return boot, kcfg, nil
 }
 
 // Execute builds or finds both kernels, runs the suites on each, diffs
@@ -99,6 +137,11 @@ func Execute(ctx context.Context, o Options) (*results.Record, error) {
 		}
 	}
 	progress := func(msg string) { emit(results.Event{Kind: results.EventNotice, Msg: msg}) }
+	if o.SameTree {
+		if err := sameTree(ctx, &o, rec, progress); err != nil {
+			return nil, err
+		}
+	}
 	expect, err := checkInputs(o)
 	if err != nil {
 		return nil, err
@@ -114,33 +157,34 @@ func Execute(ctx context.Context, o Options) (*results.Record, error) {
 	sides := []*results.KernelResult{{Role: results.Baseline, Spec: o.Baseline}, {Role: results.Candidate, Spec: o.Candidate}}
 	boots := make([]vm.BootOptions, len(sides))
 	kcfgs := make([]*kconfig.Config, len(sides))
-	for i, side := range sides {
-		builder := &kernels.Builder{CacheDir: o.CacheDir, Progress: func(msg string) {
-			emit(results.Event{Kind: results.EventBuild, Side: side.Role, Msg: msg})
-		}}
-		modules, err := resolve(ctx, builder, side, o.CacheDir)
+	if o.PerPatch {
+		// The baseline and each prefix of the series, one after another;
+		// the candidate is the longest prefix that ran.
+		if boots[0], kcfgs[0], err = bringUp(ctx, o, sides[0], emit); err != nil {
+			return nil, err
+		}
+		if err := runSide(ctx, o, sides[0], boots[0], 1, emit); err != nil {
+			return nil, err
+		}
+		pp, err := perPatch(ctx, o, sides[0], emit)
 		if err != nil {
-			return nil, fmt.Errorf("%s kernel: %w", side.Role, err)
+			return nil, err
 		}
-		emit(results.Event{Kind: results.EventBuilt, Side: side.Role, Msg: "kernel " + side.BzImage})
-		boots[i] = o.Boot
-		boots[i].Kernel = side.BzImage
-		if modules != "" {
-			boots[i].ModulesDir = modules
-		}
-		// What the kernel can report, and whether it can host the agent,
-		// before it boots.
-		if kcfgs[i], err = assess(side, boots[i].ModulesDir != ""); err != nil {
-			return nil, &vm.Error{Outcome: vm.BadInput, Msg: side.Role + " kernel", Err: err}
-		}
-		for _, l := range side.Capabilities.Limits {
-			progress(fmt.Sprintf("%s kernel: %s", side.Role, l))
+		rec.PerPatch = &pp.PerPatch
+		sides[1], boots[1], kcfgs[1] = pp.last, pp.lastBoot, pp.lastConfig
+	} else {
+		for i, side := range sides {
+			if boots[i], kcfgs[i], err = bringUp(ctx, o, side, emit); err != nil {
+				return nil, err
+			}
 		}
 	}
 	var runErr error
-	if o.SkipSuites {
+	if o.SkipSuites || o.PerPatch { // per patch, every kernel has run its cases
 		for _, side := range sides {
-			side.Run = &results.SuiteRun{}
+			if side.Run == nil {
+				side.Run = &results.SuiteRun{}
+			}
 		}
 	} else {
 		// With --jobs 2 or more the kernels run side by side, and each
@@ -162,6 +206,7 @@ func Execute(ctx context.Context, o Options) (*results.Record, error) {
 	rec.Changes = results.Diff(rec.Baseline.Run.Results, rec.Candidate.Run.Results)
 	rec.NotComparable = results.NotComparable(rec.Baseline.Run.Results, rec.Candidate.Run.Results)
 	rec.Mismatch = results.CompareKernels(&rec.Baseline, &rec.Candidate, kcfgs[0], kcfgs[1])
+	compareTreeConfigs(rec.TreeBase, kcfgs[0], kcfgs[1])
 	if expect != nil && !o.SkipSuites {
 		v := expect.Check(rec.Changes, results.Compared(rec.Baseline.Run.Results, rec.Candidate.Run.Results))
 		rec.Verdict = &v

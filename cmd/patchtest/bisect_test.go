@@ -1,0 +1,81 @@
+package main
+
+import (
+	"math"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/patchtest/patchtest/vm/vmtest"
+)
+
+// A repository of the Debian source with five commits after its base: an
+// unrelated one, one that does not build, its fix, the vmsplice-wrapper
+// series' first patch (vmsplice into a pipe copies: vmsplice/alias/read
+// flips), and another unrelated one. patchtest bisect must name the
+// flipping commit, skip the broken one if it meets it, and need no more
+// than ceil(log2 5)+2 builds.
+func TestCLIBisect(t *testing.T) {
+	vmtest.Integration(t)
+	agent := vmtest.Guest(t)
+	repo, git := vmtest.KernelRepo(t)
+	base := git("rev-parse", "HEAD")
+	edit := func(path string, f func(string) string) {
+		p := filepath.Join(repo, path)
+		b, err := os.ReadFile(p)
+		if err != nil && !os.IsNotExist(err) {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(f(string(b))), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		git("add", path)
+	}
+	const broken = "#error patchtest: this commit does not build\n"
+	edit("Documentation/patchtest-note.txt", func(string) string { return "one\n" })
+	git("commit", "-q", "-m", "docs: an unrelated note")
+	edit("fs/splice.c", func(s string) string { return s + broken })
+	git("commit", "-q", "-m", "splice: a commit that does not build")
+	brokenCommit := git("rev-parse", "HEAD")
+	edit("fs/splice.c", func(s string) string { return strings.TrimSuffix(s, broken) })
+	git("commit", "-q", "-m", "splice: build again")
+	patch, _ := filepath.Glob(filepath.Join("..", "..", "kernels", "patches", "vmsplice-wrapper", "0001-*.patch"))
+	abs, _ := filepath.Abs(patch[0])
+	git("am", "-q", abs)
+	flip := git("rev-parse", "HEAD")
+	edit("Documentation/patchtest-note.txt", func(string) string { return "two\n" })
+	git("commit", "-q", "-m", "docs: another unrelated note")
+
+	tmp := t.TempDir()
+	cmd, stdout, stderr := command(t, tmp, "bisect", "--source", "git:"+repo, "--good", base, "--bad", "HEAD",
+		"--case", "vmsplice/alias/read", "--guest-binary", agent)
+	err := cmd.Run()
+	t.Logf("stdout:\n%s\nstderr:\n%s", stdout, stderr)
+	if err != nil {
+		t.Fatalf("bisect: %v", err)
+	}
+	out := stdout.String()
+	if !strings.Contains(out, "first bad commit: "+flip[:12]+" vmsplice: implement vmsplice() into a pipe") {
+		t.Errorf("did not name %s", flip[:12])
+	}
+	if !strings.Contains(out, "vmsplice/alias/read: aliasing:aliased before it, aliasing:copied from it on") {
+		t.Errorf("no observation on both sides")
+	}
+	m := regexp.MustCompile(`builds needed: (\d+)`).FindStringSubmatch(out)
+	limit := int(math.Ceil(math.Log2(5))) + 2
+	if m == nil {
+		t.Fatal("no count of builds")
+	}
+	if n, _ := strconv.Atoi(m[1]); n > limit {
+		t.Errorf("builds needed %d, want at most %d", n, limit)
+	}
+	if strings.Contains(out, brokenCommit[:12]) && !regexp.MustCompile(brokenCommit[:12]+` skip .*does not build`).MatchString(out) {
+		t.Errorf("the broken commit was tested but not skipped as unbuildable")
+	}
+	if status := git("status", "--porcelain"); status != "" {
+		t.Errorf("the repository changed: %q", status)
+	}
+}
