@@ -163,7 +163,43 @@ func (r *Record) KCIDB() KCIDBData {
 			d.Tests = append(d.Tests, perfTests(r.Perf, side.Role, base, env)...)
 		}
 	}
+	if r.PerPatch != nil {
+		r.kcidbPerPatch(&d)
+	}
 	return d
+}
+
+// kcidbPerPatch adds a checkout and build per prefix of a series run
+// patch by patch, with its cases as tests: a patch that does not apply
+// or build is a failed build, one not run a skipped one.
+func (r *Record) kcidbPerPatch(d *KCIDBData) {
+	for _, c := range r.PerPatch.Columns {
+		base := fmt.Sprintf("%s:%s-patch-%d", KCIDBOrigin, r.ID, c.Index)
+		co := KCIDBCheckout{ID: base, Origin: KCIDBOrigin, StartTime: kcidbTime(r.Started), Comment: fmt.Sprintf("%s %s", c.Label(), c.Subject)}
+		b := KCIDBBuild{ID: base, CheckoutID: base, Origin: KCIDBOrigin, Architecture: "x86_64", Status: KCIDBPass,
+			Misc: map[string]any{"patch": c.Name, "status": c.Status}}
+		switch c.Status {
+		case PatchNoApply, PatchNoBuild:
+			b.Status, b.Comment = KCIDBFail, truncate(c.Reason, 1024)
+		case PatchNotRun:
+			b.Status, b.Comment = KCIDBSkip, c.Reason
+		}
+		if bld := c.Build; bld != nil {
+			co.TreeName, co.PatchsetHash = bld.SourceSpec, patchsetHash(bld.Patches)
+			b.Compiler, b.ConfigName = bld.Compiler, bld.Base+"+"+strings.Join(bld.Fragments, "+")
+			b.Misc["key"] = bld.Key
+		}
+		d.Checkouts = append(d.Checkouts, co)
+		d.Builds = append(d.Builds, b)
+		if !c.Ran() {
+			continue
+		}
+		for _, res := range c.Run.Results {
+			t := KCIDBTest{ID: base + ":" + res.ID, BuildID: b.ID, Origin: KCIDBOrigin, Path: kcidbPath("patchtest", res.ID), Duration: res.Duration.Seconds()}
+			t.Status, t.Comment, t.LogExcerpt = caseStatus(res)
+			d.Tests = append(d.Tests, t)
+		}
+	}
 }
 
 // caseStatus maps a case result to a KCIDB status, comment and excerpt:

@@ -69,3 +69,41 @@ func TestKCIDBSchemaRejects(t *testing.T) {
 		}
 	}
 }
+
+// A series run patch by patch has a checkout and build per patch: built
+// ones carry their cases, one that does not build is a failed build, one
+// not run a skipped one; all of it validates.
+func TestKCIDBPerPatch(t *testing.T) {
+	r := perfRecord()
+	r.Perf = nil
+	r.PerPatch = &PerPatch{Columns: []PatchColumn{
+		{Index: 1, Total: 3, Name: "0001.patch", Subject: "one", Status: PatchOK, Run: &SuiteRun{Results: []suites.CaseResult{{ID: "a/b/ok", Obs: &suites.Observation{Type: suites.TResult, Value: "1"}}}}},
+		{Index: 2, Total: 3, Name: "0002.patch", Subject: "two", Status: PatchNoBuild, Reason: "fs/splice.c:1:1: error: x"},
+		{Index: 3, Total: 3, Name: "0003.patch", Subject: "three", Status: PatchNotRun, Reason: "[PATCH 2/3] build-failed"},
+	}}
+	b, err := r.KCIDBJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ValidateKCIDB(b); err != nil {
+		t.Fatalf("kcidb.json does not validate: %v", err)
+	}
+	var d KCIDBData
+	json.Unmarshal(b, &d)
+	builds := map[string]string{}
+	for _, bl := range d.Builds {
+		builds[bl.ID[strings.LastIndex(bl.ID, "-")+1:]] = bl.Status
+	}
+	if builds["1"] != KCIDBPass || builds["2"] != KCIDBFail || builds["3"] != KCIDBSkip || len(d.Checkouts) != 5 {
+		t.Errorf("builds %v, %d checkouts", builds, len(d.Checkouts))
+	}
+	n := 0
+	for _, tt := range d.Tests {
+		if strings.Contains(tt.BuildID, "-patch-1") {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d tests on patch 1's build, want 1", n)
+	}
+}
