@@ -8,7 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/patchtest/patchtest/cmd/internal/pipeline"
-	"github.com/patchtest/patchtest/cmd/internal/setup"
+	"github.com/patchtest/patchtest/vm/setup"
 	"github.com/patchtest/patchtest/configs"
 	"github.com/patchtest/patchtest/vm"
 )

@@ -18,13 +18,42 @@ import (
 	"github.com/patchtest/patchtest/guest/build"
 	"github.com/patchtest/patchtest/kernels"
 	"github.com/patchtest/patchtest/vm"
+	"github.com/patchtest/patchtest/vm/setup"
 )
 
-// Integration skips t under -short: it builds or boots kernels.
+// Integration skips t under -short: it builds or boots kernels. Else it
+// makes sure, once per test binary, that the host has what building and
+// booting kernels needs (Host).
 func Integration(t testing.TB) {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("builds or boots kernels; skipped with -short")
+	}
+	Host(t)
+}
+
+var host struct {
+	once sync.Once
+	err  error
+}
+
+// Host installs the host packages the integration tests need and the
+// host lacks, as patchtest run does (QEMU, busybox, the kernel build
+// tools, apt lists that know linux-source-6.12), once per test binary:
+// `go test ./...` on a fresh Debian machine sets itself up. Where it may
+// not install (not root and no password-less sudo, or
+// PATCHTEST_NO_INSTALL set), t fails with the one command to run.
+func Host(t testing.TB) {
+	t.Helper()
+	host.once.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
+		defer cancel()
+		programs, libraries, apt := setup.ForSources([]string{kernels.DefaultSource}, CacheDir())
+		plan := setup.Real.Check(ctx, append(append([]setup.Need{}, setup.Boot...), programs...), libraries, apt)
+		host.err = setup.Ensure(ctx, plan, false, os.Stderr)
+	})
+	if host.err != nil {
+		t.Fatalf("host set-up: %v", host.err)
 	}
 }
 

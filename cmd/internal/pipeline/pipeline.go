@@ -17,7 +17,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/patchtest/patchtest/cmd/internal/setup"
+	"github.com/patchtest/patchtest/vm/setup"
 	"github.com/patchtest/patchtest/guest/build"
 	"github.com/patchtest/patchtest/kernels"
 	"github.com/patchtest/patchtest/kernels/kconfig"
