@@ -42,6 +42,9 @@ type PatchColumn struct {
 	// Introduced are the observations that changed from the column
 	// before (the base for the first patch): what this patch did.
 	Introduced []Change `json:"introduced,omitempty"`
+	// Perf compares this column's kernel with the one before it (with
+	// --perf): what this patch costs.
+	Perf *PerfResult `json:"perf,omitempty"`
 }
 
 // Label names the column as a reply to the series would: [PATCH 2/3].
@@ -138,6 +141,9 @@ func (p *PerPatch) Failed() bool {
 		if c.Status != PatchOK && c.Status != PatchNotRun || c.Summary.Findings() {
 			return true
 		}
+		if p := c.Perf; p != nil && (len(p.Regressions) > 0 || p.CandidateFault) {
+			return true
+		}
 	}
 	return false
 }
@@ -177,6 +183,26 @@ func (p *PerPatch) Lines() []string {
 		}
 		for _, w := range c.Warnings {
 			out = append(out, "  new compiler warning: "+w)
+		}
+		if pr := c.Perf; pr != nil {
+			n := 0
+			for _, ch := range pr.Changes {
+				if !ch.Significant() {
+					continue
+				}
+				n++
+				tag := ch.Verdict
+				if ch.Expected != "" {
+					tag += ", declared"
+				}
+				out = append(out, fmt.Sprintf("  perf: %s %s %+.1f%% (%s)", ch.Bench, ch.Metric, ch.ChangePct, tag))
+			}
+			if n == 0 {
+				out = append(out, "  perf: no significant change against the kernel before it")
+			}
+			if pr.Error != "" {
+				out = append(out, "  perf: "+pr.Error)
+			}
 		}
 		out = append(out, "")
 	}

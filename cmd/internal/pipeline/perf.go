@@ -29,6 +29,14 @@ func (o Options) failPct(counted bool) float64 {
 
 // runPerf measures both kernels side by side and compares them.
 func runPerf(ctx context.Context, o Options, boots []vm.BootOptions, expect *results.Expect, rec *results.Record, emit func(results.Event)) error {
+	res, err := measurePerf(ctx, o, boots, expect, emit)
+	rec.Perf = res
+	return err
+}
+
+// measurePerf measures boots[0] against boots[1]. A kernel failing under
+// a benchmark is in the result; the error is the harness's.
+func measurePerf(ctx context.Context, o Options, boots []vm.BootOptions, expect *results.Expect, emit func(results.Event)) (*results.PerfResult, error) {
 	progress := func(msg string) { emit(results.Event{Kind: results.EventNotice, Msg: msg}) }
 	done, total := 0, 0
 	for i, role := range []string{results.Baseline, results.Candidate} {
@@ -59,8 +67,7 @@ func runPerf(ctx context.Context, o Options, boots []vm.BootOptions, expect *res
 			res.Run = run
 			res.Error = "perf run not completed (harness): " + firstLine(err.Error())
 			res.Changes = results.ComparePerf(run, res.Stats)
-			rec.Perf = res
-			return fmt.Errorf("perf: %w", err)
+			return res, fmt.Errorf("perf: %w", err)
 		}
 		progress(fmt.Sprintf("perf ended early: the %s kernel failed: %v", se.Side, err))
 		res.Error = firstLine(err.Error())
@@ -73,6 +80,5 @@ func runPerf(ctx context.Context, o Options, boots []vm.BootOptions, expect *res
 	}
 	res.Regressions = results.PerfRegressions(res.Changes, res.FailPct)
 	res.Copies = results.Copies(res.Changes)
-	rec.Perf = res
-	return nil
+	return res, nil
 }

@@ -21,6 +21,28 @@ type perPatchRun struct {
 	last       *results.KernelResult
 	lastBoot   vm.BootOptions
 	lastConfig *kconfig.Config
+	// boots are the columns' kernels (empty where a column did not run).
+	boots []vm.BootOptions
+}
+
+// perfBetween measures each patch that ran against the kernel before it
+// (the base for the first): what each patch costs.
+func (pp *perPatchRun) perfBetween(ctx context.Context, o Options, base vm.BootOptions, expect *results.Expect, emit func(results.Event)) error {
+	prev := base
+	for i := range pp.Columns {
+		c := &pp.Columns[i]
+		if !c.Ran() {
+			continue
+		}
+		emit(results.Event{Kind: results.EventNotice, Msg: fmt.Sprintf("perf of %s against the kernel before it", c.Label())})
+		res, err := measurePerf(ctx, o, []vm.BootOptions{prev, pp.boots[i]}, expect, emit)
+		c.Perf = res
+		if err != nil {
+			return err
+		}
+		prev = pp.boots[i]
+	}
+	return nil
 }
 
 // perPatch builds the candidate's series one prefix at a time in the one
@@ -42,6 +64,7 @@ func perPatch(ctx context.Context, o Options, base *results.KernelResult, emit f
 	for k := 1; k <= n; k++ {
 		p := series.Patches[k-1]
 		col := results.PatchColumn{Index: k, Total: n, Name: p.Name, Subject: p.Subject}
+		out.boots = append(out.boots, vm.BootOptions{})
 		if blocked != "" {
 			col.Status, col.Reason = results.PatchNotRun, blocked
 			out.Columns = append(out.Columns, col)
@@ -80,6 +103,7 @@ func perPatch(ctx context.Context, o Options, base *results.KernelResult, emit f
 			continue
 		}
 		col.Status = results.PatchOK
+		out.boots[k-1] = boot
 		col.Introduced = results.Diff(prev.Run.Results, side.Run.Results)
 		out.Columns = append(out.Columns, col)
 		prev, out.last, out.lastBoot, out.lastConfig = side, side, boot, kcfg

@@ -170,6 +170,11 @@ func Execute(ctx context.Context, o Options) (*results.Record, error) {
 		if err != nil {
 			return nil, err
 		}
+		if o.Perf.Name != "" {
+			if err := pp.perfBetween(ctx, o, boots[0], expect, emit); err != nil {
+				return nil, err
+			}
+		}
 		rec.PerPatch = &pp.PerPatch
 		sides[1], boots[1], kcfgs[1] = pp.last, pp.lastBoot, pp.lastConfig
 	} else {
