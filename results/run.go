@@ -119,6 +119,8 @@ type Record struct {
 	// PerPatch is set when the series ran patch by patch: the candidate
 	// is then the whole series, and each patch has its column.
 	PerPatch *PerPatch `json:"per_patch,omitempty"`
+	// Shard is set on one shard of a run split over machines.
+	Shard *Shard `json:"shard,omitempty"`
 	// Incomplete is set when the run was interrupted or the harness
 	// failed part way: what was done is kept, the rest is not run.
 	Incomplete bool        `json:"incomplete,omitempty"`
@@ -283,6 +285,15 @@ func (r *Record) Write(dir string) error {
 			return err
 		}
 		if err := renameio.WriteFile(filepath.Join(r.Dir, "events.jsonl"), buf.Bytes(), 0o644); err != nil {
+			return err
+		}
+	}
+	if r.Shard != nil {
+		m, err := json.MarshalIndent(r.Shard, "", "  ")
+		if err != nil {
+			return err
+		}
+		if err := renameio.WriteFile(filepath.Join(r.Dir, "shard.json"), append(m, '\n'), 0o644); err != nil {
 			return err
 		}
 	}

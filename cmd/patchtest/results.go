@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/patchtest/patchtest/cmd/internal/pipeline"
 	"github.com/patchtest/patchtest/results"
 )
 
@@ -100,7 +101,29 @@ func newResults() *cobra.Command {
 		},
 	}
 	show.Flags().StringVarP(&format, "format", "f", "md", "md, html, junit, kcidb, json, benchstat-baseline or benchstat-candidate")
-	c.AddCommand(list, history, reindex, show)
+	merge := &cobra.Command{
+		Use:   "merge SHARD_RUN_DIR...",
+		Short: "Join the runs of a run's shards (--shard I/N) into one run under --out, with every report",
+		Long: `merge joins the run folders of one run's shards into one run, written
+under --out with every report and indexed there. The shards must share
+their shard count, catalogue, kernels and selection, each index at most
+once; the cases of a missing shard are not run (MISS in KCIDB), and the
+merged run is then marked incomplete. Exit status as for patchtest run.`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			rec, err := pipeline.Merge(c.Context(), args, dir)
+			if err != nil {
+				return &exitError{code: 2, err: err}
+			}
+			fmt.Fprint(c.OutOrStdout(), rec.Markdown())
+			fmt.Fprintf(c.ErrOrStderr(), "patchtest: merged %d shard run(s) into %s\n", len(args), rec.Dir)
+			if rec.Failed() {
+				return &exitError{code: 1}
+			}
+			return nil
+		},
+	}
+	c.AddCommand(list, history, reindex, show, merge)
 	return c
 }
 

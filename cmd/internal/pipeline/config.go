@@ -119,6 +119,8 @@ type Flags struct {
 	Tree, BaseRef *string
 	// PerPatch runs the candidate's series patch by patch.
 	PerPatch bool
+	// Shard is I/N: run shard I of N (results.ShardOf).
+	Shard *string
 }
 
 // Configure is the one place where the command line overrides a run
@@ -178,6 +180,16 @@ func Configure(cfg *configs.Run, dir string, boot vm.BootOptions, f Flags) (Opti
 	}
 	if f.Null {
 		o.Baseline, o.Expect, o.Null = o.Candidate, "", true
+	}
+	if f.Shard != nil {
+		i, n, err := results.ParseShard(*f.Shard)
+		if err != nil {
+			return bad("%v", err)
+		}
+		if f.PerPatch {
+			return bad("--shard splits one comparison's cases; it cannot go with --per-patch")
+		}
+		o.ShardIndex, o.ShardCount = i, n
 	}
 	if f.PerPatch {
 		if o.Candidate.Patches == "" || f.Null {

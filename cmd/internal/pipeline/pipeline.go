@@ -17,13 +17,14 @@ import (
 	"sync"
 	"time"
 
-	"github.com/patchtest/patchtest/vm/setup"
 	"github.com/patchtest/patchtest/guest/build"
 	"github.com/patchtest/patchtest/kernels"
 	"github.com/patchtest/patchtest/kernels/kconfig"
 	"github.com/patchtest/patchtest/results"
+	"github.com/patchtest/patchtest/suites"
 	"github.com/patchtest/patchtest/suites/perf"
 	"github.com/patchtest/patchtest/vm"
+	"github.com/patchtest/patchtest/vm/setup"
 )
 
 // Options configure a stock-versus-candidate run.
@@ -79,6 +80,43 @@ type Options struct {
 	// PerPatch runs the catalogue on the baseline and on every prefix of
 	// the candidate's series, and attributes each change to its patch.
 	PerPatch bool
+	// ShardIndex/ShardCount run one shard of the run (1..ShardCount):
+	// the selected cases and benchmarks whose stable hash falls in it
+	// (results.ShardOf); none when ShardCount is 0.
+	ShardIndex, ShardCount int
+}
+
+// shardOf narrows o to its shard: the selected cases and benchmarks
+// whose stable hash falls in it, given as explicit IDs; the suites or the
+// benchmarks are left out where none does. It returns the manifest.
+func shardOf(o *Options) *results.Shard {
+	sh := &results.Shard{Index: o.ShardIndex, Count: o.ShardCount, Catalogue: results.CatalogueID(),
+		Patterns: o.Patterns, Benchmarks: o.Benchmarks, PerfLevel: o.Perf.Name}
+	cases, _ := suites.Catalogue().Select(o.Patterns...)
+	var ids []string
+	for _, c := range cases {
+		if results.ShardOf(c.ID, o.ShardCount) == o.ShardIndex {
+			ids = append(ids, c.ID)
+		}
+	}
+	if len(ids) == 0 {
+		o.SkipSuites = true
+	}
+	o.Patterns = ids
+	if o.Perf.Name != "" {
+		benches, _ := perf.Select(o.Perf, o.Benchmarks...)
+		var bs []string
+		for _, b := range benches {
+			if results.ShardOf(b.ID, o.ShardCount) == o.ShardIndex {
+				bs = append(bs, b.ID)
+			}
+		}
+		if len(bs) == 0 {
+			o.Perf = perf.Level{}
+		}
+		o.Benchmarks = bs
+	}
+	return sh
 }
 
 // bringUp finds or builds side's kernel and says, before it boots, what
@@ -146,6 +184,9 @@ func Execute(ctx context.Context, o Options) (*results.Record, error) {
 	if err != nil {
 		return nil, err
 	}
+	if o.ShardCount > 0 {
+		rec.Shard = shardOf(&o)
+	}
 	if err := hostSetup(ctx, o, progress); err != nil {
 		return nil, err
 	}
@@ -183,6 +224,9 @@ func Execute(ctx context.Context, o Options) (*results.Record, error) {
 				return nil, err
 			}
 		}
+	}
+	if rec.Shard != nil {
+		rec.Shard.Kernels = []string{results.KernelID(sides[0]), results.KernelID(sides[1])}
 	}
 	var runErr error
 	if o.SkipSuites || o.PerPatch { // per patch, every kernel has run its cases
@@ -297,4 +341,29 @@ func (f lineWriter) Write(p []byte) (int, error) {
 		f(strings.TrimPrefix(l, "patchtest: "))
 	}
 	return len(p), nil
+}
+
+// Merge joins the runs in dirs, the shards of one run, into one run
+// written under out (and indexed there), with every report; see
+// results.MergeShards for what is checked.
+func Merge(ctx context.Context, dirs []string, out string) (*results.Record, error) {
+	var recs []*results.Record
+	for _, d := range dirs {
+		r, err := results.LoadRecord(d)
+		if err != nil {
+			return nil, &vm.Error{Outcome: vm.BadInput, Msg: "merge: " + d, Err: err}
+		}
+		recs = append(recs, r)
+	}
+	rec, err := results.MergeShards(recs)
+	if err != nil {
+		return nil, &vm.Error{Outcome: vm.BadInput, Msg: "merge", Err: err}
+	}
+	if err := rec.Write(out); err != nil {
+		return rec, err
+	}
+	if err := indexRun(ctx, out, rec); err != nil {
+		return rec, fmt.Errorf("results index not updated: %w", err)
+	}
+	return rec, nil
 }

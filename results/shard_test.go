@@ -1,0 +1,92 @@
+package results
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/patchtest/patchtest/suites"
+)
+
+func TestParseShard(t *testing.T) {
+	for s, ok := range map[string]bool{"1/1": true, "2/3": true, "3/3": true, "0/3": false, "4/3": false, "1/0": false, "a/b": false, "1/3x": false, "": false} {
+		if _, _, err := ParseShard(s); (err == nil) != ok {
+			t.Errorf("%q: %v", s, err)
+		}
+	}
+}
+
+// Every case lands in exactly one shard, the same one every time, and
+// three shards each get a fair part of the catalogue.
+func TestShardOf(t *testing.T) {
+	count := map[int]int{}
+	for _, c := range suites.Catalogue().Cases() {
+		s := ShardOf(c.ID, 3)
+		if s < 1 || s > 3 || ShardOf(c.ID, 3) != s {
+			t.Fatalf("%s: shard %d", c.ID, s)
+		}
+		count[s]++
+	}
+	n := len(suites.Catalogue().Cases())
+	for s := 1; s <= 3; s++ {
+		if count[s] < n/6 {
+			t.Errorf("shard %d/3 has %d of %d cases", s, count[s], n)
+		}
+	}
+}
+
+func shardRecord(i, n int, kernel string, ids ...string) *Record {
+	r := &Record{ID: "r", Dir: "/runs/" + string(rune('0'+i)), Baseline: KernelResult{Role: Baseline}, Candidate: KernelResult{Role: Candidate},
+		Shard: &Shard{Index: i, Count: n, Catalogue: CatalogueID(), Kernels: []string{"build:a", kernel}, Patterns: []string{"tee/*"}}}
+	r.Baseline.Run, r.Candidate.Run = &SuiteRun{}, &SuiteRun{}
+	for _, id := range ids {
+		r.Baseline.Run.Results = append(r.Baseline.Run.Results, suites.CaseResult{ID: id, Obs: &suites.Observation{Type: suites.TResult, Value: "0"}})
+		r.Candidate.Run.Results = append(r.Candidate.Run.Results, suites.CaseResult{ID: id, Obs: &suites.Observation{Type: suites.TResult, Value: "1"}})
+	}
+	return r
+}
+
+// Merging: shards of one run join; a shard of another run, count or
+// catalogue is refused with the reason; a missing shard's cases are not
+// run, and the merge is incomplete.
+func TestMergeShards(t *testing.T) {
+	cases, _ := suites.Catalogue().Select("tee/*")
+	parts := map[int][]string{}
+	for _, c := range cases {
+		parts[ShardOf(c.ID, 2)] = append(parts[ShardOf(c.ID, 2)], c.ID)
+	}
+	a, b := shardRecord(1, 2, "build:b", parts[1]...), shardRecord(2, 2, "build:b", parts[2]...)
+	m, err := MergeShards([]*Record{a, b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Candidate.Run.Results) != len(cases) || len(m.Changes) != len(cases) || m.Incomplete {
+		t.Errorf("merged %d results, %d changes, incomplete %v; want %d", len(m.Candidate.Run.Results), len(m.Changes), m.Incomplete, len(cases))
+	}
+	for name, tc := range map[string]struct {
+		recs []*Record
+		err  string
+	}{
+		"other kernel":  {[]*Record{a, shardRecord(2, 2, "build:c", parts[2]...)}, "different runs"},
+		"other count":   {[]*Record{a, shardRecord(2, 3, "build:b")}, "not one split"},
+		"twice":         {[]*Record{a, a}, "given twice"},
+		"not a shard":   {[]*Record{{ID: "x", Dir: "/runs/x"}}, "not a shard"},
+		"other catalog": {[]*Record{a, func() *Record { r := shardRecord(2, 2, "build:b"); r.Shard.Catalogue = "0000"; return r }()}, "different patchtest versions"},
+	} {
+		if _, err := MergeShards(tc.recs); err == nil || !strings.Contains(err.Error(), tc.err) {
+			t.Errorf("%s: %v, want %q", name, err, tc.err)
+		}
+	}
+	m, err = MergeShards([]*Record{a})
+	if err != nil {
+		t.Fatal(err)
+	}
+	miss := 0
+	for _, r := range m.Candidate.Run.Results {
+		if strings.Contains(r.NotRun, "shard 2/2 is missing") {
+			miss++
+		}
+	}
+	if miss != len(parts[2]) || !m.Incomplete {
+		t.Errorf("%d not run for the missing shard, want %d; incomplete %v", miss, len(parts[2]), m.Incomplete)
+	}
+}
