@@ -8,9 +8,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/patchtest/patchtest/cmd/internal/pipeline"
-	"github.com/patchtest/patchtest/vm/setup"
 	"github.com/patchtest/patchtest/configs"
 	"github.com/patchtest/patchtest/vm"
+	"github.com/patchtest/patchtest/vm/setup"
 )
 
 func newBisect() *cobra.Command {

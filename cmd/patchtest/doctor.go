@@ -6,10 +6,10 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/patchtest/patchtest/vm/setup"
 	"github.com/patchtest/patchtest/guest/build"
 	"github.com/patchtest/patchtest/kernels"
 	"github.com/patchtest/patchtest/vm"
+	"github.com/patchtest/patchtest/vm/setup"
 )
 
 func newDoctor() *cobra.Command {
