@@ -1,0 +1,163 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/patchtest/patchtest/results"
+)
+
+// parseCommand checks a patchtest command line as a CI file writes it:
+// the subcommand exists and takes every flag given, and a --shard names
+// shard I of n.
+func parseCommand(t *testing.T, where, line string, n int) {
+	t.Helper()
+	line = strings.SplitN(line, " || ", 2)[0]
+	fields := strings.Fields(line)
+	for len(fields) > 0 && fields[0] != "patchtest" && fields[0] != "./cmd/patchtest" {
+		fields = fields[1:]
+	}
+	if len(fields) == 0 {
+		t.Fatalf("%s: no patchtest command in %q", where, line)
+	}
+	args := fields[1:]
+	cmd, rest, err := newRoot().Find(args)
+	if err != nil || cmd == nil || cmd.Name() == "patchtest" {
+		t.Fatalf("%s: %q: no such command: %v", where, line, err)
+	}
+	if err := cmd.ParseFlags(rest); err != nil {
+		t.Fatalf("%s: %q: %v", where, line, err)
+	}
+	if f := cmd.Flags().Lookup("shard"); f != nil && f.Changed {
+		i, count, err := results.ParseShard(f.Value.String())
+		if err != nil || count != n || i < 1 {
+			t.Errorf("%s: --shard %s (%v), want I/%d", where, f.Value, err, n)
+		}
+	}
+}
+
+// The GitHub Actions workflow: a nightly schedule, a matrix job over the
+// shards whose run step names its own shard of the matrix's count and
+// uploads its run folder, and a merge job after it that merges the
+// artifacts; every patchtest command parses with the real CLI.
+func TestGitHubWorkflow(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "configs", "ci", "github-nightly.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wf struct {
+		On struct {
+			Schedule []struct{ Cron string } `yaml:"schedule"`
+		} `yaml:"on"`
+		Jobs map[string]struct {
+			Needs    any `yaml:"needs"`
+			Strategy struct {
+				Matrix struct {
+					Shard []int `yaml:"shard"`
+				} `yaml:"matrix"`
+			} `yaml:"strategy"`
+			Steps []struct {
+				Uses string            `yaml:"uses"`
+				Run  string            `yaml:"run"`
+				With map[string]string `yaml:"with"`
+			} `yaml:"steps"`
+		} `yaml:"jobs"`
+	}
+	if err := yaml.Unmarshal(b, &wf); err != nil {
+		t.Fatal(err)
+	}
+	if len(wf.On.Schedule) == 0 || len(strings.Fields(wf.On.Schedule[0].Cron)) != 5 {
+		t.Errorf("no nightly schedule: %+v", wf.On)
+	}
+	shard, merge := wf.Jobs["shard"], wf.Jobs["merge"]
+	n := len(shard.Strategy.Matrix.Shard)
+	for i, s := range shard.Strategy.Matrix.Shard {
+		if s != i+1 {
+			t.Errorf("matrix %v: want 1..%d", shard.Strategy.Matrix.Shard, n)
+		}
+	}
+	ran, uploaded := false, false
+	for _, st := range shard.Steps {
+		if strings.Contains(st.Run, "patchtest run") {
+			ran = true
+			parseCommand(t, "shard job", strings.ReplaceAll(st.Run, "${{ matrix.shard }}", "2"), n)
+			if !strings.Contains(st.Run, "--shard ${{ matrix.shard }}/"+strconv.Itoa(n)) {
+				t.Errorf("shard step %q does not run its matrix shard of %d", st.Run, n)
+			}
+		}
+		if strings.HasPrefix(st.Uses, "actions/upload-artifact") && st.With["path"] == "shard-results" {
+			uploaded = true
+		}
+	}
+	if !ran || !uploaded {
+		t.Errorf("shard job: runs patchtest %v, uploads its run folder %v", ran, uploaded)
+	}
+	if merge.Needs != "shard" {
+		t.Errorf("merge job needs %v, want shard", merge.Needs)
+	}
+	merged := false
+	for _, st := range merge.Steps {
+		if strings.Contains(st.Run, "results merge") {
+			merged = true
+			parseCommand(t, "merge job", st.Run, n)
+		}
+	}
+	if !merged {
+		t.Error("the merge job does not merge")
+	}
+}
+
+// The Kubernetes Indexed Job: completions and parallelism are the shard
+// count, each pod runs shard JOB_COMPLETION_INDEX+1 of it, and the merge
+// Job merges the shards' folders.
+func TestKubernetesJobs(t *testing.T) {
+	type job struct {
+		Kind string `yaml:"kind"`
+		Spec struct {
+			CompletionMode string `yaml:"completionMode"`
+			Completions    int    `yaml:"completions"`
+			Parallelism    int    `yaml:"parallelism"`
+			Template       struct {
+				Spec struct {
+					Containers []struct {
+						Command []string `yaml:"command"`
+						Args    []string `yaml:"args"`
+					} `yaml:"containers"`
+				} `yaml:"spec"`
+			} `yaml:"template"`
+		} `yaml:"spec"`
+	}
+	read := func(name string) job {
+		b, err := os.ReadFile(filepath.Join("..", "..", "configs", "ci", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var j job
+		if err := yaml.Unmarshal(b, &j); err != nil {
+			t.Fatal(err)
+		}
+		return j
+	}
+	shards := read("k8s-shards.yaml")
+	n := shards.Spec.Completions
+	if shards.Kind != "Job" || shards.Spec.CompletionMode != "Indexed" || n < 2 || shards.Spec.Parallelism != n {
+		t.Fatalf("shards job: %+v", shards.Spec)
+	}
+	arg := shards.Spec.Template.Spec.Containers[0].Args[0]
+	if !strings.Contains(arg, "--shard $((JOB_COMPLETION_INDEX + 1))/"+strconv.Itoa(n)) {
+		t.Errorf("pod command %q does not run shard JOB_COMPLETION_INDEX+1 of %d", arg, n)
+	}
+	parseCommand(t, "shard pod", regexp.MustCompile(`\$\(\(JOB_COMPLETION_INDEX \+ 1\)\)`).ReplaceAllString(strings.ReplaceAll(arg, "$JOB_COMPLETION_INDEX", "0"), "1"), n)
+	merge := read("k8s-merge.yaml")
+	if a := merge.Spec.Template.Spec.Containers[0].Args[0]; !strings.Contains(a, "results merge") {
+		t.Errorf("merge job runs %q", a)
+	} else {
+		parseCommand(t, "merge pod", a, n)
+	}
+}
