@@ -57,6 +57,9 @@ type Builder struct {
 	Progress func(string)
 }
 
+// line is progress for one line that is already formatted.
+func (b *Builder) line(s string) { b.progress("%s", s) }
+
 func (b *Builder) progress(format string, a ...any) {
 	if b.Progress != nil {
 		b.Progress(fmt.Sprintf(format, a...))
@@ -94,10 +97,10 @@ func (b *Builder) Build(ctx context.Context, req Request) (*Build, error) {
 		return nil, fmt.Errorf("restore the source tree in %s: %w (kernel clean --all starts afresh)", work, err)
 	}
 	if _, err := os.Stat(src); err != nil {
-		if err := p.src.Materialize(ctx, b.CacheDir, src, b.Progress); err != nil {
+		if err := p.src.Materialize(ctx, b.CacheDir, src, b.line); err != nil {
 			return nil, err
 		}
-	} else if err := p.src.checkout(ctx, src, b.Progress); err != nil {
+	} else if err := p.src.checkout(ctx, src, b.line); err != nil {
 		return nil, err
 	}
 	if p.series != nil {
@@ -173,7 +176,7 @@ func (b *Builder) Tree(ctx context.Context, req Request) (dir string, release fu
 		unlock()
 		return "", nil, fmt.Errorf("the source tree %s has a series applied (a build was interrupted; the next build restores it)", src)
 	}
-	if err := p.src.checkout(ctx, src, b.Progress); err != nil {
+	if err := p.src.checkout(ctx, src, b.line); err != nil {
 		unlock()
 		return "", nil, err
 	}
