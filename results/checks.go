@@ -99,7 +99,7 @@ func (r *Record) PatchworkChecks(targetURL string) []PatchworkCheck {
 	if p := r.PerPatch; p != nil {
 		var out []PatchworkCheck
 		for _, c := range p.Columns {
-			ch := PatchworkCheck{Patch: c.Label() + " " + c.Subject, Context: patchworkContext, TargetURL: targetURL}
+			ch := PatchworkCheck{Patch: c.Label() + " " + c.Title(), Context: patchworkContext, TargetURL: targetURL}
 			rows := p.Attributed(c.Index)
 			switch {
 			case c.Status == PatchNotRun:

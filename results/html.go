@@ -288,7 +288,7 @@ pre{background:#f6f6f6;padding:1em;overflow-x:auto}
 {{if .Incomplete}}<p class="verdict bad" id="incomplete">Incomplete: the run was interrupted or the harness failed part way; the cases it did not reach are listed as not run.</p>{{end}}
 {{with .PerPatch}}<div id="per-patch"><h2>Patch by patch</h2>
 <table><tr><th>patch</th><th>status</th><th>changes</th></tr>
-{{range .Columns}}<tr><td>{{.Label}} {{.Subject}}</td><td{{if ne .Status "ok"}} class="unexpected"{{end}}>{{.Status}}{{if .Reason}}: {{.Reason}}{{end}}</td><td>{{len .Introduced}}</td></tr>
+{{range .Columns}}<tr><td>{{.Label}} {{.Title}}</td><td{{if ne .Status "ok"}} class="unexpected"{{end}}>{{.Status}}{{if .Reason}}: {{.Reason}}{{end}}</td><td>{{len .Introduced}}</td></tr>
 {{end}}</table>
 {{if .Matrix}}<table><tr><th>case</th><th>base</th>{{range .Columns}}<th>{{.Index}}</th>{{end}}<th>made by</th><th>fate</th></tr>
 {{range .Matrix}}<tr><td>{{.ID}}</td><td>{{.Base}}</td>{{range .Cols}}<td>{{.}}</td>{{end}}<td>{{.By}}</td><td>{{.Fate}}</td></tr>

@@ -137,7 +137,7 @@ func (r *Record) JUnit() ([]byte, error) {
 func perPatchJUnit(p *PerPatch) junitSuite {
 	s := junitSuite{Name: "per-patch"}
 	for _, c := range p.Columns {
-		jc := junitCase{Name: c.Label() + " " + c.Subject, Classname: "per-patch"}
+		jc := junitCase{Name: c.Label() + " " + c.Title(), Classname: "per-patch"}
 		var out []string
 		for _, r := range p.Attributed(c.Index) {
 			out = append(out, fmt.Sprintf("%s: %s -> %s (%s)", r.ID, r.Base, r.Cols[c.Index-1], r.Fate))

@@ -175,7 +175,7 @@ func (r *Record) KCIDB() KCIDBData {
 func (r *Record) kcidbPerPatch(d *KCIDBData) {
 	for _, c := range r.PerPatch.Columns {
 		base := fmt.Sprintf("%s:%s-patch-%d", KCIDBOrigin, r.ID, c.Index)
-		co := KCIDBCheckout{ID: base, Origin: KCIDBOrigin, StartTime: kcidbTime(r.Started), Comment: fmt.Sprintf("%s %s", c.Label(), c.Subject)}
+		co := KCIDBCheckout{ID: base, Origin: KCIDBOrigin, StartTime: kcidbTime(r.Started), Comment: fmt.Sprintf("%s %s", c.Label(), c.Title())}
 		b := KCIDBBuild{ID: base, CheckoutID: base, Origin: KCIDBOrigin, Architecture: "x86_64", Status: KCIDBPass,
 			Misc: map[string]any{"patch": c.Name, "status": c.Status}}
 		switch c.Status {

@@ -2,6 +2,7 @@ package results
 
 import (
 	"fmt"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -49,6 +50,13 @@ type PatchColumn struct {
 
 // Label names the column as a reply to the series would: [PATCH 2/3].
 func (c PatchColumn) Label() string { return fmt.Sprintf("[PATCH %d/%d]", c.Index, c.Total) }
+
+// tagRe matches a subject's leading tags: [PATCH v2 2/3], [RFC].
+var tagRe = regexp.MustCompile(`^(\[[^\]]*\]\s*)+`)
+
+// Title is the patch's subject without its leading tags, which Label
+// gives.
+func (c PatchColumn) Title() string { return tagRe.ReplaceAllString(c.Subject, "") }
 
 // Ran reports whether the catalogue ran on the column's kernel.
 func (c PatchColumn) Ran() bool { return c.Status == PatchOK && c.Run != nil }
@@ -154,7 +162,7 @@ func (p *PerPatch) Failed() bool {
 func (p *PerPatch) Lines() []string {
 	var out []string
 	for _, c := range p.Columns {
-		out = append(out, fmt.Sprintf("%s %s", c.Label(), c.Subject))
+		out = append(out, fmt.Sprintf("%s %s", c.Label(), c.Title()))
 		switch {
 		case c.Status == PatchNotRun:
 			out = append(out, "  not run: "+c.Reason)
@@ -205,6 +213,9 @@ func (p *PerPatch) Lines() []string {
 			}
 		}
 		out = append(out, "")
+	}
+	if len(out) > 0 {
+		out = out[:len(out)-1]
 	}
 	return out
 }

@@ -70,7 +70,7 @@ func perPatch(ctx context.Context, o Options, base *results.KernelResult, emit f
 			out.Columns = append(out.Columns, col)
 			continue
 		}
-		emit(results.Event{Kind: results.EventNotice, Msg: fmt.Sprintf("%s %s", col.Label(), p.Subject)})
+		emit(results.Event{Kind: results.EventNotice, Msg: fmt.Sprintf("%s %s", col.Label(), col.Title())})
 		spec := o.Candidate
 		spec.PatchCount = k
 		side := &results.KernelResult{Role: results.Candidate, Spec: spec}
