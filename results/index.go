@@ -56,6 +56,26 @@ CREATE TABLE IF NOT EXISTS perf (
 	PRIMARY KEY (run_id, bench, metric)
 );
 CREATE INDEX IF NOT EXISTS perf_bench ON perf(bench, metric);
+CREATE TABLE IF NOT EXISTS nights (
+	run_id TEXT PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,
+	tree TEXT NOT NULL,
+	branch TEXT NOT NULL,
+	config TEXT NOT NULL,
+	commit_id TEXT NOT NULL,
+	started TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS nights_tree ON nights(tree, branch, config, started);
+CREATE TABLE IF NOT EXISTS outcomes (
+	run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+	case_id TEXT NOT NULL,
+	outcome TEXT NOT NULL,
+	PRIMARY KEY (run_id, case_id)
+);
+CREATE TABLE IF NOT EXISTS flaky (
+	run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+	case_id TEXT NOT NULL,
+	PRIMARY KEY (run_id, case_id)
+);
 `
 
 // OpenIndex opens (creating it if need be) the index of the results
@@ -106,7 +126,102 @@ func (x *Index) Add(ctx context.Context, r *Record) error {
 			}
 		}
 	}
+	if n := r.Night; n != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO nights VALUES (?,?,?,?,?,?)`,
+			r.ID, n.Tree, n.Branch, n.Config, n.Commit, r.Started.Format(time.RFC3339Nano)); err != nil {
+			return fmt.Errorf("index night %s: %w", r.ID, err)
+		}
+		if run := r.Candidate.Run; run != nil {
+			for _, res := range run.Results {
+				if _, err := tx.ExecContext(ctx, `INSERT INTO outcomes VALUES (?,?,?)`, r.ID, res.ID, CaseOutcome(res)); err != nil {
+					return fmt.Errorf("index night %s: %w", r.ID, err)
+				}
+			}
+		}
+		for _, id := range n.Flaky {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO flaky VALUES (?,?)`, r.ID, id); err != nil {
+				return fmt.Errorf("index night %s: %w", r.ID, err)
+			}
+		}
+	}
 	return tx.Commit()
+}
+
+// Nights returns the nightly runs of tree, branch and config, oldest
+// first, each with the candidate's outcome per case, and the cases found
+// flaky on any of them.
+func (x *Index) Nights(ctx context.Context, tree, branch, config string) ([]NightOutcomes, map[string]bool, error) {
+	rows, err := x.db.QueryContext(ctx, `SELECT run_id, commit_id, started FROM nights WHERE tree = ? AND branch = ? AND config = ? ORDER BY started`, tree, branch, config)
+	if err != nil {
+		return nil, nil, err
+	}
+	var out []NightOutcomes
+	for rows.Next() {
+		var n NightOutcomes
+		var started string
+		if err := rows.Scan(&n.RunID, &n.Commit, &started); err != nil {
+			rows.Close()
+			return nil, nil, err
+		}
+		n.Started, _ = time.Parse(time.RFC3339Nano, started)
+		out = append(out, n)
+	}
+	rows.Close()
+	flaky := map[string]bool{}
+	for i := range out {
+		out[i].Outcomes = map[string]string{}
+		rs, err := x.db.QueryContext(ctx, `SELECT case_id, outcome FROM outcomes WHERE run_id = ?`, out[i].RunID)
+		if err != nil {
+			return nil, nil, err
+		}
+		for rs.Next() {
+			var id, o string
+			if err := rs.Scan(&id, &o); err != nil {
+				rs.Close()
+				return nil, nil, err
+			}
+			out[i].Outcomes[id] = o
+		}
+		rs.Close()
+		fs, err := x.db.QueryContext(ctx, `SELECT case_id FROM flaky WHERE run_id = ?`, out[i].RunID)
+		if err != nil {
+			return nil, nil, err
+		}
+		for fs.Next() {
+			var id string
+			if fs.Scan(&id) == nil {
+				flaky[id] = true
+			}
+		}
+		fs.Close()
+	}
+	return out, flaky, nil
+}
+
+// CasePoint is one night's outcome of a case.
+type CasePoint struct {
+	RunID, Tree, Branch, Commit, Outcome string
+	Started                              time.Time
+}
+
+// CaseHistory returns a case's outcome on every nightly run, oldest first.
+func (x *Index) CaseHistory(ctx context.Context, id string) ([]CasePoint, error) {
+	rows, err := x.db.QueryContext(ctx, `SELECT n.run_id, n.tree, n.branch, n.commit_id, n.started, o.outcome FROM nights n JOIN outcomes o ON o.run_id = n.run_id WHERE o.case_id = ? ORDER BY n.started`, id)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []CasePoint
+	for rows.Next() {
+		var p CasePoint
+		var started string
+		if err := rows.Scan(&p.RunID, &p.Tree, &p.Branch, &p.Commit, &started, &p.Outcome); err != nil {
+			return nil, err
+		}
+		p.Started, _ = time.Parse(time.RFC3339Nano, started)
+		out = append(out, p)
+	}
+	return out, rows.Err()
 }
 
 // RunSummary is one run's row in the index.

@@ -81,6 +81,13 @@ func (r *Record) Markdown() string {
 			}
 		}
 	}
+	if n := r.Night; n != nil && n.Morning != nil {
+		w("")
+		w("Morning report: %s %s at %s (last night %s):", n.Tree, n.Branch, short(n.Commit), orNone(short(n.Previous)))
+		for _, l := range n.Morning.Lines() {
+			w("  %s", l)
+		}
+	}
 	if r.PerPatch != nil {
 		w("")
 		w("Patch by patch (each change attributed to the patch that made it;")
@@ -222,6 +229,13 @@ func writeChanges(w func(string, ...any), cs []Change) {
 		w("  %s", c.ID)
 		w("      %s -> %s", c.From, c.To)
 	}
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none: the first night"
+	}
+	return s
 }
 
 func orAny(s string) string {

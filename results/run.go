@@ -121,6 +121,8 @@ type Record struct {
 	PerPatch *PerPatch `json:"per_patch,omitempty"`
 	// Shard is set on one shard of a run split over machines.
 	Shard *Shard `json:"shard,omitempty"`
+	// Night is set on a nightly run of a moving tree.
+	Night *Night `json:"night,omitempty"`
 	// Incomplete is set when the run was interrupted or the harness
 	// failed part way: what was done is kept, the rest is not run.
 	Incomplete bool        `json:"incomplete,omitempty"`
@@ -148,6 +150,11 @@ func (r *Record) Failed() bool {
 	}
 	if r.PerPatch != nil && r.PerPatch.Failed() {
 		return true
+	}
+	if r.Night != nil {
+		// A night fails on news (a crash is news too: an outcome); what
+		// was present last night is known already.
+		return r.Night.Morning.Anything()
 	}
 	if b := r.Baseline.Run; b != nil && len(b.Failures) > 0 && len(b.Boots) == 0 {
 		return true // the baseline never booted: nothing was compared

@@ -11,6 +11,7 @@ import (
 
 	"github.com/patchtest/patchtest/cmd/internal/pipeline"
 	"github.com/patchtest/patchtest/results"
+	"github.com/patchtest/patchtest/suites"
 )
 
 func newResults() *cobra.Command {
@@ -49,8 +50,8 @@ func newResults() *cobra.Command {
 	list.Flags().IntVarP(&limit, "number", "n", 0, "show at most this many runs")
 
 	history := &cobra.Command{
-		Use:   "history BENCHMARK [METRIC]",
-		Short: "A benchmark metric's change across runs (METRIC defaults to B/s)",
+		Use:   "history BENCHMARK [METRIC] | CASE",
+		Short: "A benchmark metric's change across runs (METRIC defaults to B/s), or a case's outcome night by night",
 		Args:  cobra.RangeArgs(1, 2),
 		RunE: func(c *cobra.Command, args []string) error {
 			metric := "B/s"
@@ -149,6 +150,9 @@ func listRuns(c *cobra.Command, x *results.Index, limit int) error {
 }
 
 func history(c *cobra.Command, x *results.Index, dir, bench, metric string) error {
+	if cs, err := suites.Catalogue().Select(bench); err == nil && len(cs) == 1 && cs[0].ID == bench {
+		return caseHistory(c, x, dir, bench)
+	}
 	pts, err := x.History(c.Context(), bench, metric)
 	if err != nil {
 		return err
@@ -160,6 +164,23 @@ func history(c *cobra.Command, x *results.Index, dir, bench, metric string) erro
 	fmt.Fprintln(tw, "RUN\tBASE\tNEW\tCHANGE\tP\tVERDICT\tCANDIDATE")
 	for _, p := range pts {
 		fmt.Fprintf(tw, "%s\t%.4g\t%.4g\t%+.1f%%\t%.3f\t%s\t%s\n", p.RunID, p.BaseMedian, p.NewMedian, p.ChangePct, p.P, p.Verdict, p.Candidate)
+	}
+	return tw.Flush()
+}
+
+// caseHistory prints a case's outcome on every nightly run.
+func caseHistory(c *cobra.Command, x *results.Index, dir, id string) error {
+	pts, err := x.CaseHistory(c.Context(), id)
+	if err != nil {
+		return err
+	}
+	if len(pts) == 0 {
+		return fmt.Errorf("no nightly run in %s ran %s (patchtest nightly records them)", dir, id)
+	}
+	tw := tabwriter.NewWriter(c.OutOrStdout(), 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "RUN\tTREE\tBRANCH\tCOMMIT\tOUTCOME")
+	for _, p := range pts {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", p.RunID, p.Tree, p.Branch, p.Commit[:min(12, len(p.Commit))], p.Outcome)
 	}
 	return tw.Flush()
 }
