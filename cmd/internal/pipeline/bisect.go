@@ -147,10 +147,12 @@ func Bisect(ctx context.Context, o BisectOptions) (*BisectResult, error) {
 	// The good end: its value, or its kernel for a perf comparison.
 	progress("testing the good end " + short(good))
 	gs := st.test(ctx, good)
-	appendStep(st.Steps, gs)
 	if gs.Verdict == "skip" {
+		appendStep(st.Steps, gs)
 		return nil, fmt.Errorf("bisect: the good end %s cannot be tested: %s", short(good), gs.Reason)
 	}
+	gs.Verdict = "good"
+	appendStep(st.Steps, gs)
 	st.GoodValue = gs.Value
 	if o.Bench != "" {
 		st.GoodImage = gs.Value
