@@ -42,11 +42,13 @@ type runFlags struct {
 	baseRef    string
 	perPatch   bool
 	shard      string
+	gitRange   string
 }
 
 func (f *runFlags) register(fl *pflag.FlagSet) {
 	f.boot.register(fl)
 	fl.StringVar(&f.baseline, "baseline", "", "baseline bzImage or debian:FLAVOUR (default: for a --kernel built in a git kernel tree, that tree at its base; else --source built stock)")
+	fl.StringVar(&f.gitRange, "range", "", "a series as a git range, git:PATH@BASE..TIP: the baseline is BASE, the candidate BASE with the range's commits (with --per-patch, one column per commit)")
 	fl.StringVar(&f.shard, "shard", "", "run shard I/N of the cases and benchmarks (split by a stable hash of their IDs); patchtest results merge joins the shards' runs")
 	fl.BoolVar(&f.perPatch, "per-patch", false, "run the catalogue on the base and after each patch of the series, and attribute each change to the patch that made it")
 	fl.StringVar(&f.tree, "tree", "", "kernel tree whose built kernel (TREE/arch/x86/boot/bzImage unless --kernel) is the candidate and whose base commit, built with its .config, the baseline")
@@ -202,7 +204,7 @@ func (f *runFlags) given(fl *pflag.FlagSet, perfOnly bool) pipeline.Flags {
 		Jobs: num("jobs", f.jobs), Accel: str("accel", f.boot.accel), CPUs: num("cpus", f.boot.opts.CPUs),
 		MemoryMiB: num("mem", f.boot.opts.MemoryMiB), Timeout: dur("timeout", f.boot.opts.Timeout),
 		Null: f.null, PerfOnly: perfOnly, NoInstall: f.boot.noInstall,
-		Tree: str("tree", f.tree), BaseRef: str("base-ref", f.baseRef), PerPatch: f.perPatch, Shard: str("shard", f.shard),
+		Tree: str("tree", f.tree), BaseRef: str("base-ref", f.baseRef), PerPatch: f.perPatch, Shard: str("shard", f.shard), Range: str("range", f.gitRange),
 	}
 	if fl.Lookup("level") != nil && fl.Changed("level") {
 		g.Perf = &f.perfLevel

@@ -121,6 +121,8 @@ type Flags struct {
 	PerPatch bool
 	// Shard is I/N: run shard I of N (results.ShardOf).
 	Shard *string
+	// Range is git:PATH@BASE..TIP, a series given as a git range.
+	Range *string
 }
 
 // Configure is the one place where the command line overrides a run
@@ -190,6 +192,16 @@ func Configure(cfg *configs.Run, dir string, boot vm.BootOptions, f Flags) (Opti
 			return bad("--shard splits one comparison's cases; it cannot go with --per-patch")
 		}
 		o.ShardIndex, o.ShardCount = i, n
+	}
+	if f.Range != nil {
+		if f.Kernel != nil || f.Patches != nil || f.Baseline != nil || f.Null {
+			return bad("--range gives both kernels (BASE, and BASE with the range's commits); drop --kernel, --patches, --baseline and --null")
+		}
+		o.Range, o.Expect, o.SameTree = *f.Range, "", false
+		if f.Expect != nil {
+			o.Expect = *f.Expect
+		}
+		o.Candidate.Patches = *f.Range // a series, for --per-patch's check below
 	}
 	if f.PerPatch {
 		if o.Candidate.Patches == "" || f.Null {

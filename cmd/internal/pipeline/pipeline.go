@@ -80,6 +80,9 @@ type Options struct {
 	// PerPatch runs the catalogue on the baseline and on every prefix of
 	// the candidate's series, and attributes each change to its patch.
 	PerPatch bool
+	// Range is a git range, git:PATH@BASE..TIP: the candidate is the
+	// range's commits as a series on BASE, the baseline BASE.
+	Range string
 	// ShardIndex/ShardCount run one shard of the run (1..ShardCount):
 	// the selected cases and benchmarks whose stable hash falls in it
 	// (results.ShardOf); none when ShardCount is 0.
@@ -177,6 +180,11 @@ func Execute(ctx context.Context, o Options) (*results.Record, error) {
 	progress := func(msg string) { emit(results.Event{Kind: results.EventNotice, Msg: msg}) }
 	if o.SameTree {
 		if err := sameTree(ctx, &o, rec, progress); err != nil {
+			return nil, err
+		}
+	}
+	if o.Range != "" {
+		if err := fromRange(ctx, &o); err != nil {
 			return nil, err
 		}
 	}

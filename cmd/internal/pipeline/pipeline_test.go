@@ -1,11 +1,16 @@
 package pipeline
 
 import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/patchtest/patchtest/configs"
+	"github.com/patchtest/patchtest/results"
 	"github.com/patchtest/patchtest/vm"
 )
 
@@ -95,6 +100,39 @@ func TestConfigure(t *testing.T) {
 	} {
 		if _, err := Configure(cfg, "/conf", vm.BootOptions{}, tc.f); err == nil || !strings.Contains(err.Error(), tc.want) || vm.OutcomeOf(err) != vm.BadInput {
 			t.Errorf("%+v: %v, want bad input %q", tc.f, err, tc.want)
+		}
+	}
+}
+
+// A git range becomes the series of its commits on its base, formatted
+// into the cache; a range that is not one is refused naming it.
+func TestFromRange(t *testing.T) {
+	dir := t.TempDir()
+	git := func(args ...string) {
+		t.Helper()
+		cmd := exec.Command("git", append([]string{"-C", dir, "-c", "user.name=t", "-c", "user.email=t@t"}, args...)...)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
+	git("init", "-q")
+	for i, f := range []string{"a", "b", "c"} {
+		os.WriteFile(filepath.Join(dir, f), []byte(f), 0o644)
+		git("add", f)
+		git("commit", "-qm", fmt.Sprintf("commit %d", i))
+	}
+	o := Options{Range: "git:" + dir + "@HEAD~2..HEAD", CacheDir: t.TempDir(), Candidate: results.KernelSpec{Base: "tinyconfig"}}
+	if err := fromRange(context.Background(), &o); err != nil {
+		t.Fatal(err)
+	}
+	ps, _ := filepath.Glob(filepath.Join(o.Candidate.Patches, "*.patch"))
+	if len(ps) != 2 || !strings.HasPrefix(o.Baseline.Source, "git:"+dir+"@") || o.Candidate.Source != o.Baseline.Source || o.Candidate.Base != "tinyconfig" {
+		t.Errorf("range: %d patches, baseline %+v, candidate %+v", len(ps), o.Baseline, o.Candidate)
+	}
+	for _, bad := range []string{"git:" + dir + "@HEAD", dir + "@HEAD~1..HEAD", "git:" + dir + "@HEAD..HEAD", "git:" + dir + "@nosuch..HEAD"} {
+		o := Options{Range: bad, CacheDir: t.TempDir()}
+		if err := fromRange(context.Background(), &o); err == nil || !strings.Contains(err.Error(), "--range") {
+			t.Errorf("%s: %v", bad, err)
 		}
 	}
 }
