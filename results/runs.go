@@ -1,6 +1,7 @@
 package results
 
 import (
+	"slices"
 	"strings"
 	"time"
 
@@ -42,6 +43,29 @@ type SuiteRun struct {
 	// GuestTime is the time the cases took in the guest.
 	GuestTime time.Duration `json:"guest_time_ns"`
 	Wall      time.Duration `json:"wall_ns"`
+}
+
+// Absorb adds what o ran to r, its results aside (the caller orders
+// them): its boots, crashes, hangs, the kernel's reports and failures,
+// and its times (guest time adds up; wall time is the longer, the parts
+// having run side by side).
+func (r *SuiteRun) Absorb(o *SuiteRun) {
+	if r.Release == "" {
+		r.Release = o.Release
+	}
+	r.Boots = append(r.Boots, o.Boots...)
+	r.Crashes += o.Crashes
+	r.Hangs += o.Hangs
+	for _, t := range o.BootReports {
+		if !slices.Contains(r.BootReports, t) {
+			r.BootReports = append(r.BootReports, t)
+		}
+	}
+	r.Failures = append(r.Failures, o.Failures...)
+	r.Incomplete = r.Incomplete || o.Incomplete
+	r.Budget = max(r.Budget, o.Budget)
+	r.GuestTime += o.GuestTime
+	r.Wall = max(r.Wall, o.Wall)
 }
 
 // PerfSample is one sample, tagged with the side and round it came from.

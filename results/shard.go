@@ -134,17 +134,7 @@ func MergeShards(recs []*Record) (*Record, error) {
 			if sr == nil {
 				continue
 			}
-			if run.Release == "" {
-				run.Release = sr.Release
-			}
-			run.Boots = append(run.Boots, sr.Boots...)
-			run.Crashes += sr.Crashes
-			run.Hangs += sr.Hangs
-			run.BootReports = append(run.BootReports, sr.BootReports...)
-			run.Failures = append(run.Failures, sr.Failures...)
-			run.Incomplete = run.Incomplete || sr.Incomplete
-			run.GuestTime += sr.GuestTime
-			run.Wall = max(run.Wall, sr.Wall)
+			run.Absorb(sr)
 			for _, res := range sr.Results {
 				if _, dup := byID[res.ID]; dup {
 					return nil, fmt.Errorf("merge: case %s ran in two shards", res.ID)

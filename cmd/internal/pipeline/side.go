@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"sync"
 
 	"github.com/patchtest/patchtest/results"
@@ -95,22 +94,7 @@ func mergeRuns(cases []*suites.Case, runs []*results.SuiteRun) *results.SuiteRun
 		if r == nil {
 			continue
 		}
-		if out.Release == "" {
-			out.Release = r.Release
-		}
-		out.Boots = append(out.Boots, r.Boots...)
-		out.Crashes += r.Crashes
-		out.Hangs += r.Hangs
-		for _, t := range r.BootReports {
-			if !slices.Contains(out.BootReports, t) {
-				out.BootReports = append(out.BootReports, t)
-			}
-		}
-		out.Failures = append(out.Failures, r.Failures...)
-		out.Incomplete = out.Incomplete || r.Incomplete
-		out.Budget = max(out.Budget, r.Budget)
-		out.GuestTime += r.GuestTime
-		out.Wall = max(out.Wall, r.Wall)
+		out.Absorb(r)
 		for _, res := range r.Results {
 			byID[res.ID] = res
 		}
