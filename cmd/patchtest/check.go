@@ -72,5 +72,6 @@ does (the lines say it); 2 when the check could not be done.`,
 		},
 	}
 	f.register(c.Flags())
+	f.registerSelection(c.Flags())
 	return c
 }

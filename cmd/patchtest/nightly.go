@@ -83,6 +83,7 @@ when the night could not be run.`,
 		},
 	}
 	f.register(c.Flags())
+	f.registerSelection(c.Flags())
 	c.Flags().StringVar(&reference, "reference", "", "a pinned reference kernel: a bzImage, or a source such as git:PATH@v6.12 built with the run's configuration")
 	c.Flags().IntVar(&runs, "runs", 3, "runs of a case that changed since last night before it is called")
 	return c

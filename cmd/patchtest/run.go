@@ -68,6 +68,13 @@ func (f *runFlags) register(fl *pflag.FlagSet) {
 	fl.StringVar(&f.clock, "clock", "", "what guest time counts in the benchmarks under TCG: icount (executed instructions) or real (default: the configuration's, icount)")
 }
 
+// registerSelection adds the flags that select what runs: the cases and
+// the perf level.
+func (f *runFlags) registerSelection(fl *pflag.FlagSet) {
+	fl.StringSliceVar(&f.patterns, "suite", nil, "glob(s) selecting cases")
+	fl.StringVar(&f.perfLevel, "perf", "", "perf level: off, quick, standard or thorough (default: the configuration's, off)")
+}
+
 func newRun() *cobra.Command {
 	var f runFlags
 	c := &cobra.Command{
@@ -100,8 +107,7 @@ not be done (a harness or host problem, not the kernel's).`,
 	}
 	fl := c.Flags()
 	f.register(fl)
-	fl.StringSliceVar(&f.patterns, "suite", nil, "glob(s) selecting cases")
-	fl.StringVar(&f.perfLevel, "perf", "", "perf level: off, quick, standard or thorough (default: the configuration's, off)")
+	f.registerSelection(fl)
 	return c
 }
 
