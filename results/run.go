@@ -138,6 +138,11 @@ type Record struct {
 // at: an unexpected change, or an invariant failure, crash or kernel
 // warning on the candidate.
 func (r *Record) Failed() bool {
+	if r.Night != nil {
+		// A night fails on news (a crash is news too: an outcome); what
+		// was present last night is known already.
+		return r.Night.Morning.Anything()
+	}
 	if r.Verdict != nil {
 		if len(r.Verdict.Unexpected) > 0 || len(r.Verdict.Unmet) > 0 {
 			return true
@@ -151,11 +156,7 @@ func (r *Record) Failed() bool {
 	if r.PerPatch != nil && r.PerPatch.Failed() {
 		return true
 	}
-	if r.Night != nil {
-		// A night fails on news (a crash is news too: an outcome); what
-		// was present last night is known already.
-		return r.Night.Morning.Anything()
-	}
+
 	if b := r.Baseline.Run; b != nil && len(b.Failures) > 0 && len(b.Boots) == 0 {
 		return true // the baseline never booted: nothing was compared
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"path/filepath"
+	"sort"
 	"strings"
 
 	"github.com/patchtest/patchtest/results"
@@ -115,13 +116,13 @@ func Nightly(ctx context.Context, o NightlyOptions) (*results.Record, error) {
 				changed = append(changed, id)
 			}
 		}
-		for _, id := range changed {
-			if agree, seen := rerun(ctx, ro, rec, id, tonight.Outcomes[id], o.Runs-1); !agree {
-				night.Flaky = append(night.Flaky, id)
-				flaky[id] = true
-				progress(fmt.Sprintf("nightly: %s is flaky: %s tonight, then %s", id, tonight.Outcomes[id], seen))
-			}
+		sort.Strings(changed)
+		for id, seen := range rerun(ctx, ro, rec, changed, tonight.Outcomes, o.Runs-1) {
+			night.Flaky = append(night.Flaky, id)
+			flaky[id] = true
+			progress(fmt.Sprintf("nightly: %s is flaky: %s tonight, then %s", id, tonight.Outcomes[id], seen))
 		}
+		sort.Strings(night.Flaky)
 	}
 	var ref map[string]string
 	if o.Reference.Path != "" || o.Reference.Source != "" {
@@ -143,22 +144,36 @@ func Nightly(ctx context.Context, o NightlyOptions) (*results.Record, error) {
 	return rec, nil
 }
 
-// rerun runs case id n more times on the record's candidate kernel and
-// reports whether every run gave want, and what the first that did not
-// gave.
-func rerun(ctx context.Context, o Options, rec *results.Record, id, want string, n int) (bool, string) {
+// rerun runs the cases ids n more times on the record's candidate kernel
+// (all of them in one guest per round) and returns those whose outcome
+// differed from want at least once, with the first other outcome.
+func rerun(ctx context.Context, o Options, rec *results.Record, ids []string, want map[string]string, n int) map[string]string {
+	differ := map[string]string{}
+	if len(ids) == 0 {
+		return differ
+	}
 	boot := o.Boot
 	boot.Kernel = rec.Candidate.BzImage
 	for range n {
-		run, err := remote.RunSuites(ctx, remote.Options{Boot: boot, Patterns: []string{id}})
-		if err != nil || run == nil || len(run.Results) != 1 {
-			return false, fmt.Sprintf("no result (%v)", err)
+		run, err := remote.RunSuites(ctx, remote.Options{Boot: boot, Patterns: ids})
+		got := map[string]string{}
+		if err == nil && run != nil {
+			for _, res := range run.Results {
+				got[res.ID] = results.CaseOutcome(res)
+			}
 		}
-		if got := results.CaseOutcome(run.Results[0]); got != want {
-			return false, got
+		for _, id := range ids {
+			if _, seen := differ[id]; seen {
+				continue
+			}
+			if g, ok := got[id]; !ok {
+				differ[id] = fmt.Sprintf("no result (%v)", err)
+			} else if g != want[id] {
+				differ[id] = g
+			}
 		}
 	}
-	return true, ""
+	return differ
 }
 
 // configID names a kernel configuration: its base, fragments and a hash
