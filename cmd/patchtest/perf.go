@@ -27,7 +27,7 @@ Under TCG guest time counts executed instructions by default (--clock
 icount; QEMU -icount shift=0,sleep=off): host load cannot reach the
 measurement, so both kernels run at once on their own host CPUs and each
 worker takes a batch of short samples. Levels there: quick (12 samples
-of 10 ms in 2 batches, one size per benchmark), standard (20 of 20 ms,
+of 10 ms in 2 batches, one size per benchmark), standard (16 of 10 ms,
 more sizes), thorough (40 of 40 ms, all). An undeclared regression of 2 %
 fails the run. In real time (KVM, or --clock real) the kernels take
 turns on one host CPU, one worker per sample: quick (6 rounds of 100 ms),

@@ -54,7 +54,7 @@ func (l Level) Counted() Level {
 	case Quick.rank:
 		c.Rounds, c.Batch, c.Duration = 12, 6, 10*time.Millisecond
 	case Standard.rank:
-		c.Rounds, c.Batch, c.Duration = 20, 10, 20*time.Millisecond
+		c.Rounds, c.Batch, c.Duration = 16, 8, 10*time.Millisecond
 	default:
 		c.Rounds, c.Batch, c.Duration = 40, 10, 40*time.Millisecond
 	}
