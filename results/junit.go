@@ -23,6 +23,14 @@ type junitSuites struct {
 	Suites   []junitSuite `xml:"testsuite"`
 }
 
+// add appends s and counts its tests.
+func (a *junitSuites) add(s junitSuite) {
+	a.Tests += s.Tests
+	a.Failures += s.Failures
+	a.Errors += s.Errors
+	a.Suites = append(a.Suites, s)
+}
+
 type junitSuite struct {
 	Name     string      `xml:"name,attr"`
 	Tests    int         `xml:"tests,attr"`
@@ -104,24 +112,13 @@ func (r *Record) JUnit() ([]byte, error) {
 			s.Time += c.Time
 			s.Cases = append(s.Cases, c)
 		}
-		all.Tests += s.Tests
-		all.Failures += s.Failures
-		all.Errors += s.Errors
-		all.Suites = append(all.Suites, s)
+		all.add(s)
 	}
 	if r.PerPatch != nil {
-		s := perPatchJUnit(r.PerPatch)
-		all.Tests += s.Tests
-		all.Failures += s.Failures
-		all.Errors += s.Errors
-		all.Suites = append(all.Suites, s)
+		all.add(perPatchJUnit(r.PerPatch))
 	}
 	if r.Perf != nil {
-		s := perfJUnit(r.Perf)
-		all.Tests += s.Tests
-		all.Failures += s.Failures
-		all.Errors += s.Errors
-		all.Suites = append(all.Suites, s)
+		all.add(perfJUnit(r.Perf))
 	}
 	b, err := xml.MarshalIndent(all, "", "  ")
 	if err != nil {
