@@ -42,6 +42,14 @@ func (r *Record) HTML() ([]byte, error) {
 		v.TreeBase = r.TreeBase.Lines()
 	}
 	v.PerPatch = r.PerPatch
+	if n := r.Night; n != nil && n.Morning != nil {
+		v.Morning = n.Morning.Lines()
+		charts, err := trendCharts(n.Trend)
+		if err != nil {
+			return nil, err
+		}
+		v.Trends = charts
+	}
 	expected := map[string]bool{}
 	if r.Verdict != nil {
 		for _, c := range r.Verdict.Expected {
@@ -80,6 +88,10 @@ type htmlView struct {
 	TreeBase []string
 	// PerPatch is the series run patch by patch, shown as a matrix.
 	PerPatch *PerPatch
+	// Morning is a nightly run's morning report, Trends its benchmarks
+	// night by night.
+	Morning []string
+	Trends  []htmlChart
 }
 
 type htmlKernel struct {
@@ -234,6 +246,66 @@ func samplesChart(run *PerfRun, c PerfChange) (template.HTML, error) {
 	return svgOf(pl, 4*vg.Inch, 3*vg.Inch)
 }
 
+// trendCharts draws, per benchmark, its primary metric's median night by
+// night; a night whose comparison with the one before was called a
+// change (a change point) is marked red (worse) or green (better).
+func trendCharts(ts []TrendPoint) ([]htmlChart, error) {
+	var order []string
+	by := map[string][]TrendPoint{}
+	for _, t := range ts {
+		if _, ok := by[t.Bench]; !ok {
+			order = append(order, t.Bench)
+		}
+		by[t.Bench] = append(by[t.Bench], t)
+	}
+	var out []htmlChart
+	for _, b := range order {
+		pts := by[b]
+		if len(pts) < 2 {
+			continue
+		}
+		pl := plot.New()
+		pl.Title.Text = fmt.Sprintf("%s — %s, night by night", b, pts[0].Metric)
+		pl.X.Label.Text = "night"
+		pl.Y.Label.Text = pts[0].Metric
+		line := make(plotter.XYs, len(pts))
+		var labels []string
+		for i, t := range pts {
+			line[i] = plotter.XY{X: float64(i), Y: t.Median}
+			labels = append(labels, short(t.Commit))
+		}
+		l, err := plotter.NewLine(line)
+		if err != nil {
+			return nil, err
+		}
+		l.Color = colNew
+		pl.Add(l)
+		for i, t := range pts {
+			c := colSame
+			switch t.Verdict {
+			case PerfRegression:
+				c = colWorse
+			case PerfImprovement:
+				c = colBetter
+			}
+			sc, err := plotter.NewScatter(plotter.XYs{line[i]})
+			if err != nil {
+				return nil, err
+			}
+			sc.GlyphStyle.Color, sc.GlyphStyle.Radius = c, vg.Points(4)
+			pl.Add(sc)
+		}
+		pl.NominalX(labels...)
+		pl.Y.Tick.Marker = humanTicks{}
+		svg, err := svgOf(pl, 6*vg.Inch, 3*vg.Inch)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, htmlChart{Bench: b, SVG: svg})
+	}
+	return out, nil
+}
+
 // humanTicks labels an axis as the tables do: 10.8G, 384M, 0.14.
 type humanTicks struct{}
 
@@ -286,6 +358,8 @@ pre{background:#f6f6f6;padding:1em;overflow-x:auto}
 {{end}}</table>
 <p>Host: {{.Host}}. Started {{.Started.Format "2006-01-02 15:04:05 MST"}}.</p>
 {{if .Incomplete}}<p class="verdict bad" id="incomplete">Incomplete: the run was interrupted or the harness failed part way; the cases it did not reach are listed as not run.</p>{{end}}
+{{if .Morning}}<div id="morning"><h2>Morning report</h2><ul>{{range .Morning}}<li>{{.}}</li>{{end}}</ul>
+{{range .Trends}}<div class="trend">{{.SVG}}</div>{{end}}</div>{{end}}
 {{with .PerPatch}}<div id="per-patch"><h2>Patch by patch</h2>
 <table><tr><th>patch</th><th>status</th><th>changes</th></tr>
 {{range .Columns}}<tr><td>{{.Label}} {{.Title}}</td><td{{if ne .Status "ok"}} class="unexpected"{{end}}>{{.Status}}{{if .Reason}}: {{.Reason}}{{end}}</td><td>{{len .Introduced}}</td></tr>

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"github.com/patchtest/patchtest/suites/perf"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -196,6 +197,28 @@ func (x *Index) Nights(ctx context.Context, tree, branch, config string) ([]Nigh
 		fs.Close()
 	}
 	return out, flaky, nil
+}
+
+// NightTrend returns the benchmarks' primary metrics on the nightly runs
+// of tree, branch and config, oldest first.
+func (x *Index) NightTrend(ctx context.Context, tree, branch, config string) ([]TrendPoint, error) {
+	rows, err := x.db.QueryContext(ctx, `SELECT n.run_id, n.commit_id, p.bench, p.metric, p.new_median, p.verdict FROM nights n JOIN perf p ON p.run_id = n.run_id
+		WHERE n.tree = ? AND n.branch = ? AND n.config = ? ORDER BY n.started, p.bench`, tree, branch, config)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []TrendPoint
+	for rows.Next() {
+		var t TrendPoint
+		if err := rows.Scan(&t.RunID, &t.Commit, &t.Bench, &t.Metric, &t.Median, &t.Verdict); err != nil {
+			return nil, err
+		}
+		if b, ok := perf.Lookup(t.Bench); ok && b.Metrics[0] == t.Metric {
+			out = append(out, t)
+		}
+	}
+	return out, rows.Err()
 }
 
 // CasePoint is one night's outcome of a case.

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"sort"
 	"time"
+
+	"github.com/patchtest/patchtest/suites/perf"
 )
 
 // Night records a nightly run of a moving tree: which tree, branch and
@@ -21,6 +23,48 @@ type Night struct {
 	// Flaky are the cases whose re-runs tonight disagreed.
 	Flaky   []string `json:"flaky,omitempty"`
 	Morning *Morning `json:"morning,omitempty"`
+	// Trend is each benchmark's primary metric night by night, tonight
+	// last (with --perf).
+	Trend []TrendPoint `json:"trend,omitempty"`
+}
+
+// TrendPoint is one night's median of a benchmark metric on its head,
+// and the verdict of that night's comparison with the night before: a
+// called change is a change point.
+type TrendPoint struct {
+	RunID   string  `json:"run_id"`
+	Commit  string  `json:"commit"`
+	Bench   string  `json:"bench"`
+	Metric  string  `json:"metric"`
+	Median  float64 `json:"median"`
+	Verdict string  `json:"verdict"`
+}
+
+// TrendOf returns the primary metric of each benchmark of p as tonight's
+// trend points.
+func TrendOf(runID, commit string, p *PerfResult) []TrendPoint {
+	if p == nil {
+		return nil
+	}
+	var out []TrendPoint
+	for _, c := range p.Changes {
+		if b, ok := perf.Lookup(c.Bench); ok && b.Metrics[0] == c.Metric && c.New.N > 0 {
+			out = append(out, TrendPoint{RunID: runID, Commit: commit, Bench: c.Bench, Metric: c.Metric, Median: c.New.Median, Verdict: c.Verdict})
+		}
+	}
+	return out
+}
+
+// ChangePoints returns tonight's trend points whose comparison with last
+// night was called a change.
+func (n *Night) ChangePoints() []TrendPoint {
+	var out []TrendPoint
+	for _, t := range n.Trend {
+		if t.Commit == n.Commit && (t.Verdict == PerfRegression || t.Verdict == PerfImprovement) {
+			out = append(out, t)
+		}
+	}
+	return out
 }
 
 // NightOutcomes is one night as the index keeps it: its run, commit and

@@ -39,3 +39,41 @@ func TestBuildMorning(t *testing.T) {
 		t.Errorf("first night against a reference: %+v", m)
 	}
 }
+
+// A night with perf has its benchmarks' trend: the morning report names
+// tonight's change points, the HTML report draws a chart per benchmark,
+// and the record validates.
+func TestNightTrend(t *testing.T) {
+	r := perfRecord()
+	r.Dir = "/tmp/x"
+	r.Verdict = nil
+	tonight := TrendOf(r.ID, "cccccccccccc", r.Perf)
+	if len(tonight) == 0 {
+		t.Fatal("no trend points from the perf result")
+	}
+	var trend []TrendPoint
+	for i, c := range []string{"aaaaaaaaaaaa", "bbbbbbbbbbbb"} {
+		for _, p := range tonight {
+			p.RunID, p.Commit, p.Verdict, p.Median = "r"+string(rune('1'+i)), c, PerfSame, p.Median*0.9
+			trend = append(trend, p)
+		}
+	}
+	r.Night = &Night{Tree: "/linux", Branch: "main", Config: "tinyconfig+guest@x", Commit: "cccccccccccc", Previous: "bbbbbbbbbbbb",
+		Morning: &Morning{}, Trend: append(trend, tonight...)}
+	if len(r.Night.ChangePoints()) == 0 {
+		t.Fatalf("no change points among %+v", tonight)
+	}
+	if !strings.Contains(r.Markdown(), "Perf change points tonight") {
+		t.Error("report.md does not name the change points")
+	}
+	b, err := r.HTML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(b), `class="trend"`); n != len(tonight) {
+		t.Errorf("%d trend charts, want %d", n, len(tonight))
+	}
+	if err := r.Validate(); err != nil {
+		t.Errorf("run.json does not validate: %v", err)
+	}
+}

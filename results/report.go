@@ -87,6 +87,12 @@ func (r *Record) Markdown() string {
 		for _, l := range n.Morning.Lines() {
 			w("  %s", l)
 		}
+		if cps := n.ChangePoints(); len(cps) > 0 {
+			w("  Perf change points tonight (against last night's kernel):")
+			for _, t := range cps {
+				w("    %s %s: %s, median %s", t.Bench, t.Metric, t.Verdict, human(t.Median))
+			}
+		}
 	}
 	if r.PerPatch != nil {
 		w("")

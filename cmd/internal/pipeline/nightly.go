@@ -132,6 +132,13 @@ func Nightly(ctx context.Context, o NightlyOptions) (*results.Record, error) {
 		}
 	}
 	night.Morning = results.BuildMorning(nights, tonight, ref, flaky)
+	if rec.Perf != nil && outDir != "" {
+		if x, err := results.OpenIndex(outDir); err == nil {
+			night.Trend, _ = x.NightTrend(ctx, repo, branch, cfg)
+			x.Close()
+		}
+		night.Trend = append(night.Trend, results.TrendOf(rec.ID, commit, rec.Perf)...)
+	}
 	rec.Night = night
 	if outDir != "" {
 		if err := rec.Write(outDir); err != nil {
