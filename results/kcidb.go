@@ -29,6 +29,39 @@ type KCIDBData struct {
 	Checkouts []KCIDBCheckout `json:"checkouts"`
 	Builds    []KCIDBBuild    `json:"builds"`
 	Tests     []KCIDBTest     `json:"tests"`
+	Issues    []KCIDBIssue    `json:"issues,omitempty"`
+	Incidents []KCIDBIncident `json:"incidents,omitempty"`
+}
+
+// KCIDBIssue is a known problem: for patchtest, a case whose outcome a
+// night found changed, or a benchmark that regressed. Its ID is stable
+// across runs, so that every night reports the same issue.
+type KCIDBIssue struct {
+	ID            string       `json:"id"`
+	Version       int          `json:"version"`
+	Origin        string       `json:"origin"`
+	ReportSubject string       `json:"report_subject,omitempty"`
+	Culprit       KCIDBCulprit `json:"culprit"`
+	Comment       string       `json:"comment,omitempty"`
+}
+
+// KCIDBCulprit says where an issue's cause lies.
+type KCIDBCulprit struct {
+	Code    bool `json:"code"`
+	Tool    bool `json:"tool"`
+	Harness bool `json:"harness"`
+}
+
+// KCIDBIncident says that an issue is present (or, once fixed, absent)
+// in a test's result.
+type KCIDBIncident struct {
+	ID           string `json:"id"`
+	Origin       string `json:"origin"`
+	IssueID      string `json:"issue_id"`
+	IssueVersion int    `json:"issue_version"`
+	TestID       string `json:"test_id,omitempty"`
+	Present      bool   `json:"present"`
+	Comment      string `json:"comment,omitempty"`
 }
 
 // KCIDBVersion is the schema version of a submission.
@@ -166,7 +199,38 @@ func (r *Record) KCIDB() KCIDBData {
 	if r.PerPatch != nil {
 		r.kcidbPerPatch(&d)
 	}
+	r.kcidbIssues(&d)
 	return d
+}
+
+// kcidbIssues turns a night's morning report into issues and incidents
+// (new and still present: present; fixed: absent) and the run's failing
+// perf regressions into issues present on their metric's test.
+func (r *Record) kcidbIssues(d *KCIDBData) {
+	cand := fmt.Sprintf("%s:%s-%s", KCIDBOrigin, r.ID, Candidate)
+	add := func(key, subject, comment, testID string, present bool) {
+		issue := KCIDBIssue{ID: KCIDBOrigin + ":" + key, Version: 1, Origin: KCIDBOrigin, ReportSubject: subject,
+			Culprit: KCIDBCulprit{Code: true}, Comment: comment}
+		d.Issues = append(d.Issues, issue)
+		d.Incidents = append(d.Incidents, KCIDBIncident{ID: fmt.Sprintf("%s:%s:%s", KCIDBOrigin, r.ID, key), Origin: KCIDBOrigin,
+			IssueID: issue.ID, IssueVersion: 1, TestID: testID, Present: present, Comment: comment})
+	}
+	if n := r.Night; n != nil && n.Morning != nil {
+		for _, group := range []struct {
+			cs      []NightChange
+			present bool
+		}{{n.Morning.New, true}, {n.Morning.Present, true}, {n.Morning.Fixed, false}} {
+			for _, c := range group.cs {
+				add(c.ID, fmt.Sprintf("%s: %s -> %s", c.ID, c.From, c.To), "first seen in "+c.Window, cand+":"+c.ID, group.present)
+			}
+		}
+	}
+	if p := r.Perf; p != nil {
+		for _, c := range p.Regressions {
+			key := "perf/" + c.Bench + "/" + metricName(c.Metric)
+			add(key, fmt.Sprintf("%s %s %+.1f%%", c.Bench, c.Metric, c.ChangePct), fmt.Sprintf("p=%.2g", c.P), cand+":"+key, true)
+		}
+	}
 }
 
 // kcidbPerPatch adds a checkout and build per prefix of a series run

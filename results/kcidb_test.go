@@ -107,3 +107,42 @@ func TestKCIDBPerPatch(t *testing.T) {
 		t.Errorf("%d tests on patch 1's build, want 1", n)
 	}
 }
+
+// A night's new, present and fixed changes and a run's failing perf
+// regressions are KCIDB issues (stable IDs, culprit: code) with an
+// incident each on the candidate's test, present or, once fixed, absent.
+func TestKCIDBIssues(t *testing.T) {
+	r := perfRecord()
+	r.Night = &Night{Tree: "/linux", Branch: "main", Commit: "c", Morning: &Morning{
+		New:   []NightChange{{ID: "vmsplice/alias/read", From: "a", To: "b", Window: "a..b"}},
+		Fixed: []NightChange{{ID: "tee/data/x", From: "b", To: "a", Window: "b..c"}},
+	}}
+	b, err := r.KCIDBJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ValidateKCIDB(b); err != nil {
+		t.Fatalf("kcidb.json does not validate: %v", err)
+	}
+	var d KCIDBData
+	json.Unmarshal(b, &d)
+	want := 2 + len(r.Perf.Regressions)
+	if len(d.Issues) != want || len(d.Incidents) != want || len(r.Perf.Regressions) == 0 {
+		t.Fatalf("%d issues, %d incidents; want %d each", len(d.Issues), len(d.Incidents), want)
+	}
+	tests := map[string]bool{}
+	for _, tt := range d.Tests {
+		tests[tt.ID] = true
+	}
+	for _, in := range d.Incidents {
+		if !tests[in.TestID] && strings.Contains(in.TestID, "perf/") {
+			t.Errorf("incident %s names test %s, which the submission lacks", in.ID, in.TestID)
+		}
+		if strings.HasSuffix(in.IssueID, "tee/data/x") == in.Present {
+			t.Errorf("incident %s present %v", in.ID, in.Present)
+		}
+	}
+	if d.Issues[0].ID != "patchtest:vmsplice/alias/read" || !d.Issues[0].Culprit.Code {
+		t.Errorf("issue %+v", d.Issues[0])
+	}
+}
