@@ -187,3 +187,12 @@ func TestHiddenCases(t *testing.T) {
 		t.Errorf("selftest/* = %d cases, %v", len(got), err)
 	}
 }
+
+// Every group of the catalogue has an area on record.
+func TestAreas(t *testing.T) {
+	for _, c := range Catalogue().Cases() {
+		if len(Area(c.ID)) == 0 {
+			t.Errorf("%s: no area", c.ID)
+		}
+	}
+}

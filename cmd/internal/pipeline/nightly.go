@@ -117,12 +117,24 @@ func Nightly(ctx context.Context, o NightlyOptions) (*results.Record, error) {
 			}
 		}
 		sort.Strings(changed)
-		for id, seen := range rerun(ctx, ro, rec, changed, tonight.Outcomes, o.Runs-1) {
-			night.Flaky = append(night.Flaky, id)
-			flaky[id] = true
-			progress(fmt.Sprintf("nightly: %s is flaky: %s tonight, then %s", id, tonight.Outcomes[id], seen))
+		differ := rerun(ctx, ro, rec, changed, tonight.Outcomes, o.Runs-1)
+		for _, id := range changed {
+			why := ""
+			if seen, ok := differ[id]; ok {
+				why = fmt.Sprintf("%s tonight, then %s", tonight.Outcomes[id], seen)
+			} else if area := suites.Area(id); len(area) > 0 {
+				// A change with no commit in the case's area since last
+				// night is not the code's.
+				if _, err := gitOut(ctx, repo, append([]string{"diff", "--quiet", last.Commit, commit, "--"}, area...)...); err == nil {
+					why = fmt.Sprintf("changed from %s to %s with no commit in %s since last night", last.Outcomes[id], tonight.Outcomes[id], strings.Join(area, " "))
+				}
+			}
+			if why != "" {
+				night.Flaky = append(night.Flaky, id)
+				flaky[id] = true
+				progress(fmt.Sprintf("nightly: %s is flaky: %s", id, why))
+			}
 		}
-		sort.Strings(night.Flaky)
 	}
 	var ref map[string]string
 	if o.Reference.Path != "" || o.Reference.Source != "" {
