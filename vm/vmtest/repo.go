@@ -62,6 +62,11 @@ func KernelRepo(t testing.TB) (dir string, git func(args ...string) string) {
 		return strings.TrimSpace(string(out))
 	}
 	git("init", "-q", "-b", "main")
+	// No background gc: with the source's 80,000 loose objects every
+	// commit would start a detached repack of the whole tree, racing the
+	// test's removal of the directory.
+	git("config", "gc.auto", "0")
+	git("config", "maintenance.auto", "false")
 	git("add", "-A")
 	git("commit", "-q", "-m", "base: Debian linux-source-6.12")
 	return dir, git
