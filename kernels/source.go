@@ -212,6 +212,11 @@ func (s Source) Materialize(ctx context.Context, cacheDir, dst string, progress 
 		// worktree), unlike --shared.
 		err = run(ctx, "", "git", "clone", "--quiet", "--no-checkout", s.Path, tmp)
 		if err == nil {
+			// No background gc in the cache's copy: a repack of a large
+			// clone while a kernel builds only takes CPU from it.
+			err = run(ctx, tmp, "git", "config", "gc.auto", "0")
+		}
+		if err == nil {
 			err = run(ctx, tmp, "git", "checkout", "--quiet", "--detach", strings.TrimPrefix(s.ID, "git:"))
 		}
 	case SourceDir:
