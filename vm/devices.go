@@ -73,8 +73,17 @@ func (a Accelerator) QEMUArgs() []string {
 	return []string{"-accel", string(a), "-cpu", a.CPUModel()}
 }
 
-// KernelArgs implements Device.
-func (a Accelerator) KernelArgs() []string { return nil }
+// KernelArgs implements Device. Under TCG the guest's TSC follows the
+// host's clock, which stalls when the host is loaded: the kernel's
+// clocksource watchdog would then mark it unstable and print a warning
+// that is the host's doing, not the kernel's (seen in CI, in the middle
+// of a case). tsc=reliable turns that watchdog off for the TSC.
+func (a Accelerator) KernelArgs() []string {
+	if a == TCG {
+		return []string{"tsc=reliable"}
+	}
+	return nil
+}
 
 // Clock is what guest time counts: real time, or, under TCG, executed
 // instructions.

@@ -15,7 +15,7 @@ func TestDevices(t *testing.T) {
 	}{
 		{"board defaults", Board{}, []string{"-machine", "pc", "-smp", "1", "-m", "64"}, []string{"panic=-1"}},
 		{"board sized", Board{Type: "q35", CPUs: 4, MemoryMiB: 2048}, []string{"-machine", "q35", "-smp", "4", "-m", "2048"}, []string{"panic=-1"}},
-		{"tcg", TCG, []string{"-accel", "tcg", "-cpu", "max"}, nil},
+		{"tcg", TCG, []string{"-accel", "tcg", "-cpu", "max"}, []string{"tsc=reliable"}},
 		{"kvm", KVM, []string{"-accel", "kvm", "-cpu", "host"}, nil},
 		{"console", Console{}, []string{"-serial", "chardev:con0"}, []string{"console=ttyS0", "loglevel=5"}},
 		{"pvpanic", PVPanic{}, []string{"-device", "pvpanic"}, nil},
@@ -50,7 +50,7 @@ func TestCmdline(t *testing.T) {
 	if i < 0 || i != len(args)-2 {
 		t.Fatalf("no trailing -append in %q", args)
 	}
-	if got, want := args[i+1], "panic=-1 console=ttyS0 loglevel=5 rdinit=/init"; got != want {
+	if got, want := args[i+1], "panic=-1 tsc=reliable console=ttyS0 loglevel=5 rdinit=/init"; got != want {
 		t.Errorf("-append %q; want %q", got, want)
 	}
 	if n := strings.Count(strings.Join(args, " "), "-append"); n != 1 {
