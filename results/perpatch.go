@@ -20,7 +20,6 @@ const (
 	fateKept         = "kept"
 	fateRevertedBy   = "reverted by"
 	fateAlteredBy    = "altered by"
-	fateNotCompared  = "not compared"
 	matrixNotRunCell = "-"
 )
 

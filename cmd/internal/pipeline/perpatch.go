@@ -83,7 +83,11 @@ func perPatch(ctx context.Context, o Options, base *results.KernelResult, emit f
 		case errors.As(err, &be):
 			col.Status, col.Reason = results.PatchNoBuild, firstLine(strings.TrimSpace(be.Errors+"\n"+be.Tail))
 		case err != nil:
-			return nil, err
+			// The harness failed: this patch and the ones after it are
+			// not run, and what ran is kept.
+			col.Status, col.Reason = results.PatchNotRun, "harness: "+firstLine(err.Error())
+			out.Columns = append(out.Columns, col)
+			return out.finish(o, base, "harness failure at "+col.Label(), n), err
 		}
 		if col.Status != "" {
 			blocked = fmt.Sprintf("%s %s", col.Label(), col.Status)
@@ -92,10 +96,13 @@ func perPatch(ctx context.Context, o Options, base *results.KernelResult, emit f
 		}
 		col.Build = side.Build
 		col.Warnings = newWarnings(warningsIn(side.Build, p.Files), baseWarnings)
-		if err := runSide(ctx, o, side, boot, 1, emit); err != nil {
-			return nil, err
-		}
+		err = runSide(ctx, o, side, boot, 1, emit)
 		col.Run, col.Summary = side.Run, side.Summary
+		if err != nil {
+			col.Status, col.Reason = results.PatchNotRun, "interrupted or harness failure: "+firstLine(err.Error())
+			out.Columns = append(out.Columns, col)
+			return out.finish(o, base, "not reached: the run stopped at "+col.Label(), n), err
+		}
 		if len(side.Run.Boots) == 0 && len(side.Run.Failures) > 0 {
 			col.Status, col.Reason = results.PatchNoBoot, side.Run.Failures[0]
 			blocked = fmt.Sprintf("%s does not boot", col.Label())
@@ -108,13 +115,23 @@ func perPatch(ctx context.Context, o Options, base *results.KernelResult, emit f
 		out.Columns = append(out.Columns, col)
 		prev, out.last, out.lastBoot, out.lastConfig = side, side, boot, kcfg
 	}
+	return out.finish(o, base, blocked, n), nil
+}
+
+// finish fills the columns not reached with why, builds the matrix, and
+// makes sure there is a candidate: the longest prefix that ran, else a
+// kernel whose failure is the first patch's.
+func (out *perPatchRun) finish(o Options, base *results.KernelResult, why string, n int) *perPatchRun {
+	for k := len(out.Columns) + 1; k <= n; k++ {
+		out.Columns = append(out.Columns, results.PatchColumn{Index: k, Total: n, Status: results.PatchNotRun, Reason: why})
+		out.boots = append(out.boots, vm.BootOptions{})
+	}
 	out.BuildMatrix(base.Run.Results)
 	if out.last == nil {
-		// Not one prefix ran: the candidate is the first patch's failure.
-		out.last = &results.KernelResult{Role: results.Candidate, Spec: o.Candidate, Run: &results.SuiteRun{Failures: []string{blocked}}}
+		out.last = &results.KernelResult{Role: results.Candidate, Spec: o.Candidate, Run: &results.SuiteRun{Failures: []string{why}}}
 		out.last.Summary = results.Summarize(out.last.Run)
 	}
-	return out, nil
+	return out
 }
 
 // warningRe matches a compiler warning line: FILE:LINE:COL: warning: TEXT.

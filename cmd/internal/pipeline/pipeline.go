@@ -206,26 +206,26 @@ func Execute(ctx context.Context, o Options) (*results.Record, error) {
 	sides := []*results.KernelResult{{Role: results.Baseline, Spec: o.Baseline}, {Role: results.Candidate, Spec: o.Candidate}}
 	boots := make([]vm.BootOptions, len(sides))
 	kcfgs := make([]*kconfig.Config, len(sides))
+	// A harness failure or an interruption part way is written with what
+	// was done (runErr); so is a perf run that could not be done (perfErr).
+	var runErr, perfErr error
 	if o.PerPatch {
 		// The baseline and each prefix of the series, one after another;
 		// the candidate is the longest prefix that ran.
 		if boots[0], kcfgs[0], err = bringUp(ctx, o, sides[0], emit); err != nil {
 			return nil, err
 		}
-		if err := runSide(ctx, o, sides[0], boots[0], 1, emit); err != nil {
-			return nil, err
-		}
-		pp, err := perPatch(ctx, o, sides[0], emit)
-		if err != nil {
-			return nil, err
-		}
-		if o.Perf.Name != "" {
-			if err := pp.perfBetween(ctx, o, boots[0], expect, emit); err != nil {
-				return nil, err
+		if runErr = runSide(ctx, o, sides[0], boots[0], 1, emit); runErr == nil {
+			var pp *perPatchRun
+			if pp, runErr = perPatch(ctx, o, sides[0], emit); pp == nil {
+				return nil, runErr // the series cannot be read: bad input
 			}
+			if runErr == nil && o.Perf.Name != "" {
+				perfErr = pp.perfBetween(ctx, o, boots[0], expect, emit)
+			}
+			rec.PerPatch = &pp.PerPatch
+			sides[1], boots[1], kcfgs[1] = pp.last, pp.lastBoot, pp.lastConfig
 		}
-		rec.PerPatch = &pp.PerPatch
-		sides[1], boots[1], kcfgs[1] = pp.last, pp.lastBoot, pp.lastConfig
 	} else {
 		for i, side := range sides {
 			if boots[i], kcfgs[i], err = bringUp(ctx, o, side, emit); err != nil {
@@ -236,7 +236,6 @@ func Execute(ctx context.Context, o Options) (*results.Record, error) {
 	if rec.Shard != nil {
 		rec.Shard.Kernels = []string{results.KernelID(sides[0]), results.KernelID(sides[1])}
 	}
-	var runErr error
 	if o.SkipSuites || o.PerPatch { // per patch, every kernel has run its cases
 		for _, side := range sides {
 			if side.Run == nil {
@@ -270,8 +269,7 @@ func Execute(ctx context.Context, o Options) (*results.Record, error) {
 	}
 	// A perf run that cannot be done is the harness's failure, but the
 	// correctness results are written first: nothing done is lost.
-	var perfErr error
-	if o.Perf.Name != "" && runErr == nil {
+	if o.Perf.Name != "" && runErr == nil && perfErr == nil {
 		if s := rec.Candidate.Summary; len(s.Crashes)+len(s.Hangs) > 0 || len(rec.Candidate.Run.Failures) > 0 {
 			progress("no perf run: the candidate kernel crashed or hung in the suites")
 		} else {

@@ -136,3 +136,19 @@ func TestFromRange(t *testing.T) {
 		}
 	}
 }
+
+// A per-patch run stopped part way keeps its columns, marks the rest not
+// run with the reason, and still has a candidate to report.
+func TestPerPatchFinish(t *testing.T) {
+	out := &perPatchRun{}
+	out.Columns = []results.PatchColumn{{Index: 1, Total: 3, Status: results.PatchNotRun, Reason: "harness: x"}}
+	out.boots = []vm.BootOptions{{}}
+	base := &results.KernelResult{Role: results.Baseline, Run: &results.SuiteRun{}}
+	out.finish(Options{}, base, "harness failure at [PATCH 1/3]", 3)
+	if len(out.Columns) != 3 || out.Columns[2].Status != results.PatchNotRun || out.Columns[2].Reason != "harness failure at [PATCH 1/3]" || len(out.boots) != 3 {
+		t.Errorf("columns %+v", out.Columns)
+	}
+	if out.last == nil || len(out.last.Run.Failures) != 1 {
+		t.Errorf("candidate %+v", out.last)
+	}
+}
