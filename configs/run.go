@@ -30,7 +30,15 @@ type Run struct {
 		Fragments []string `yaml:"fragments"`
 	} `yaml:"config"`
 	Suites []string `yaml:"suites"`
-	Expect string   `yaml:"expect"`
+	// Peer are the peer suites run beside the catalogue: kselftest,
+	// stress-ng.
+	Peer struct {
+		Suites []string `yaml:"suites"`
+		// Source is the kernel tree the kselftests are built from; the
+		// candidate's own when empty.
+		Source string `yaml:"source"`
+	} `yaml:"peer"`
+	Expect string `yaml:"expect"`
 	QEMU   struct {
 		Accel     string        `yaml:"accel"`
 		CPUs      int           `yaml:"cpus"`
@@ -135,6 +143,7 @@ func Defaults() (*Run, error) {
 	}
 	c := *r
 	c.Suites = slices.Clone(r.Suites)
+	c.Peer.Suites = slices.Clone(r.Peer.Suites)
 	c.Config.Fragments = slices.Clone(r.Config.Fragments)
 	c.Perf.Benchmarks = slices.Clone(r.Perf.Benchmarks)
 	return &c, nil

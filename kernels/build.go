@@ -182,3 +182,42 @@ func (b *Builder) Tree(ctx context.Context, req Request) (dir string, release fu
 	}
 	return src, unlock, nil
 }
+
+// WithTree calls fn with req's source tree as the kernel req asks for
+// was built from it: the source with req's series applied. It holds the
+// source's lock throughout and restores the tree after, so fn must only
+// read it (or write outside it). The peer suites' selftests are built
+// from it.
+func (b *Builder) WithTree(ctx context.Context, req Request, fn func(src string) error) error {
+	p, err := b.plan(ctx, req)
+	if err != nil {
+		return err
+	}
+	work := b.workDir(p)
+	if err := os.MkdirAll(work, 0o755); err != nil {
+		return err
+	}
+	unlock, err := lock(ctx, filepath.Join(work, "lock"), b.progress)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	src := filepath.Join(work, "src")
+	if err := restorePristine(ctx, work, p.src); err != nil {
+		return fmt.Errorf("restore the source tree in %s: %w (kernel clean --all starts afresh)", work, err)
+	}
+	if _, err := os.Stat(src); err != nil {
+		if err := p.src.Materialize(ctx, b.CacheDir, src, b.line); err != nil {
+			return err
+		}
+	} else if err := p.src.checkout(ctx, src, b.line); err != nil {
+		return err
+	}
+	if p.series != nil {
+		if err := applySeries(ctx, work, p.src, *p.series); err != nil {
+			return err
+		}
+		defer restorePristine(context.WithoutCancel(ctx), work, p.src)
+	}
+	return fn(src)
+}

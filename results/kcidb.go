@@ -326,9 +326,14 @@ func perfTests(p *PerfResult, role, base string, env *KCIDBEnvironment) []KCIDBT
 }
 
 // kcidbPath turns a case or benchmark ID into a dotted test path under
-// prefix, each part kept to letters, digits, '_' and '-'.
+// prefix, each part kept to letters, digits, '_' and '-'. A '.' within a
+// part (a peer suite's mm.cow) makes a level of its own:
+// patchtest.peer.kselftest.mm.cow.NAME.
 func kcidbPath(prefix, id string) string {
-	parts := strings.Split(id, "/")
+	var parts []string
+	for _, p := range strings.FieldsFunc(id, func(r rune) bool { return r == '/' || r == '.' }) {
+		parts = append(parts, p)
+	}
 	for i, p := range parts {
 		parts[i] = strings.Map(func(r rune) rune {
 			switch {

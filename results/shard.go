@@ -117,8 +117,14 @@ func MergeShards(recs []*Record) (*Record, error) {
 	if err != nil {
 		return nil, fmt.Errorf("merge: %w", err)
 	}
+	planned := map[string]bool{}
+	for _, c := range cases {
+		planned[c.ID] = true
+	}
 	for _, side := range []*KernelResult{&out.Baseline, &out.Candidate} {
 		byID := map[string]suites.CaseResult{}
+		subs := map[string][]suites.CaseResult{} // a peer case's subtests
+
 		run := &SuiteRun{}
 		for _, r := range recs {
 			sr := r.Baseline.Run
@@ -136,6 +142,10 @@ func MergeShards(recs []*Record) (*Record, error) {
 			}
 			run.Absorb(sr)
 			for _, res := range sr.Results {
+				if i := strings.LastIndex(res.ID, "/"); !planned[res.ID] && i > 0 {
+					subs[res.ID[:i]] = append(subs[res.ID[:i]], res)
+					continue
+				}
 				if _, dup := byID[res.ID]; dup {
 					return nil, fmt.Errorf("merge: case %s ran in two shards", res.ID)
 				}
@@ -151,6 +161,7 @@ func MergeShards(recs []*Record) (*Record, error) {
 				}
 			}
 			run.Results = append(run.Results, res)
+			run.Results = append(run.Results, subs[c.ID]...)
 		}
 		side.Run, side.Summary = run, Summarize(run)
 	}

@@ -28,6 +28,9 @@ const (
 	TIntegrity Type = "integrity"
 	// TSeq is a short sequence of other values, joined by " → ".
 	TSeq Type = "seq"
+	// TOutcome is a peer test's own verdict: "ok", "not ok" (with its
+	// exit status for a program), "xfail".
+	TOutcome Type = "outcome"
 	// TSkip means the case could not run here (a missing feature); the
 	// value says why.
 	TSkip Type = "skip"
@@ -115,6 +118,10 @@ func Intact(got, want []byte) Observation {
 func Seq(values ...string) Observation {
 	return Observation{Type: TSeq, Value: strings.Join(values, " → ")}
 }
+
+// Outcome observes a peer test's verdict, with a note that qualifies it
+// (a failing subtest's last diagnostic) and is not compared.
+func Outcome(v, note string) Observation { return Observation{Type: TOutcome, Value: v, Note: note} }
 
 // Skip is the observation of a case that cannot run here.
 func Skip(reason string) Observation { return Observation{Type: TSkip, Value: reason} }

@@ -134,6 +134,11 @@ func runCase(c *Case) StreamRecord {
 	}
 	t.mu.Lock()
 	rec.Invariant = t.failures
+	rec.Subs = t.subs
+	rec.Metrics = t.metrics
+	if t.hung != "" && !strings.HasPrefix(rec.Error, HungPrefix) {
+		rec.Obs, rec.Error = nil, HungPrefix+": "+t.hung
+	}
 	t.mu.Unlock()
 	return rec
 }

@@ -47,6 +47,10 @@ type StreamRecord struct {
 	// the case's descriptors blocked in the kernel): the host reboots the
 	// guest for the cases after it.
 	Wedged bool `json:"wedged,omitempty"`
+	// Subs are the subtests of a case that runs a program with subtests
+	// of its own (a peer suite); Metrics what it measured.
+	Subs    []SubResult        `json:"subs,omitempty"`
+	Metrics map[string]float64 `json:"metrics,omitempty"`
 
 	// end
 	Count int `json:"count,omitempty"`
@@ -73,6 +77,33 @@ type CaseResult struct {
 	// Wedged is set when the case left the guest unable to go on; the
 	// cases after it ran in a fresh guest.
 	Wedged bool `json:"wedged,omitempty"`
+	// Metrics are figures the case measured (a peer stressor's rates).
+	Metrics map[string]float64 `json:"metrics,omitempty"`
+	// Subs are the case's subtests as the guest sent them; the host
+	// records each as a case of its own (Expand) and clears them.
+	Subs []SubResult `json:"-"`
+}
+
+// SubResult is one subtest of a case: it becomes the case ID/Name.
+type SubResult struct {
+	Name      string       `json:"name"`
+	Obs       *Observation `json:"obs,omitempty"`
+	Invariant []string     `json:"invariant,omitempty"`
+	// NotRun says why the subtest has no result of its own (the program
+	// hung in it, say).
+	NotRun string `json:"not_run,omitempty"`
+}
+
+// Expand returns the case's result followed by one result per subtest,
+// each with the ID case/name; the first has no subtests left.
+func (r CaseResult) Expand() []CaseResult {
+	subs := r.Subs
+	r.Subs = nil
+	out := []CaseResult{r}
+	for _, s := range subs {
+		out = append(out, CaseResult{ID: r.ID + "/" + s.Name, Obs: s.Obs, Invariant: s.Invariant, NotRun: s.NotRun})
+	}
+	return out
 }
 
 // Hung reports whether the case did not finish within its bound.
@@ -123,7 +154,7 @@ func ReadStream(r io.Reader, onStart func(id string), onResult func(CaseResult))
 				onStart(rec.ID)
 			}
 		case RecordCase:
-			res := CaseResult{ID: rec.ID, Obs: rec.Obs, Invariant: rec.Invariant, Error: rec.Error, Duration: rec.Duration, Kmsg: rec.Kmsg, Wedged: rec.Wedged}
+			res := CaseResult{ID: rec.ID, Obs: rec.Obs, Invariant: rec.Invariant, Error: rec.Error, Duration: rec.Duration, Kmsg: rec.Kmsg, Wedged: rec.Wedged, Subs: rec.Subs, Metrics: rec.Metrics}
 			s.Results = append(s.Results, res)
 			s.InFlight = ""
 			if onResult != nil {

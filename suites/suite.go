@@ -174,5 +174,6 @@ func Catalogue() *Registry {
 	r.Add(copyRangeCases()...)
 	r.Add(securityCases()...)
 	r.Add(selftestCases()...)
+	r.Add(peerCases()...)
 	return r
 }

@@ -20,6 +20,9 @@ type T struct {
 	fds      []int
 	cleanups []func()
 	failures []string
+	subs     []SubResult
+	metrics  map[string]float64
+	hung     string
 }
 
 func newT() (*T, error) {
@@ -40,6 +43,33 @@ func (t *T) Check(ok bool, format string, a ...any) {
 		t.failures = append(t.failures, fmt.Sprintf(format, a...))
 		t.mu.Unlock()
 	}
+}
+
+// Sub records the result of one subtest of a case that runs a program
+// with subtests of its own (a peer suite): the host records it as the case
+// ID/name. Subtests recorded before the case hangs are kept.
+func (t *T) Sub(s SubResult) {
+	t.mu.Lock()
+	t.subs = append(t.subs, s)
+	t.mu.Unlock()
+}
+
+// Metric records a figure the case measured (a peer stressor's rate).
+func (t *T) Metric(name string, v float64) {
+	t.mu.Lock()
+	if t.metrics == nil {
+		t.metrics = map[string]float64{}
+	}
+	t.metrics[name] = v
+	t.mu.Unlock()
+}
+
+// Hang ends the case as hung, for a case that bounds and kills what it
+// runs itself: why says where it stopped.
+func (t *T) Hang(why string) {
+	t.mu.Lock()
+	t.hung = why
+	t.mu.Unlock()
 }
 
 // Cleanup runs f when the case ends, before its descriptors are closed.

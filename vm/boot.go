@@ -47,6 +47,9 @@ type BootOptions struct {
 	// Programs are dynamically linked host executables to copy into the
 	// guest at the same paths, with their shared libraries.
 	Programs []string
+	// Trees are host directories copied whole into the guest (the peer
+	// suites' selftests).
+	Trees []initramfs.Tree
 }
 
 // DefaultCacheDir is $PATCHTEST_CACHE, or patchtest under the user's cache
@@ -96,7 +99,7 @@ func Boot(ctx context.Context, o BootOptions) (*Machine, error) {
 			busybox = bb
 		}
 	}
-	img, err := PrepareImage(kernel, GuestImage{Agent: agent, Busybox: busybox, ModulesDir: o.ModulesDir, CacheDir: o.CacheDir, Compression: o.Compression, Programs: o.Programs})
+	img, err := PrepareImage(kernel, GuestImage{Agent: agent, Busybox: busybox, ModulesDir: o.ModulesDir, CacheDir: o.CacheDir, Compression: o.Compression, Programs: o.Programs, Trees: o.Trees})
 	if err != nil {
 		return nil, err
 	}

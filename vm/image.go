@@ -35,6 +35,8 @@ type GuestImage struct {
 	Compression initramfs.Compression
 	// Programs are host executables copied in with their libraries.
 	Programs []string
+	// Trees are host directories copied whole into the guest.
+	Trees []initramfs.Tree
 }
 
 // Image is a prepared base initramfs.
@@ -54,7 +56,7 @@ func PrepareImage(kernel KernelImage, g GuestImage) (Image, error) {
 	if err := initramfs.CheckStatic(g.Agent); err != nil {
 		return Image{}, &Error{Outcome: BadInput, Msg: "guest binary", Err: err}
 	}
-	base := initramfs.Base{Init: g.Agent, Busybox: g.Busybox, Programs: g.Programs}
+	base := initramfs.Base{Init: g.Agent, Busybox: g.Busybox, Programs: g.Programs, Trees: g.Trees}
 	if g.ModulesDir != "" {
 		tree, err := initramfs.OpenModuleTree(g.ModulesDir, kernel.Release())
 		if err != nil {

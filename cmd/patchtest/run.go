@@ -43,6 +43,8 @@ type runFlags struct {
 	perPatch   bool
 	shard      string
 	gitRange   string
+	peer       []string
+	peerSource string
 }
 
 func (f *runFlags) register(fl *pflag.FlagSet) {
@@ -73,6 +75,12 @@ func (f *runFlags) register(fl *pflag.FlagSet) {
 func (f *runFlags) registerSelection(fl *pflag.FlagSet) {
 	fl.StringSliceVar(&f.patterns, "suite", nil, "glob(s) selecting cases")
 	fl.StringVar(&f.perfLevel, "perf", "", "perf level: off, quick, standard or thorough (default: the configuration's, off)")
+}
+
+// registerPeer adds the flags that run the peer suites.
+func (f *runFlags) registerPeer(fl *pflag.FlagSet) {
+	fl.StringSliceVar(&f.peer, "peer", nil, "peer suites to run on both kernels beside the catalogue: kselftest (splice, mm/cow, net/tls, built from the candidate's source tree), stress-ng (Debian's)")
+	fl.StringVar(&f.peerSource, "peer-source", "", "kernel source tree to build the kselftests from (default: the candidate's own)")
 }
 
 func newRun() *cobra.Command {
@@ -108,6 +116,7 @@ not be done (a harness or host problem, not the kernel's).`,
 	fl := c.Flags()
 	f.register(fl)
 	f.registerSelection(fl)
+	f.registerPeer(fl)
 	return c
 }
 
@@ -217,6 +226,12 @@ func (f *runFlags) given(fl *pflag.FlagSet, perfOnly bool) pipeline.Flags {
 	}
 	if fl.Changed("suite") {
 		g.Suites = f.patterns
+	}
+	if fl.Lookup("peer") != nil && fl.Changed("peer") {
+		g.Peer = f.peer
+	}
+	if fl.Lookup("peer-source") != nil {
+		g.PeerSource = str("peer-source", f.peerSource)
 	}
 	if fl.Changed("bench") {
 		g.Benchmarks = f.benches

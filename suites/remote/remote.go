@@ -220,7 +220,19 @@ func RunSuites(ctx context.Context, o Options) (*results.SuiteRun, error) {
 		run.Incomplete = true
 		notRun(remaining, "the run was interrupted")
 	}
-	sort.SliceStable(run.Results, func(i, j int) bool { return order[run.Results[i].ID] < order[run.Results[j].ID] })
+	// Subtests sort with their case, in the order they came.
+	rank := func(id string) int {
+		if n, ok := order[id]; ok {
+			return n
+		}
+		if i := strings.LastIndex(id, "/"); i > 0 {
+			if n, ok := order[id[:i]]; ok {
+				return n
+			}
+		}
+		return len(order)
+	}
+	sort.SliceStable(run.Results, func(i, j int) bool { return rank(run.Results[i].ID) < rank(run.Results[j].ID) })
 	run.Wall = time.Since(start)
 	for _, res := range run.Results {
 		run.GuestTime += res.Duration
@@ -246,11 +258,14 @@ type runner struct {
 	byID map[string]*suites.Case
 }
 
-// record adds a case's result to the run and passes it on.
+// record adds a case's result to the run and passes it on; a case with
+// subtests (a peer suite's) adds each as a case of its own.
 func (r *runner) record(res suites.CaseResult) {
-	r.run.Results = append(r.run.Results, res)
-	if r.o.OnResult != nil {
-		r.o.OnResult(res)
+	for _, x := range res.Expand() {
+		r.run.Results = append(r.run.Results, x)
+		if r.o.OnResult != nil {
+			r.o.OnResult(x)
+		}
 	}
 }
 

@@ -97,6 +97,40 @@ type Base struct {
 	// copied to the same paths in the guest with the shared libraries
 	// and loader ldd names for them.
 	Programs []string
+	// Trees are host directories copied whole into the guest.
+	Trees []Tree
+}
+
+// Tree is a host directory and where it goes in the guest.
+type Tree struct {
+	Host  string `json:"host"`
+	Guest string `json:"guest"`
+}
+
+// walk calls fn for each directory and regular file under t.Host, with
+// its path in the guest.
+func (t Tree) walk(fn func(guest, host string, info fs.FileInfo) error) error {
+	err := filepath.WalkDir(t.Host, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(t.Host, p)
+		if err != nil {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() && !info.Mode().IsRegular() {
+			return nil
+		}
+		return fn(path.Join(t.Guest, filepath.ToSlash(rel)), p, info)
+	})
+	if err != nil {
+		return fmt.Errorf("tree %s: %w", t.Host, err)
+	}
+	return nil
 }
 
 // formatVersion changes whenever Base's layout changes, so that a cached
@@ -148,6 +182,20 @@ func (b Base) Files() ([]File, error) {
 			files = append(files, File{Path: d, Mode: 0o755, Data: data})
 		}
 	}
+	for _, t := range b.Trees {
+		err := t.walk(func(guest, host string, info fs.FileInfo) error {
+			if info.IsDir() {
+				files = append(files, File{Path: guest, Mode: fs.ModeDir | 0o755})
+				return nil
+			}
+			data, err := os.ReadFile(host)
+			files = append(files, File{Path: guest, Mode: info.Mode().Perm(), Data: data})
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
 	if len(b.Modules) > 0 {
 		var list strings.Builder
 		for _, m := range b.Modules {
@@ -161,7 +209,7 @@ func (b Base) Files() ([]File, error) {
 }
 
 // programFiles returns the executable p and every file its dynamic
-// loader needs, as ldd lists them.
+// loader needs, as ldd lists them; a static executable is alone.
 func programFiles(p string) ([]string, error) {
 	abs, err := filepath.Abs(p)
 	if err != nil {
@@ -169,6 +217,9 @@ func programFiles(p string) ([]string, error) {
 	}
 	if _, err := os.Stat(abs); err != nil {
 		return nil, fmt.Errorf("program %s: %w", p, err)
+	}
+	if CheckStatic(abs) == nil {
+		return []string{abs}, nil // a static executable needs nothing else
 	}
 	out, err := exec.Command("ldd", abs).Output()
 	if err != nil {
@@ -249,6 +300,15 @@ func (b Base) Key() (string, error) {
 			// Path, size and time: rehashing 30 MB of libraries on
 			// every boot would cost more than it saves.
 			fmt.Fprintf(h, "program %s %d %d\n", d, st.Size(), st.ModTime().UnixNano())
+		}
+	}
+	for _, t := range b.Trees {
+		err := t.walk(func(guest, _ string, info fs.FileInfo) error {
+			fmt.Fprintf(h, "tree %s %o %d %d\n", guest, info.Mode(), info.Size(), info.ModTime().UnixNano())
+			return nil
+		})
+		if err != nil {
+			return "", err
 		}
 	}
 	return hex.EncodeToString(h.Sum(nil))[:32], nil

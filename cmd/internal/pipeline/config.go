@@ -33,12 +33,14 @@ func FromConfig(cfg *configs.Run, dir string) Options {
 		return results.KernelSpec{Source: k.Source, Patches: abs(k.Patches), Base: cfg.Config.Base, Fragments: cfg.Config.Fragments}
 	}
 	o := Options{
-		Baseline:  spec(cfg.Kernels.Baseline),
-		Candidate: spec(cfg.Kernels.Candidate),
-		Patterns:  cfg.Suites,
-		Expect:    abs(cfg.Expect),
-		OutDir:    cfg.Out,
-		Jobs:      cfg.QEMU.Jobs,
+		Baseline:   spec(cfg.Kernels.Baseline),
+		Candidate:  spec(cfg.Kernels.Candidate),
+		Patterns:   cfg.Suites,
+		Peer:       cfg.Peer.Suites,
+		PeerSource: abs(cfg.Peer.Source),
+		Expect:     abs(cfg.Expect),
+		OutDir:     cfg.Out,
+		Jobs:       cfg.QEMU.Jobs,
 	}
 	if l, err := perf.ParseLevel(cfg.Perf.Level); err == nil {
 		o.setPerf(l, cfg.Perf.Rounds, cfg.Perf.SampleTime)
@@ -123,6 +125,10 @@ type Flags struct {
 	Shard *string
 	// Range is git:PATH@BASE..TIP, a series given as a git range.
 	Range *string
+	// Peer names the peer suites (kselftest, stress-ng); PeerSource the
+	// tree the kselftests are built from.
+	Peer       []string
+	PeerSource *string
 }
 
 // Configure is the one place where the command line overrides a run
@@ -211,6 +217,12 @@ func Configure(cfg *configs.Run, dir string, boot vm.BootOptions, f Flags) (Opti
 	}
 	if len(f.Suites) > 0 {
 		o.Patterns = f.Suites
+	}
+	if len(f.Peer) > 0 {
+		o.Peer = f.Peer
+	}
+	if f.PeerSource != nil {
+		o.PeerSource = *f.PeerSource
 	}
 	if f.Expect != nil {
 		o.Expect = *f.Expect

@@ -87,6 +87,12 @@ type Options struct {
 	// the selected cases and benchmarks whose stable hash falls in it
 	// (results.ShardOf); none when ShardCount is 0.
 	ShardIndex, ShardCount int
+	// Peer are the peer suites to run beside the catalogue on both
+	// kernels (suites.PeerSuites: kselftest, stress-ng).
+	Peer []string
+	// PeerSource is the kernel source tree the kselftests are built
+	// from; the candidate's own tree when empty.
+	PeerSource string
 }
 
 // shardOf narrows o to its shard: the selected cases and benchmarks
@@ -188,8 +194,14 @@ func Execute(ctx context.Context, o Options) (*results.Record, error) {
 			return nil, err
 		}
 	}
+	if err := peerSelect(&o); err != nil {
+		return nil, err
+	}
 	expect, err := checkInputs(o)
 	if err != nil {
+		return nil, err
+	}
+	if err := peerSourceCheck(o); err != nil {
 		return nil, err
 	}
 	if o.ShardCount > 0 {
@@ -201,6 +213,11 @@ func Execute(ctx context.Context, o Options) (*results.Record, error) {
 	if o.Boot.GuestBinary == "" {
 		if o.Boot.GuestBinary, err = build.FromSource(ctx, o.CacheDir); err != nil {
 			return nil, &vm.Error{Outcome: vm.Infrastructure, Msg: "guest binary", Err: err}
+		}
+	}
+	if !o.SkipSuites {
+		if err := preparePeers(ctx, &o, emit); err != nil {
+			return nil, err
 		}
 	}
 	sides := []*results.KernelResult{{Role: results.Baseline, Spec: o.Baseline}, {Role: results.Candidate, Spec: o.Candidate}}
@@ -332,6 +349,8 @@ func hostSetup(ctx context.Context, o Options, progress func(string)) error {
 		}
 	}
 	programs, libraries, apt := setup.ForSources(sources, o.CacheDir)
+	pp, pl := peerNeeds(o)
+	programs, libraries = append(programs, pp...), append(libraries, pl...)
 	plan := setup.Real.Check(ctx, append(slices.Clone(setup.BootWith(o.Boot.QEMU)), programs...), libraries, apt)
 	if err := setup.Ensure(ctx, plan, o.NoInstall, lineWriter(progress)); err != nil {
 		return &vm.Error{Outcome: vm.Infrastructure, Msg: "host set-up", Err: err}

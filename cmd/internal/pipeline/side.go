@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 
 	"github.com/patchtest/patchtest/results"
@@ -40,9 +41,15 @@ func runSide(ctx context.Context, o Options, side *results.KernelResult, boot vm
 	var mu sync.Mutex
 	done := 0
 	boot.Events = machineEvents(side.Role, o.Boot.Events, emit)
+	planned := map[string]bool{}
+	for _, c := range cases {
+		planned[c.ID] = true
+	}
 	onResult := func(r suites.CaseResult) {
 		mu.Lock()
-		done++
+		if planned[r.ID] { // a peer case's subtests do not count
+			done++
+		}
 		n := done
 		mu.Unlock()
 		emit(results.Event{Kind: results.EventCase, Side: side.Role, ID: r.ID, Done: n, Total: len(cases), Msg: results.CaseOutcome(r)})
@@ -90,18 +97,28 @@ func runSide(ctx context.Context, o Options, side *results.KernelResult, boot vm
 func mergeRuns(cases []*suites.Case, runs []*results.SuiteRun) *results.SuiteRun {
 	out := &results.SuiteRun{}
 	byID := map[string]suites.CaseResult{}
+	subs := map[string][]suites.CaseResult{} // a peer case's subtests, as they came
+	planned := map[string]bool{}
+	for _, c := range cases {
+		planned[c.ID] = true
+	}
 	for _, r := range runs {
 		if r == nil {
 			continue
 		}
 		out.Absorb(r)
 		for _, res := range r.Results {
-			byID[res.ID] = res
+			if planned[res.ID] {
+				byID[res.ID] = res
+			} else if i := strings.LastIndex(res.ID, "/"); i > 0 {
+				subs[res.ID[:i]] = append(subs[res.ID[:i]], res)
+			}
 		}
 	}
 	for _, c := range cases {
 		if res, ok := byID[c.ID]; ok {
 			out.Results = append(out.Results, res)
+			out.Results = append(out.Results, subs[c.ID]...)
 		}
 	}
 	return out

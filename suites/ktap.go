@@ -1,0 +1,131 @@
+package suites
+
+import (
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// TAPResult is one top-level result line of a KTAP or TAP stream.
+type TAPResult struct {
+	Number int
+	// Name names the subtest: the title of the "[RUN]" or "RUN" line
+	// that announced it when there was one (mm's tests describe their
+	// result, not the test, on the result line), else the result's
+	// description.
+	Name string
+	Obs  Observation
+}
+
+// TAPParser reads a kselftest's KTAP/TAP output line by line.
+type TAPParser struct {
+	// Running is the subtest announced and not yet reported, "" when
+	// none: the one a hung program was in.
+	Running string
+	// Plan is the number of subtests the plan line announced, -1 when
+	// none was seen.
+	Plan int
+	// Diag is the last diagnostic line since the previous result.
+	diag    string
+	Results []TAPResult
+}
+
+// NewTAPParser returns a parser with no plan seen yet.
+func NewTAPParser() *TAPParser { return &TAPParser{Plan: -1} }
+
+var (
+	tapResultRe = regexp.MustCompile(`^(not ok|ok)\s+(\d+)\s*(?:-\s*)?(.*?)\s*(?:#\s*(SKIP|skip|XFAIL|xfail|TODO|todo|error|ERROR)\b\s*(.*))?$`)
+	tapPlanRe   = regexp.MustCompile(`^1\.\.(\d+)`)
+	// "# [RUN] title" (kselftest.h users such as mm/cow) and
+	// "#  RUN           fixture.variant.test ..." (kselftest_harness.h).
+	tapRunRe = regexp.MustCompile(`^#\s*(?:\[RUN\]|RUN)\s+(.*?)\s*(?:\.\.\.)?\s*$`)
+)
+
+// Line takes one line of output and returns the result it completes, if
+// any. Indented (nested) results belong to a subtest's own subtests and
+// are left to it.
+func (p *TAPParser) Line(line string) (TAPResult, bool) {
+	line = strings.TrimRight(line, "\r\n")
+	if m := tapPlanRe.FindStringSubmatch(line); m != nil && p.Plan < 0 {
+		p.Plan, _ = strconv.Atoi(m[1])
+		return TAPResult{}, false
+	}
+	if m := tapRunRe.FindStringSubmatch(line); m != nil {
+		p.Running, p.diag = m[1], ""
+		return TAPResult{}, false
+	}
+	if strings.HasPrefix(line, "#") {
+		if d := strings.TrimSpace(strings.TrimLeft(line, "#")); d != "" && !strings.HasPrefix(d, "[INFO]") {
+			p.diag = d
+		}
+		return TAPResult{}, false
+	}
+	m := tapResultRe.FindStringSubmatch(line)
+	if m == nil {
+		return TAPResult{}, false
+	}
+	n, _ := strconv.Atoi(m[2])
+	r := TAPResult{Number: n, Name: m[3]}
+	if p.Running != "" {
+		r.Name = p.Running
+	}
+	if r.Name == "" {
+		r.Name = "test-" + m[2]
+	}
+	directive, reason := strings.ToLower(m[4]), strings.TrimSpace(m[5])
+	switch {
+	case directive == "skip":
+		if reason == "" {
+			reason = "skipped by the test"
+		}
+		r.Obs = Skip(reason)
+	case directive == "xfail" || (directive == "todo" && m[1] == "not ok"):
+		r.Obs = Outcome("xfail", reason)
+	case m[1] == "ok":
+		r.Obs = Outcome("ok", "")
+	default:
+		note := reason
+		if note == "" {
+			note = p.diag
+		}
+		r.Obs = Outcome("not ok", note)
+	}
+	p.Running, p.diag = "", ""
+	p.Results = append(p.Results, r)
+	return r, true
+}
+
+// SubName turns a subtest's name into the last part of a case ID:
+// lower case letters, digits, '_' and '.', other runs of characters as
+// one '-'; unique among seen (a repeated name gets -2, -3, ...).
+func SubName(name string, seen map[string]int) string {
+	name = strings.ReplaceAll(strings.ToLower(name), "...", " ")
+	var b strings.Builder
+	dash := false
+	for _, r := range name {
+		ok := r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_' || r == '.'
+		if !ok {
+			dash = b.Len() > 0
+			continue
+		}
+		if dash {
+			b.WriteByte('-')
+			dash = false
+		}
+		b.WriteRune(r)
+	}
+	s := strings.Trim(b.String(), ".")
+	if len(s) > 96 {
+		s = strings.TrimRight(s[:96], "-.")
+	}
+	if s == "" {
+		s = "unnamed"
+	}
+	if seen != nil {
+		seen[s]++
+		if n := seen[s]; n > 1 {
+			s += "-" + strconv.Itoa(n)
+		}
+	}
+	return s
+}
