@@ -378,6 +378,17 @@ pre{background:#f6f6f6;padding:1em;overflow-x:auto}
 {{range .NotComparable}}<tr><td>{{.ID}}</td><td>{{.From}}</td><td>{{.To}}</td><td>{{.Why}}</td></tr>
 {{end}}</table>{{end}}
 {{if .Unmet}}<p>Declared in expect.yaml but not seen:</p><ul>{{range .Unmet}}<li>{{.Cases}}: {{.From}} → {{.To}}</li>{{end}}</ul>{{end}}
+{{with .Peers}}<h2 id="peer">Peer suites</h2><p>The same programs on both kernels; each subtest is a case above.</p>
+<table id="peer-table"><tr><th>peer case</th><th>baseline</th><th>candidate</th><th>changes</th></tr>
+{{range .}}<tr><td>{{.ID}}</td><td>{{.Baseline.Outcome}}; {{.Baseline.Tally}}</td><td>{{.Candidate.Outcome}}; {{.Candidate.Tally}}</td><td>{{if .Changed}}<span class="unexpected">{{.Changed}}</span>{{else}}0{{end}}</td></tr>
+{{end}}</table>{{end}}
+{{with .PeerFocus}}<h3>Their vmsplice subtests</h3><table id="peer-vmsplice"><tr><th>subtest</th><th>baseline</th><th>candidate</th></tr>
+{{range .}}<tr><td>{{.ID}}</td><td>{{.Baseline}}</td><td>{{.Candidate}}</td></tr>
+{{end}}</table>{{end}}
+{{with .StressMetrics}}<h3>stress-ng</h3><p>One run per kernel, in the suites' guests: a rough figure beside the benchmarks' statistics.</p>
+<table id="stress-ng"><tr><th>stressor</th><th>metric</th><th>baseline</th><th>candidate</th><th>change</th><th>patchtest's nearest benchmark (B/s)</th></tr>
+{{range .}}<tr><td>{{.Stressor}}</td><td>{{.Metric}}</td><td>{{printf "%.4g" .Baseline}}</td><td>{{printf "%.4g" .Candidate}}</td><td>{{printf "%+.1f %%" .ChangePct}}</td><td>{{.Bench}}{{if .BenchChange}}: {{.BenchChange}}{{end}}</td></tr>
+{{end}}</table>{{end}}
 <h2>Problems</h2>
 {{range .Kernels}}{{$k := .}}{{with .Summary}}{{if .Count}}<h3>{{$k.Role}}</h3><ul>
 {{range .Kernel}}<li class="unexpected">kernel: {{.}}</li>{{end}}

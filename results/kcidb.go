@@ -284,6 +284,9 @@ func caseStatus(res suites.CaseResult) (status, comment, excerpt string) {
 		return KCIDBError, res.Error, ""
 	case res.Obs != nil && res.Obs.Type == suites.TSkip:
 		return KCIDBSkip, res.Obs.Value, ""
+	case res.Obs != nil && res.Obs.Type == suites.TOutcome && strings.HasPrefix(res.Obs.Value, "not ok"):
+		// A peer test's own failure, as KernelCI shows kselftests.
+		return KCIDBFail, res.Obs.String(), ""
 	case res.Obs != nil:
 		return KCIDBPass, res.Obs.String(), ""
 	}

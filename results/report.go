@@ -103,6 +103,12 @@ func (r *Record) Markdown() string {
 			w("%s", l)
 		}
 	}
+	if pl := r.PeerLines(); len(pl) > 0 {
+		w("")
+		for _, l := range pl {
+			w("%s", l)
+		}
+	}
 	if len(r.NotComparable) > 0 {
 		w("")
 		w("Not comparable (%d; they fail nothing):", len(r.NotComparable))

@@ -1,0 +1,78 @@
+package pipeline
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/patchtest/patchtest/results"
+	"github.com/patchtest/patchtest/suites"
+	"github.com/patchtest/patchtest/vm"
+)
+
+func TestPeerSelect(t *testing.T) {
+	o := Options{Peer: []string{"kselftest", "stress-ng"}}
+	if err := peerSelect(&o); err != nil {
+		t.Fatal(err)
+	}
+	cases, err := suites.Catalogue().Select(o.Patterns...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, _ := suites.Catalogue().Select()
+	peers := 0
+	for _, c := range cases {
+		if c.Suite() == "peer" {
+			peers++
+		}
+	}
+	if len(cases) != len(all)+peers || peers != 3+len(suites.StressNGStressors) {
+		t.Errorf("%d cases (%d peer), want the %d of the catalogue and 8 peer", len(cases), peers, len(all))
+	}
+	o = Options{Peer: []string{"stress-ng"}, Patterns: []string{"vmsplice/alias/*"}}
+	peerSelect(&o)
+	if !slices.Equal(o.Patterns, []string{"vmsplice/alias/*", "peer/stress-ng/*"}) {
+		t.Errorf("patterns %v", o.Patterns)
+	}
+	o = Options{Peer: []string{"ltp"}}
+	err = peerSelect(&o)
+	if vm.OutcomeOf(err) != vm.BadInput || !strings.Contains(err.Error(), "--peer ltp") {
+		t.Errorf("an unknown peer suite: %v", err)
+	}
+}
+
+func TestPeerSourceCheck(t *testing.T) {
+	o := Options{Peer: []string{"kselftest"}, Candidate: results.KernelSpec{Path: "/boot/vmlinuz-nowhere"}}
+	err := peerSourceCheck(o)
+	if vm.OutcomeOf(err) != vm.BadInput || !strings.Contains(err.Error(), "--peer-source DIR") {
+		t.Errorf("a bzImage without a tree: %v", err)
+	}
+	o.PeerSource = t.TempDir()
+	if err := peerSourceCheck(o); vm.OutcomeOf(err) != vm.BadInput || !strings.Contains(err.Error(), "--peer-source") {
+		t.Errorf("a --peer-source that is no kernel tree: %v", err)
+	}
+	if err := peerSourceCheck(Options{Peer: []string{"stress-ng"}, Candidate: o.Candidate}); err != nil {
+		t.Errorf("stress-ng needs no tree: %v", err)
+	}
+	if err := peerSourceCheck(Options{Peer: []string{"kselftest"}}); err != nil {
+		t.Errorf("a built candidate has its tree: %v", err)
+	}
+}
+
+// Split over machines, a peer case's subtests stay with it.
+func TestMergeRunsSubtests(t *testing.T) {
+	cases, _ := suites.Catalogue().Select("vmsplice/alias/read", "peer/kselftest/mm.cow")
+	ok := suites.Outcome("ok", "")
+	runs := []*results.SuiteRun{
+		{Results: []suites.CaseResult{{ID: "peer/kselftest/mm.cow", Obs: &ok}, {ID: "peer/kselftest/mm.cow/a", Obs: &ok}, {ID: "peer/kselftest/mm.cow/b", Obs: &ok}}},
+		{Results: []suites.CaseResult{{ID: "vmsplice/alias/read", Obs: &ok}}},
+	}
+	got := mergeRuns(cases, runs)
+	var ids []string
+	for _, r := range got.Results {
+		ids = append(ids, r.ID)
+	}
+	if strings.Join(ids, " ") != "vmsplice/alias/read peer/kselftest/mm.cow peer/kselftest/mm.cow/a peer/kselftest/mm.cow/b" {
+		t.Errorf("merged %v", ids)
+	}
+}

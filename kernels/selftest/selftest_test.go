@@ -1,0 +1,95 @@
+package selftest
+
+import (
+	"context"
+	"debug/elf"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// fakeTree writes a tree with the selftests' layout: the splice programs
+// build, mm/cow has no source, net/tls does not compile.
+func fakeTree(t *testing.T) string {
+	t.Helper()
+	src := t.TempDir()
+	files := map[string]string{
+		"include/uapi/linux/dummy.h":                                 "/* uapi */\n",
+		"tools/testing/selftests/kselftest.h":                        "/* kselftest */\n",
+		"tools/testing/selftests/splice/default_file_splice_read.c":  "#include \"../kselftest.h\"\nint main(void) { return 0; }\n",
+		"tools/testing/selftests/splice/splice_read.c":               "int main(void) { return 0; }\n",
+		"tools/testing/selftests/splice/default_file_splice_read.sh": "#!/bin/sh\nexit 0\n",
+		"tools/testing/selftests/splice/short_splice_read.sh":        "#!/bin/sh\nexit 0\n",
+		"tools/testing/selftests/net/tls.c":                          "int main(void) { return undeclared; }\n",
+	}
+	for p, data := range files {
+		if err := os.MkdirAll(filepath.Join(src, filepath.Dir(p)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(src, p), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return src
+}
+
+func TestBuild(t *testing.T) {
+	if _, err := exec.LookPath("gcc"); err != nil {
+		t.Skip("no gcc")
+	}
+	ctx := context.Background()
+	src, cache := fakeTree(t), t.TempDir()
+	b, err := Build(ctx, Request{Source: src, CacheDir: cache})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.Cached {
+		t.Error("a first build says cached")
+	}
+	f, err := elf.Open(filepath.Join(b.Dir, "splice/splice_read"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_INTERP {
+			t.Error("splice_read is dynamically linked")
+		}
+	}
+	f.Close()
+	if st, err := os.Stat(filepath.Join(b.Dir, "splice/short_splice_read.sh")); err != nil || st.Mode()&0o111 == 0 {
+		t.Errorf("script not copied executable: %v", err)
+	}
+	m := b.Manifest
+	if why := m.Failed["mm/cow"]; !strings.Contains(why, "has no tools/testing/selftests/mm/cow.c") {
+		t.Errorf("mm/cow: %q", why)
+	}
+	if why := m.Failed["net/tls"]; !strings.Contains(why, "does not build: ") || !strings.Contains(why, "error:") {
+		t.Errorf("net/tls: %q", why)
+	}
+	if m.Missing("splice/splice_read") != "" || !strings.HasPrefix(m.Missing("splice/splice_read", "net/tls"), "net/tls is not built: ") {
+		t.Errorf("Missing: %q", m.Missing("splice/splice_read", "net/tls"))
+	}
+	if !strings.Contains(m.Headers, "/usr/include") {
+		t.Errorf("headers from %q: a tree without a Makefile has no make headers", m.Headers)
+	}
+	again, err := Build(ctx, Request{Source: src, CacheDir: cache})
+	if err != nil || !again.Cached || again.Dir != b.Dir {
+		t.Errorf("second build: %+v, %v; want the cached one", again, err)
+	}
+	os.WriteFile(filepath.Join(src, "tools/testing/selftests/splice/splice_read.c"), []byte("int main(void) { return 1; }\n"), 0o644)
+	changed, err := Build(ctx, Request{Source: src, CacheDir: cache})
+	if err != nil || changed.Cached || changed.Dir == b.Dir {
+		t.Errorf("after a source change: %+v, %v; want a new build", changed, err)
+	}
+}
+
+func TestCheckSource(t *testing.T) {
+	if err := CheckSource(t.TempDir()); err == nil || !strings.Contains(err.Error(), "point at the kernel's source tree") {
+		t.Errorf("an empty directory: %v", err)
+	}
+	if err := CheckSource(fakeTree(t)); err != nil {
+		t.Error(err)
+	}
+}

@@ -1,0 +1,207 @@
+package suites
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestTAPParser(t *testing.T) {
+	out := `TAP version 13
+1..5
+# [INFO] detected PMD size: 2048 KiB
+# [RUN] vmsplice() + unmap in child ... with base page
+ok 1 No leak from parent into child
+# [RUN] vmsplice() + unmap in child ... with swapped out base page
+ok 2 # SKIP MADV_PAGEOUT did not work, is swap enabled?
+# [RUN] vmsplice() before fork(), unmap in parent after fork() ... with base page
+# Leak from child into parent
+not ok 3 No leak from child into parent
+#  RUN           tls.12_aes_gcm.sendfile ...
+#            OK  tls.12_aes_gcm.sendfile
+ok 4 tls.12_aes_gcm.sendfile
+    ok 1 nested result, left to its parent
+ok 5 tls.13_sm4.splice_to_pipe # XFAIL not on this cipher
+`
+	p := NewTAPParser()
+	for _, l := range strings.Split(out, "\n") {
+		p.Line(l)
+	}
+	if p.Plan != 5 {
+		t.Errorf("plan %d, want 5", p.Plan)
+	}
+	want := []struct{ name, obs string }{
+		{"vmsplice() + unmap in child ... with base page", "outcome:ok"},
+		{"vmsplice() + unmap in child ... with swapped out base page", "skip:MADV_PAGEOUT did not work, is swap enabled?"},
+		{"vmsplice() before fork(), unmap in parent after fork() ... with base page", "outcome:not ok (Leak from child into parent)"},
+		{"tls.12_aes_gcm.sendfile", "outcome:ok"},
+		{"tls.13_sm4.splice_to_pipe", "outcome:xfail (not on this cipher)"},
+	}
+	if len(p.Results) != len(want) {
+		t.Fatalf("%d results, want %d: %+v", len(p.Results), len(want), p.Results)
+	}
+	for i, w := range want {
+		if r := p.Results[i]; r.Name != w.name || r.Obs.String() != w.obs {
+			t.Errorf("result %d: %q %s, want %q %s", i+1, r.Name, r.Obs, w.name, w.obs)
+		}
+	}
+	if p.Running != "" {
+		t.Errorf("running %q after the last result", p.Running)
+	}
+	p.Line("# [RUN] R/O GUP pin ... with memfd")
+	if p.Running != "R/O GUP pin ... with memfd" {
+		t.Errorf("running %q", p.Running)
+	}
+}
+
+func TestSubName(t *testing.T) {
+	seen := map[string]int{}
+	for _, c := range []struct{ in, want string }{
+		{"vmsplice() + unmap in child with mprotect() optimization ... with base page", "vmsplice-unmap-in-child-with-mprotect-optimization-with-base-page"},
+		{"tls.12_aes_gcm.sendfile", "tls.12_aes_gcm.sendfile"},
+		{"R/O GUP pin on R/O-mapped shared page", "r-o-gup-pin-on-r-o-mapped-shared-page"},
+		{"R/O GUP pin on R/O-mapped shared page", "r-o-gup-pin-on-r-o-mapped-shared-page-2"},
+		{"???", "unnamed"},
+		{"default_file_splice_read.sh", "default_file_splice_read.sh"},
+	} {
+		got := SubName(c.in, seen)
+		if got != c.want {
+			t.Errorf("SubName(%q) = %q, want %q", c.in, got, c.want)
+		}
+		if !idRe.MatchString("peer/kselftest/mm.cow/" + got) {
+			t.Errorf("peer/kselftest/mm.cow/%s is not a valid case ID", got)
+		}
+	}
+	if n := SubName(strings.Repeat("abc ", 60), nil); len(n) > 96 {
+		t.Errorf("a long name stays %d characters", len(n))
+	}
+}
+
+func TestStressYAMLAndCollapse(t *testing.T) {
+	y := []byte(`---
+system-info:
+      stress-ng-version: 0.15.06
+metrics:
+    - stressor: vm-splice
+      bogo-ops: 175142
+      bogo-ops-per-second-real-time: 175134.108262
+      wall-clock-time: 1.000045
+      mb-per-sec-vmsplice-rate: 26839.266828
+    - stressor: pipe
+      bogo-ops: 0
+      wall-clock-time: 2.0
+...
+`)
+	ms, err := ParseStressYAML(y)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ms) != 2 || ms[0].Stressor != "vm-splice" || ms[0].Values["bogo-ops"] != 175142 || ms[0].Values["mb-per-sec-vmsplice-rate"] != 26839.266828 {
+		t.Fatalf("parsed %+v", ms)
+	}
+	for _, c := range []struct {
+		m    StressMetrics
+		want string
+	}{
+		{ms[0], ""},
+		{ms[1], "zero bogo operations"},
+		{StressMetrics{Values: map[string]float64{"bogo-ops": 12, "wall-clock-time": 0.01}}, "collapsed: its loop ran 0.01 s of 1 s (12 bogo ops)"},
+		{StressMetrics{Values: map[string]float64{}}, "no bogo-ops in its metrics"},
+	} {
+		if got := Collapse(c.m, 1); got != c.want {
+			t.Errorf("Collapse(%v) = %q, want %q", c.m.Values, got, c.want)
+		}
+	}
+}
+
+func TestExpand(t *testing.T) {
+	ok := Outcome("ok", "")
+	r := CaseResult{ID: "peer/kselftest/mm.cow", Obs: &ok, Subs: []SubResult{{Name: "a", Obs: &ok}, {Name: "b", NotRun: "hung here"}}}
+	got := r.Expand()
+	if len(got) != 3 || got[0].Subs != nil || got[1].ID != "peer/kselftest/mm.cow/a" || got[2].NotRun != "hung here" {
+		t.Fatalf("Expand = %+v", got)
+	}
+}
+
+func TestPeerCasesHidden(t *testing.T) {
+	all, _ := Catalogue().Select()
+	for _, c := range all {
+		if c.Suite() == "peer" {
+			t.Fatalf("%s runs without being asked for", c.ID)
+		}
+	}
+	for _, s := range PeerSuites {
+		cs, err := Catalogue().Select(PeerPattern(s))
+		if err != nil || len(cs) == 0 {
+			t.Errorf("%s: %d cases, %v", PeerPattern(s), len(cs), err)
+		}
+	}
+}
+
+// A program that outlives its bound is killed with its whole process
+// group, and a TAP program killed in a subtest hangs the case naming it,
+// keeping the subtests reported before.
+func TestTapRunKilled(t *testing.T) {
+	dir := t.TempDir()
+	script := filepath.Join(dir, "t.sh")
+	os.WriteFile(script, []byte("#!/bin/sh\necho 'TAP version 13'\necho '1..2'\necho '# [RUN] first'\necho 'ok 1 fine'\necho '# [RUN] second ...'\n(sleep 60; echo child) &\nsleep 60\n"), 0o755)
+	tt, err := newT()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tt.end()
+	start := time.Now()
+	tapRun(tt, program{dir: dir, argv: []string{script}, bound: 500 * time.Millisecond}, map[string]int{})
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("killed after %v; the process group's children kept the output open", d)
+	}
+	if !strings.Contains(tt.hung, "in subtest second") || !strings.Contains(tt.hung, "after 1 result") {
+		t.Errorf("hang %q", tt.hung)
+	}
+	if len(tt.subs) != 2 || tt.subs[0].Name != "first" || tt.subs[0].Obs.Value != "ok" || tt.subs[1].Name != "second" || tt.subs[1].NotRun == "" {
+		t.Errorf("subs %+v", tt.subs)
+	}
+}
+
+func TestTapRunExit(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct {
+		script, want string
+	}{
+		{"echo '1..1'; echo 'ok 1 x'", "outcome:ok"},
+		{"echo '1..2'; echo 'ok 1 x'", "outcome:not ok (1 of 2 planned results)"},
+		{"echo '1..1'; echo 'not ok 1 x'; exit 1", "outcome:not ok (exit 1)"},
+		{"echo '1..0 # SKIP no THP'; exit 4", "skip:the test skipped itself: 1..0 # SKIP no THP"},
+	} {
+		p := filepath.Join(dir, "t.sh")
+		os.WriteFile(p, []byte("#!/bin/sh\n"+c.script+"\n"), 0o755)
+		tt, _ := newT()
+		got := tapRun(tt, program{dir: dir, argv: []string{p}, bound: 10 * time.Second}, map[string]int{})
+		tt.end()
+		if got := string(got.Type) + ":" + got.Value; got != c.want {
+			t.Errorf("%s: %s, want %s", c.script, got, c.want)
+		}
+	}
+}
+
+func TestHarnessTestName(t *testing.T) {
+	l := []string{
+		"# FIXTURE           VARIANT                   TEST",
+		"tls_basic                                      base_base",
+		"tls                  12_aes_gcm                sendfile",
+		"                     13_aes_gcm                splice_to_pipe",
+		"--------------------------------------------------------------------------------",
+		"tls                  12_aes_gcm",
+	}
+	var got []string
+	for _, x := range l {
+		if n := harnessTestName(x); n != "" {
+			got = append(got, n)
+		}
+	}
+	if strings.Join(got, ",") != "base_base,sendfile,splice_to_pipe" {
+		t.Errorf("names %v", got)
+	}
+}
