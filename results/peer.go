@@ -237,6 +237,21 @@ func (r *Record) StressMetrics() []StressRow {
 	return out
 }
 
+// StressClock says what the stressors' guest time counted.
+func (r *Record) StressClock() string {
+	for _, k := range []KernelResult{r.Baseline, r.Candidate} {
+		if k.Run == nil {
+			continue
+		}
+		for _, b := range k.Run.Boots {
+			if strings.HasPrefix(b.Clock, "icount") {
+				return "their guests' time counts instructions, as the benchmarks'"
+			}
+		}
+	}
+	return "real time in the suites' guests: rough under emulation"
+}
+
 // PeerLines renders the peer suites for the reports: each peer case on
 // both kernels, the vmsplice subtests, and stress-ng's figures.
 func (r *Record) PeerLines() []string {
@@ -262,7 +277,7 @@ func (r *Record) PeerLines() []string {
 	}
 	if rows := r.StressMetrics(); len(rows) > 0 {
 		add("")
-		add("stress-ng (one %v run per kernel, in the suites' guests):", suites.StressDuration)
+		add("stress-ng (one %v run per kernel; %s):", suites.StressDuration, r.StressClock())
 		for _, row := range rows {
 			add("  %s %s: %.4g -> %.4g (%+.1f %%)", row.Stressor, row.Metric, row.Baseline, row.Candidate, row.ChangePct)
 			if row.BenchChange != "" {

@@ -36,7 +36,7 @@ var PeerSuites = []string{"kselftest", "stress-ng"}
 func PeerPattern(suite string) string { return "peer/" + suite + "/*" }
 
 // StressDuration is how long each stress-ng stressor runs.
-const StressDuration = 2 * time.Second
+const StressDuration = time.Second
 
 // StressNGStressors are the stress-ng stressors patchtest runs.
 var StressNGStressors = []string{"vm-splice", "splice", "tee", "sendfile", "pipe"}

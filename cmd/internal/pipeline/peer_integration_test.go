@@ -1,0 +1,120 @@
+package pipeline
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/patchtest/patchtest/results"
+	"github.com/patchtest/patchtest/suites"
+	"github.com/patchtest/patchtest/vm"
+	"github.com/patchtest/patchtest/vm/vmtest"
+)
+
+// The peer suites on stock against the reference series: the kselftests
+// are built from the candidate's own tree, every peer case and every
+// subtest one kernel reports has a result on the other too, mm/cow's
+// vmsplice subtests are in the report, and stress-ng's stressors did
+// work on both kernels (none collapsed, none reported a failure).
+func TestIntegrationPeer(t *testing.T) {
+	vmtest.Integration(t)
+	if _, err := exec.LookPath("stress-ng"); err != nil {
+		t.Skip("no stress-ng on this host (apt-get install stress-ng; patchtest run --peer stress-ng installs it)")
+	}
+	cache, agent := vmtest.CacheDir(), vmtest.Guest(t)
+	series := filepath.Join("..", "..", "..", "kernels", "patches", "vmsplice-wrapper")
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Minute)
+	defer cancel()
+	start := time.Now()
+	rec, err := Execute(ctx, Options{
+		Baseline:  results.KernelSpec{Source: "debian:6.12"},
+		Candidate: results.KernelSpec{Source: "debian:6.12", Patches: series},
+		Expect:    filepath.Join(series, "expect.yaml"),
+		Patterns:  []string{"vmsplice/alias/read"},
+		Peer:      suites.PeerSuites,
+		Boot:      vm.BootOptions{GuestBinary: agent, CacheDir: cache},
+		CacheDir:  cache,
+		OutDir:    t.TempDir(),
+		Events:    func(e results.Event) { t.Log(e) },
+	})
+	if err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	t.Logf("report:\n%s", rec.Markdown())
+	peers, _ := suites.Catalogue().Select("peer/*")
+	for _, side := range []*results.KernelResult{&rec.Baseline, &rec.Candidate} {
+		var peerTime time.Duration
+		for _, r := range side.Run.Results {
+			if strings.HasPrefix(r.ID, results.PeerPrefix) {
+				peerTime += r.Duration
+			}
+		}
+		t.Logf("%s: peer cases took %v of guest time", side.Role, peerTime.Round(time.Millisecond))
+	}
+	b, c := byID(rec.Baseline.Run.Results), byID(rec.Candidate.Run.Results)
+	for _, p := range peers {
+		for _, m := range []map[string]bool{b, c} {
+			if !m[p.ID] {
+				t.Errorf("%s has no result on a kernel", p.ID)
+			}
+		}
+	}
+	subs := 0
+	for id := range b {
+		if strings.HasPrefix(id, results.PeerPrefix) && !c[id] {
+			t.Errorf("%s ran on the baseline only", id)
+		}
+		if strings.Count(id, "/") == 3 && strings.HasPrefix(id, results.PeerPrefix) {
+			subs++
+		}
+	}
+	for id := range c {
+		if strings.HasPrefix(id, results.PeerPrefix) && !b[id] {
+			t.Errorf("%s ran on the candidate only", id)
+		}
+	}
+	cow := 0
+	for _, r := range rec.PeerFocus() {
+		if strings.HasPrefix(r.ID, "peer/kselftest/mm.cow/vmsplice") {
+			cow++
+		}
+	}
+	if cow == 0 {
+		t.Error("no mm/cow vmsplice subtest in the report")
+	}
+	for _, side := range []*results.KernelResult{&rec.Baseline, &rec.Candidate} {
+		for _, r := range side.Run.Results {
+			if strings.HasPrefix(r.ID, "peer/stress-ng/") && (len(r.Invariant) > 0 || r.Error != "") {
+				t.Errorf("%s on %s: %v %s", r.ID, side.Role, r.Invariant, r.Error)
+			}
+			if strings.HasPrefix(r.ID, "peer/kselftest/mm.cow/vmsplice") && r.Obs != nil && r.Obs.Type == suites.TOutcome && r.Obs.Value != "ok" {
+				t.Errorf("%s on %s: %s", r.ID, side.Role, r.Obs)
+			}
+		}
+	}
+	if len(rec.StressMetrics()) < len(suites.StressNGStressors) {
+		t.Errorf("stress-ng metrics for %d rows, want one per stressor at least", len(rec.StressMetrics()))
+	}
+	if err := rec.Validate(); err != nil {
+		t.Errorf("run.json does not validate: %v", err)
+	}
+	for f, want := range map[string]string{"report.md": "Their vmsplice subtests", "report.html": `id="peer-table"`, "kcidb.json": "patchtest.peer.kselftest.mm.cow.vmsplice", "junit.xml": "peer/kselftest/mm.cow/vmsplice"} {
+		bs, err := os.ReadFile(filepath.Join(rec.Dir, f))
+		if err != nil || !strings.Contains(string(bs), want) {
+			t.Errorf("%s lacks %q: %v", f, want, err)
+		}
+	}
+	t.Logf("%d peer subtests on each kernel; run took %v", subs, time.Since(start).Round(time.Second))
+}
+
+func byID(rs []suites.CaseResult) map[string]bool {
+	m := map[string]bool{}
+	for _, r := range rs {
+		m[r.ID] = true
+	}
+	return m
+}
