@@ -33,7 +33,7 @@ func peerSelect(o *Options) error {
 	var pats []string
 	for _, p := range o.Peer {
 		if !slices.Contains(suites.PeerSuites, p) {
-			return &vm.Error{Outcome: vm.BadInput, Msg: fmt.Sprintf("--peer %s", p),
+			return &vm.Error{Outcome: vm.BadInput, Msg: fmt.Sprintf("peer suite %q (--peer, peer.suites)", p),
 				Err: fmt.Errorf("no such peer suite: give a comma-separated list of %s", strings.Join(suites.PeerSuites, ", "))}
 		}
 		pats = append(pats, suites.PeerPattern(p))

@@ -36,7 +36,7 @@ func TestPeerSelect(t *testing.T) {
 	}
 	o = Options{Peer: []string{"ltp"}}
 	err = peerSelect(&o)
-	if vm.OutcomeOf(err) != vm.BadInput || !strings.Contains(err.Error(), "--peer ltp") {
+	if vm.OutcomeOf(err) != vm.BadInput || !strings.Contains(err.Error(), `peer suite "ltp"`) {
 		t.Errorf("an unknown peer suite: %v", err)
 	}
 }
