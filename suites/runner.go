@@ -135,6 +135,10 @@ func runCase(c *Case) StreamRecord {
 	t.mu.Lock()
 	rec.Invariant = t.failures
 	rec.Subs = t.subs
+	if t.dropped > 0 {
+		o := Outcome("truncated", fmt.Sprintf("%d more subtests than the %d kept", t.dropped, MaxSubs))
+		rec.Subs = append(rec.Subs, SubResult{Name: "more-subtests-not-kept", Obs: &o})
+	}
 	rec.Metrics = t.metrics
 	if t.hung != "" && !strings.HasPrefix(rec.Error, HungPrefix) {
 		rec.Obs, rec.Error = nil, HungPrefix+": "+t.hung

@@ -21,6 +21,7 @@ type T struct {
 	cleanups []func()
 	failures []string
 	subs     []SubResult
+	dropped  int
 	metrics  map[string]float64
 	hung     string
 }
@@ -50,9 +51,17 @@ func (t *T) Check(ok bool, format string, a ...any) {
 // ID/name. Subtests recorded before the case hangs are kept.
 func (t *T) Sub(s SubResult) {
 	t.mu.Lock()
-	t.subs = append(t.subs, s)
+	if len(t.subs) < MaxSubs {
+		t.subs = append(t.subs, s)
+	} else {
+		t.dropped++
+	}
 	t.mu.Unlock()
 }
+
+// MaxSubs bounds the subtests one case records: a program that reports
+// more (a flood of results) has the rest counted, not kept.
+const MaxSubs = 2000
 
 // Metric records a figure the case measured (a peer stressor's rate).
 func (t *T) Metric(name string, v float64) {

@@ -85,6 +85,21 @@ func TestBuild(t *testing.T) {
 	}
 }
 
+// A tree without selftests is not an error: every test is recorded as
+// not built, and the guest skips them with that reason.
+func TestBuildNoSelftests(t *testing.T) {
+	if _, err := exec.LookPath("gcc"); err != nil {
+		t.Skip("no gcc")
+	}
+	b, err := Build(context.Background(), Request{Source: t.TempDir(), CacheDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(b.Manifest.Failed); n != len(Programs)+len(Scripts) {
+		t.Errorf("%d not built, want all %d: %v", n, len(Programs)+len(Scripts), b.Manifest.Failed)
+	}
+}
+
 func TestCheckSource(t *testing.T) {
 	if err := CheckSource(t.TempDir()); err == nil || !strings.Contains(err.Error(), "point at the kernel's source tree") {
 		t.Errorf("an empty directory: %v", err)

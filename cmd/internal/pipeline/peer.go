@@ -21,6 +21,7 @@ import (
 var (
 	stressNGNeed = setup.Need{Program: "stress-ng", Package: "stress-ng", Why: "for the stress-ng peer suite"}
 	libcNeed     = setup.Need{Program: "libc.a", Package: "libc6-dev", Why: "to build the kselftests statically"}
+	gccNeed      = setup.Need{Program: "gcc", Package: "gcc", Why: "to build the kselftests"}
 )
 
 // peerSelect checks o.Peer's names and adds their cases to the selection:
@@ -62,6 +63,7 @@ func peerNeeds(o Options) (programs, libraries []setup.Need) {
 		programs = append(programs, stressNGNeed)
 	}
 	if slices.Contains(o.Peer, "kselftest") {
+		programs = append(programs, gccNeed)
 		libraries = append(libraries, libcNeed)
 	}
 	return programs, libraries
