@@ -81,8 +81,8 @@ func peerSourceCheck(o Options) error {
 		}
 		return nil
 	}
-	if tree, _, ok := kernels.TreeOf(o.Candidate.Path); ok {
-		return selftest.CheckSource(tree)
+	if _, _, ok := kernels.TreeOf(o.Candidate.Path); ok {
+		return nil
 	}
 	return &vm.Error{Outcome: vm.BadInput, Msg: "--peer kselftest",
 		Err: fmt.Errorf("the candidate kernel %s comes with no source tree to build the selftests from: give --peer-source DIR, the kernel tree it was built from", o.Candidate.Path)}

@@ -118,3 +118,65 @@ func byID(rs []suites.CaseResult) map[string]bool {
 	}
 	return m
 }
+
+// A kernel that panics in every vmsplice(): the peer cases that call it
+// (mm/cow, stress-ng's vm-splice) are charged the crash like any case,
+// the guest boots again and the other peer cases still run; the
+// subtests mm/cow never reached are not comparable, not changes.
+func TestIntegrationPeerCrash(t *testing.T) {
+	vmtest.Integration(t)
+	if _, err := exec.LookPath("stress-ng"); err != nil {
+		t.Skip("no stress-ng on this host (apt-get install stress-ng)")
+	}
+	cache, agent := vmtest.CacheDir(), vmtest.Guest(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Minute)
+	defer cancel()
+	rec, err := Execute(ctx, Options{
+		Baseline:  results.KernelSpec{Source: "debian:6.12"},
+		Candidate: results.KernelSpec{Source: "debian:6.12", Patches: filepath.Join("testdata", "faults", "panicall")},
+		Patterns:  []string{"peer/*"},
+		Peer:      suites.PeerSuites,
+		Boot:      vm.BootOptions{GuestBinary: agent, CacheDir: cache},
+		CacheDir:  cache,
+		OutDir:    t.TempDir(),
+		Events:    func(e results.Event) { t.Log(e) },
+	})
+	if err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	t.Logf("report:\n%s", rec.Markdown())
+	got := map[string]suites.CaseResult{}
+	for _, r := range rec.Candidate.Run.Results {
+		got[r.ID] = r
+	}
+	for _, id := range []string{"peer/kselftest/mm.cow", "peer/stress-ng/vm-splice"} {
+		if got[id].Crash == "" {
+			t.Errorf("%s: %+v, want the crash charged to it", id, got[id])
+		}
+	}
+	for _, id := range []string{"peer/kselftest/splice", "peer/stress-ng/pipe", "peer/stress-ng/sendfile"} {
+		if r := got[id]; r.Obs == nil || r.Obs.Value != "ok" {
+			t.Errorf("%s after the crashes: %+v", id, r)
+		}
+	}
+	nc := 0
+	for _, c := range rec.NotComparable {
+		if strings.HasPrefix(c.ID, "peer/kselftest/mm.cow/") && strings.Contains(c.Why, "did not finish") {
+			nc++
+		}
+	}
+	if nc == 0 {
+		t.Error("mm/cow's subtests missing on the candidate are not listed as not comparable")
+	}
+	for _, c := range rec.Changes {
+		if strings.HasPrefix(c.ID, "peer/kselftest/mm.cow/") {
+			t.Errorf("a subtest behind the crash is a change: %v", c)
+		}
+	}
+	if !rec.Failed() {
+		t.Error("the run did not fail")
+	}
+	if err := rec.Validate(); err != nil {
+		t.Errorf("run.json does not validate: %v", err)
+	}
+}
