@@ -170,7 +170,7 @@ type StressRow struct {
 	Baseline, Candidate float64
 	ChangePct           float64
 	// Bench is patchtest's nearest benchmark; BenchChange its B/s
-	// change ("-12.3 % (p=0.001)"), empty without a perf run.
+	// change ("-12.3 %, p=0.001, regression"), empty without a perf run.
 	Bench, BenchChange string
 }
 
@@ -227,7 +227,7 @@ func (r *Record) StressMetrics() []StressRow {
 			if r.Perf != nil {
 				for _, pc := range r.Perf.Changes {
 					if pc.Bench == row.Bench && pc.Metric == "B/s" {
-						row.BenchChange = fmt.Sprintf("%+.1f %% (p=%.3f, %s)", pc.ChangePct, pc.P, pc.Verdict)
+						row.BenchChange = fmt.Sprintf("%+.1f %%, p=%.3f, %s", pc.ChangePct, pc.P, pc.Verdict)
 					}
 				}
 			}
@@ -278,11 +278,16 @@ func (r *Record) PeerLines() []string {
 	if rows := r.StressMetrics(); len(rows) > 0 {
 		add("")
 		add("stress-ng (one %v run per kernel; %s):", suites.StressDuration, r.StressClock())
+		last := ""
 		for _, row := range rows {
-			add("  %s %s: %.4g -> %.4g (%+.1f %%)", row.Stressor, row.Metric, row.Baseline, row.Candidate, row.ChangePct)
-			if row.BenchChange != "" {
-				add("      patchtest %s B/s: %s", row.Bench, row.BenchChange)
+			if row.Stressor != last {
+				last = row.Stressor
+				add("  %s:", row.Stressor)
+				if row.BenchChange != "" {
+					add("      vs %s B/s: %s", row.Bench, row.BenchChange)
+				}
 			}
+			add("      %s: %.4g -> %.4g (%+.1f %%)", row.Metric, row.Baseline, row.Candidate, row.ChangePct)
 		}
 	}
 	return l

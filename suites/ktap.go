@@ -25,8 +25,9 @@ type TAPParser struct {
 	// Plan is the number of subtests the plan line announced, -1 when
 	// none was seen.
 	Plan int
-	// Diag is the last diagnostic line since the previous result.
-	diag    string
+	// diag is the last diagnostic line since the previous result, loc
+	// the first that names a source line (an assertion's "tls.c:383:").
+	diag, loc string
 	Results []TAPResult
 }
 
@@ -36,6 +37,10 @@ func NewTAPParser() *TAPParser { return &TAPParser{Plan: -1} }
 var (
 	tapResultRe = regexp.MustCompile(`^(not ok|ok)\s+(\d+)\s*(?:-\s*)?(.*?)\s*(?:#\s*(SKIP|skip|XFAIL|xfail|TODO|todo|error|ERROR)\b\s*(.*))?$`)
 	tapPlanRe   = regexp.MustCompile(`^1\.\.(\d+)`)
+	// kselftest_harness.h's status lines ("#            OK  name") say
+	// nothing the result line does not.
+	tapStatusRe = regexp.MustCompile(`^(OK|FAIL|SKIP|XFAIL|XPASS)\s`)
+	tapLocRe    = regexp.MustCompile(`\.c:\d+:`)
 	// "# [RUN] title" (kselftest.h users such as mm/cow) and
 	// "#  RUN           fixture.variant.test ..." (kselftest_harness.h).
 	tapRunRe = regexp.MustCompile(`^#\s*(?:\[RUN\]|RUN)\s+(.*?)\s*(?:\.\.\.)?\s*$`)
@@ -51,12 +56,15 @@ func (p *TAPParser) Line(line string) (TAPResult, bool) {
 		return TAPResult{}, false
 	}
 	if m := tapRunRe.FindStringSubmatch(line); m != nil {
-		p.Running, p.diag = m[1], ""
+		p.Running, p.diag, p.loc = m[1], "", ""
 		return TAPResult{}, false
 	}
 	if strings.HasPrefix(line, "#") {
-		if d := strings.TrimSpace(strings.TrimLeft(line, "#")); d != "" && !strings.HasPrefix(d, "[INFO]") {
+		if d := strings.TrimSpace(strings.TrimLeft(line, "#")); d != "" && !strings.HasPrefix(d, "[INFO]") && !tapStatusRe.MatchString(d) {
 			p.diag = d
+			if p.loc == "" && tapLocRe.MatchString(d) {
+				p.loc = d
+			}
 		}
 		return TAPResult{}, false
 	}
@@ -86,11 +94,14 @@ func (p *TAPParser) Line(line string) (TAPResult, bool) {
 	default:
 		note := reason
 		if note == "" {
+			note = p.loc
+		}
+		if note == "" {
 			note = p.diag
 		}
 		r.Obs = Outcome("not ok", note)
 	}
-	p.Running, p.diag = "", ""
+	p.Running, p.diag, p.loc = "", "", ""
 	p.Results = append(p.Results, r)
 	return r, true
 }

@@ -59,7 +59,7 @@ func peerCases() []*Case {
 		{
 			ID: "peer/kselftest/net.tls", Desc: "the kernel's net/tls selftest, its sendfile and splice tests",
 			Calls: "tools/testing/selftests/net/tls -t TEST... (every test named *sendfile* or *splice*)", Pins: "kselftest net/tls",
-			Hidden: true, Timeout: 240 * time.Second, Needs: []string{"CONFIG_TLS"}, Run: runKselftestTLS,
+			Hidden: true, Timeout: 500 * time.Second, Needs: []string{"CONFIG_TLS"}, Run: runKselftestTLS,
 		},
 	}
 	for _, s := range StressNGStressors {
@@ -273,7 +273,7 @@ func runKselftestTLS(t *T) Observation {
 	for _, n := range names {
 		argv = append(argv, "-t", n)
 	}
-	return tapRun(t, program{dir: dir, argv: argv, bound: 220 * time.Second}, map[string]int{})
+	return tapRun(t, program{dir: dir, argv: argv, bound: 480 * time.Second}, map[string]int{})
 }
 
 // harnessTestName is the TEST column of a line of kselftest_harness.h's

@@ -205,3 +205,62 @@ func TestHarnessTestName(t *testing.T) {
 		t.Errorf("names %v", got)
 	}
 }
+
+// Real output from the guest, stock kernel: mm/cow, and net/tls's
+// harness listing and its sendfile and splice tests (tls.c with its
+// tls_crypto_info_init made to take the fourth argument its callers pass:
+// Debian 6.12.117's does not compile; the rekey tests fail for that, and
+// the ciphers the guest kernel lacks fail their tests).
+func TestTAPRealOutput(t *testing.T) {
+	read := func(name string) []string {
+		b, err := os.ReadFile(filepath.Join("testdata", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.Split(string(b), "\n")
+	}
+	cow := NewTAPParser()
+	for _, l := range read("cow.txt") {
+		cow.Line(l)
+	}
+	if cow.Plan != 33 || len(cow.Results) != 33 {
+		t.Errorf("cow: plan %d, %d results", cow.Plan, len(cow.Results))
+	}
+	seen := map[string]int{}
+	vms := 0
+	for _, r := range cow.Results {
+		if n := SubName(r.Name, seen); strings.HasPrefix(n, "vmsplice-") {
+			vms++
+		}
+	}
+	if vms != 8 || seen["vmsplice-unmap-in-child-with-base-page"] != 1 {
+		t.Errorf("cow: %d vmsplice subtests: %v", vms, seen)
+	}
+	var names []string
+	for _, l := range read("tls-list.txt") {
+		if n := harnessTestName(l); n != "" && (strings.Contains(n, "sendfile") || strings.Contains(n, "splice")) {
+			names = append(names, n)
+		}
+	}
+	if len(names) != 14 || names[0] != "sendfile" {
+		t.Errorf("tls -l: %d sendfile/splice tests %v, want 14", len(names), names)
+	}
+	tls := NewTAPParser()
+	ok, notOK := 0, 0
+	for _, l := range read("tls-run.txt") {
+		if r, done := tls.Line(l); done {
+			switch r.Obs.Value {
+			case "ok":
+				ok++
+			case "not ok":
+				notOK++
+			}
+			if r.Name == "tls.12_chacha.sendfile" && r.Obs.Note != "tls.c:383:sendfile:Expected ret (-1) == 0 (0)" {
+				t.Errorf("note of a failure: %q", r.Obs.Note)
+			}
+		}
+	}
+	if tls.Plan != 182 || ok != 64 || notOK != 118 {
+		t.Errorf("tls: plan %d, %d ok, %d not ok; want 182, 64, 118", tls.Plan, ok, notOK)
+	}
+}
