@@ -385,7 +385,7 @@ pre{background:#f6f6f6;padding:1em;overflow-x:auto}
 {{with .PeerFocus}}<h3>Their vmsplice subtests</h3><table id="peer-vmsplice"><tr><th>subtest</th><th>baseline</th><th>candidate</th></tr>
 {{range .}}<tr><td>{{.ID}}</td><td>{{.Baseline}}</td><td>{{.Candidate}}</td></tr>
 {{end}}</table>{{end}}
-{{with .StressMetrics}}<h3>stress-ng</h3><p>One run per kernel; {{$.StressClock}}.</p>
+{{with .StressMetrics}}<h3>stress-ng</h3><p>One run per kernel ({{$.StressClock}}); no statistics: what stress-ng sees, beside the benchmarks' measurement.</p>
 <table id="stress-ng"><tr><th>stressor</th><th>metric</th><th>baseline</th><th>candidate</th><th>change</th><th>patchtest's nearest benchmark (B/s)</th></tr>
 {{range .}}<tr><td>{{.Stressor}}</td><td>{{.Metric}}</td><td>{{printf "%.4g" .Baseline}}</td><td>{{printf "%.4g" .Candidate}}</td><td>{{printf "%+.1f %%" .ChangePct}}</td><td>{{.Bench}}{{if .BenchChange}}: {{.BenchChange}}{{end}}</td></tr>
 {{end}}</table>{{end}}

@@ -245,11 +245,11 @@ func (r *Record) StressClock() string {
 		}
 		for _, b := range k.Run.Boots {
 			if strings.HasPrefix(b.Clock, "icount") {
-				return "their guests' time counts instructions, as the benchmarks'"
+				return "guest time counts instructions"
 			}
 		}
 	}
-	return "real time in the suites' guests: rough under emulation"
+	return "real time: rough under emulation"
 }
 
 // PeerLines renders the peer suites for the reports: each peer case on
@@ -277,7 +277,8 @@ func (r *Record) PeerLines() []string {
 	}
 	if rows := r.StressMetrics(); len(rows) > 0 {
 		add("")
-		add("stress-ng (one %v run per kernel; %s):", suites.StressDuration, r.StressClock())
+		add("stress-ng, one %v run per kernel (%s; no statistics:", suites.StressDuration, r.StressClock())
+		add("what stress-ng sees, beside the benchmarks' measurement):")
 		last := ""
 		for _, row := range rows {
 			if row.Stressor != last {
