@@ -187,8 +187,10 @@ func (b *Builder) Tree(ctx context.Context, req Request) (dir string, release fu
 // was built from it: the source with req's series applied. It holds the
 // source's lock throughout and restores the tree after, so fn must only
 // read it (or write outside it). The peer suites' selftests are built
-// from it.
-func (b *Builder) WithTree(ctx context.Context, req Request, fn func(src string) error) error {
+// from it. With reads set, the series is applied only when it touches a
+// file reads says fn reads: the tree is the same for fn otherwise, and
+// the series' files keep their times.
+func (b *Builder) WithTree(ctx context.Context, req Request, reads func(path string) bool, fn func(src string) error) error {
 	p, err := b.plan(ctx, req)
 	if err != nil {
 		return err
@@ -213,7 +215,13 @@ func (b *Builder) WithTree(ctx context.Context, req Request, fn func(src string)
 	} else if err := p.src.checkout(ctx, src, b.line); err != nil {
 		return err
 	}
-	if p.series != nil {
+	apply := p.series != nil && reads == nil
+	if p.series != nil && reads != nil {
+		for _, f := range p.series.Files() {
+			apply = apply || reads(f)
+		}
+	}
+	if apply {
 		if err := applySeries(ctx, work, p.src, *p.series); err != nil {
 			return err
 		}

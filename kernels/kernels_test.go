@@ -327,3 +327,42 @@ func TestCompileErrors(t *testing.T) {
 		t.Error("errors found in a clean log")
 	}
 }
+
+// WithTree shows fn the tree with the series applied, or without it when
+// the series touches nothing fn reads, and leaves it pristine.
+func TestWithTree(t *testing.T) {
+	if _, err := exec.LookPath("patch"); err != nil {
+		t.Skip("no patch")
+	}
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"Makefile": "VERSION = 6\nPATCHLEVEL = 12\n", "fs/hello.c": "int a;\nint hello = 1;\nint b;\n"})
+	series := filepath.Join(t.TempDir(), "series")
+	writeFiles(t, series, map[string]string{"0001-a.patch": patchA})
+	b := &Builder{CacheDir: t.TempDir()}
+	ctx := context.Background()
+	req := Request{Source: dir, Patches: series}
+	see := func(reads func(string) bool) string {
+		var got string
+		err := b.WithTree(ctx, req, reads, func(src string) error {
+			data, err := os.ReadFile(filepath.Join(src, "fs/hello.c"))
+			got = string(data)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	if got := see(nil); !strings.Contains(got, "hello = 2") {
+		t.Errorf("with the series: %q", got)
+	}
+	if got := see(func(p string) bool { return p == "fs/hello.c" }); !strings.Contains(got, "hello = 2") {
+		t.Errorf("with a series that touches what fn reads: %q", got)
+	}
+	if got := see(func(string) bool { return false }); strings.Contains(got, "hello = 2") {
+		t.Errorf("a series that touches nothing fn reads was applied: %q", got)
+	}
+	var src string
+	b.WithTree(ctx, Request{Source: dir}, nil, func(s string) error { src = s; return nil })
+	assertPristine(t, src)
+}

@@ -288,6 +288,25 @@ func firstLine(s string) string {
 	return l
 }
 
+// inputDirs are the source paths a build reads (see inputsKey).
+var inputDirs = []string{"tools/testing/selftests/splice/", "tools/testing/selftests/mm/", "tools/testing/selftests/net/",
+	"include/uapi/", "arch/x86/include/uapi/", "scripts/headers_install.sh", "mm/gup_test.h"}
+
+// Reads reports whether a build reads the source file path (relative to
+// the tree's top): a series that touches none of them builds the same
+// selftests as the tree without it.
+func Reads(path string) bool {
+	if strings.HasPrefix(path, "tools/testing/selftests/") && !strings.Contains(strings.TrimPrefix(path, "tools/testing/selftests/"), "/") {
+		return true // the selftests' shared headers
+	}
+	for _, d := range inputDirs {
+		if strings.HasPrefix(path, d) {
+			return true
+		}
+	}
+	return false
+}
+
 // keyVersion changes whenever the way the tests are built changes.
 const keyVersion = "patchtest-kselftest-1"
 

@@ -108,3 +108,19 @@ func TestCheckSource(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+func TestReads(t *testing.T) {
+	for path, want := range map[string]bool{
+		"tools/testing/selftests/mm/cow.c":         true,
+		"tools/testing/selftests/kselftest.h":      true,
+		"tools/testing/selftests/bpf/test_progs.c": false,
+		"include/uapi/linux/splice.h":              true,
+		"fs/splice.c":                              false,
+		"mm/gup_test.h":                            true,
+		"mm/gup.c":                                 false,
+	} {
+		if got := Reads(path); got != want {
+			t.Errorf("Reads(%s) = %v, want %v", path, got, want)
+		}
+	}
+}

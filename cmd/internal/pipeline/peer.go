@@ -121,7 +121,7 @@ func preparePeers(ctx context.Context, o *Options, emit func(results.Event)) err
 		b := &kernels.Builder{CacheDir: o.CacheDir, Progress: func(msg string) {
 			emit(results.Event{Kind: results.EventBuild, Side: results.Candidate, Msg: msg})
 		}}
-		err = b.WithTree(ctx, buildRequest(o.Candidate), build)
+		err = b.WithTree(ctx, buildRequest(o.Candidate), selftest.Reads, build)
 	default:
 		tree, _, _ := kernels.TreeOf(o.Candidate.Path)
 		err = build(tree)
