@@ -28,7 +28,7 @@ type TAPParser struct {
 	// diag is the last diagnostic line since the previous result, loc
 	// the first that names a source line (an assertion's "tls.c:383:").
 	diag, loc string
-	Results []TAPResult
+	Results   []TAPResult
 }
 
 // NewTAPParser returns a parser with no plan seen yet.

@@ -2,6 +2,7 @@ package suites
 
 import (
 	"bufio"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -12,8 +13,6 @@ import (
 	"sync"
 	"syscall"
 	"time"
-
-	"github.com/patchtest/patchtest/kernels/selftest"
 )
 
 // The peer suites are other projects' tests run in the same guests as the
@@ -76,16 +75,42 @@ func peerCases() []*Case {
 	return cs
 }
 
+// kselftestManifest is the part of the built selftests' manifest the
+// guest reads (kernels/selftest.Manifest writes it; the guest binary
+// imports nothing of the host's).
+type kselftestManifest struct {
+	// Failed maps a program or script that is not there to why.
+	Failed map[string]string `json:"failed"`
+}
+
+// Missing returns why the first of names is not built, or "".
+func (m *kselftestManifest) Missing(names ...string) string {
+	for _, n := range names {
+		if why, ok := m.Failed[n]; ok {
+			return n + " is not built: " + why
+		}
+	}
+	return ""
+}
+
 // kselftests reads the built selftests' manifest, or says why there is none.
-func kselftests() (*selftest.Manifest, string) {
-	m, err := selftest.ReadManifest(KselftestRoot)
+func kselftests() (*kselftestManifest, string) {
+	return readKselftestManifest(KselftestRoot)
+}
+
+func readKselftestManifest(dir string) (*kselftestManifest, string) {
+	b, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, "no kselftests in the guest (run with --peer kselftest)"
 		}
 		return nil, "kselftests: " + err.Error()
 	}
-	return m, ""
+	var m kselftestManifest
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, "kselftests: manifest.json: " + err.Error()
+	}
+	return &m, ""
 }
 
 // program is one run of a peer program.

@@ -1,11 +1,14 @@
 package suites
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/patchtest/patchtest/kernels/selftest"
 )
 
 func TestTAPParser(t *testing.T) {
@@ -262,5 +265,23 @@ func TestTAPRealOutput(t *testing.T) {
 	}
 	if tls.Plan != 182 || ok != 64 || notOK != 118 {
 		t.Errorf("tls: plan %d, %d ok, %d not ok; want 182, 64, 118", tls.Plan, ok, notOK)
+	}
+}
+
+// The guest reads the manifest the host's selftest.Build writes.
+func TestKselftestManifest(t *testing.T) {
+	dir := t.TempDir()
+	m := selftest.Manifest{Key: "k", Failed: map[string]string{"net/tls": "does not build: tls.c:1679:9: error: too many arguments"}}
+	b, _ := json.Marshal(m)
+	os.WriteFile(filepath.Join(dir, selftest.ManifestFile), b, 0o644)
+	got, why := readKselftestManifest(dir)
+	if got == nil {
+		t.Fatal(why)
+	}
+	if w := got.Missing("mm/cow", "net/tls"); w != "net/tls is not built: "+m.Failed["net/tls"] {
+		t.Errorf("Missing = %q", w)
+	}
+	if _, why := readKselftestManifest(t.TempDir()); !strings.Contains(why, "--peer kselftest") {
+		t.Errorf("no manifest: %q", why)
 	}
 }
