@@ -78,6 +78,21 @@ func subOutcome(r suites.CaseResult) string {
 	return r.Obs.Value
 }
 
+// caseCount says how many cases ran, peer subtests apart: "13 cases
+// and 52 peer subtests".
+func caseCount(rs []suites.CaseResult) string {
+	subs := 0
+	for _, r := range rs {
+		if pc := peerCaseOf(r.ID); pc != "" && pc != r.ID {
+			subs++
+		}
+	}
+	if subs == 0 {
+		return fmt.Sprintf("%d cases", len(rs))
+	}
+	return fmt.Sprintf("%d cases and %d peer subtests", len(rs)-subs, subs)
+}
+
 // Peers sums up the run's peer cases, in the order they ran.
 func (r *Record) Peers() []PeerCase {
 	var out []PeerCase

@@ -17,7 +17,7 @@ func (r *Record) Markdown() string {
 		w("%-9s %s", k.Role+":", kernelDesc(k))
 		if k.Run != nil && len(k.Run.Boots) > 0 {
 			info := k.Run.Boots[0]
-			w("          %s, %d cases, %d boot(s), %d crash(es), %d hang(s),", info.Agent.Release, len(k.Run.Results), len(k.Run.Boots), k.Run.Crashes, k.Run.Hangs)
+			w("          %s, %s, %d boot(s), %d crash(es), %d hang(s),", info.Agent.Release, caseCount(k.Run.Results), len(k.Run.Boots), k.Run.Crashes, k.Run.Hangs)
 			w("          QEMU %s, %s, %s", info.QEMU.Version, info.Accel, info.MachineType)
 		}
 	}

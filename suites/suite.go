@@ -3,7 +3,9 @@
 // sequence in the guest and records an Observation — what the kernel did,
 // as a small typed value — so that kernels can be compared case by case.
 // Only invariants (data integrity, a read-only file never modified) pass
-// or fail on their own.
+// or fail on their own. The peer suites (peer.go) run other projects'
+// tests, the kernel's selftests and stress-ng, as hidden cases whose
+// subtests become cases of their own.
 package suites
 
 import (

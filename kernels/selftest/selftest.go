@@ -68,17 +68,6 @@ type Manifest struct {
 	Failed map[string]string `json:"failed,omitempty"`
 }
 
-// Missing returns why the first of names is not in the built directory,
-// or "" when all are.
-func (m *Manifest) Missing(names ...string) string {
-	for _, n := range names {
-		if why, ok := m.Failed[n]; ok {
-			return n + " is not built: " + why
-		}
-	}
-	return ""
-}
-
 // ReadManifest reads dir's manifest.
 func ReadManifest(dir string) (*Manifest, error) {
 	b, err := os.ReadFile(filepath.Join(dir, ManifestFile))
