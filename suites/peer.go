@@ -276,6 +276,11 @@ func runKselftestTLS(t *T) Observation {
 	if why := m.Missing("net/tls"); why != "" {
 		return Skip(why)
 	}
+	// A kernel without the TLS ULP fails the harness's fixtures rather
+	// than skipping them: say why instead.
+	if ulps, err := os.ReadFile("/proc/sys/net/ipv4/tcp_available_ulp"); err == nil && !strings.Contains(" "+strings.TrimSpace(string(ulps))+" ", " tls ") {
+		return Skip("the kernel has no TLS ULP (CONFIG_TLS): tcp_available_ulp lists " + strings.TrimSpace(string(ulps)))
+	}
 	dir := filepath.Join(KselftestRoot, "net")
 	bin := filepath.Join(dir, "tls")
 	// The harness lists its tests with -l (on stderr, in columns); the
