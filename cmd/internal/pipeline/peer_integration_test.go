@@ -180,3 +180,52 @@ func TestIntegrationPeerCrash(t *testing.T) {
 		t.Errorf("run.json does not validate: %v", err)
 	}
 }
+
+// A kernel on which only a peer test hangs (a 1 GiB splice, which the
+// splice selftests' default_file_splice_read asks for, sleeps until
+// killed): the program is killed at its bound, the peer case is hung with
+// the kernel's evidence like any case, the subtest it was in is named,
+// and the peer cases after it run in a fresh guest.
+func TestIntegrationPeerHang(t *testing.T) {
+	vmtest.Integration(t)
+	cache, agent := vmtest.CacheDir(), vmtest.Guest(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Minute)
+	defer cancel()
+	rec, err := Execute(ctx, Options{
+		Baseline:  results.KernelSpec{Source: "debian:6.12"},
+		Candidate: results.KernelSpec{Source: "debian:6.12", Patches: filepath.Join("testdata", "faults", "splicegib")},
+		Patterns:  []string{"peer/kselftest/*"},
+		Peer:      []string{"kselftest"},
+		Boot:      vm.BootOptions{GuestBinary: agent, CacheDir: cache},
+		CacheDir:  cache,
+		OutDir:    t.TempDir(),
+		Events:    func(e results.Event) { t.Log(e) },
+	})
+	if err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	t.Logf("report:\n%s", rec.Markdown())
+	got := map[string]suites.CaseResult{}
+	for _, r := range rec.Candidate.Run.Results {
+		got[r.ID] = r
+	}
+	sp := got["peer/kselftest/splice"]
+	if !sp.Hung() || !strings.Contains(sp.Error, "default_file_splice_read.sh") || sp.Hang == "" {
+		t.Errorf("peer/kselftest/splice: %+v, want hung in default_file_splice_read.sh with evidence", sp)
+	}
+	if r := got["peer/kselftest/splice/default_file_splice_read.sh"]; !strings.Contains(r.NotRun, "hung") {
+		t.Errorf("the subtest it hung in: %+v", r)
+	}
+	if r := got["peer/kselftest/mm.cow"]; r.Obs == nil || r.Obs.Value != "ok" {
+		t.Errorf("mm/cow after the hang: %+v", r)
+	}
+	if len(rec.Candidate.Run.Boots) < 2 || len(rec.Candidate.Summary.Hangs) != 1 {
+		t.Errorf("%d boots, hangs %v: want a fresh guest after the one hang", len(rec.Candidate.Run.Boots), rec.Candidate.Summary.Hangs)
+	}
+	if r := byID(rec.Baseline.Run.Results); !r["peer/kselftest/splice/default_file_splice_read.sh"] {
+		t.Error("the baseline did not run default_file_splice_read.sh")
+	}
+	if !rec.Failed() {
+		t.Error("the run did not fail")
+	}
+}
