@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/patchtest/patchtest/configs"
 	"github.com/patchtest/patchtest/results"
 	"github.com/patchtest/patchtest/suites"
 	"github.com/patchtest/patchtest/vm"
@@ -74,5 +75,32 @@ func TestMergeRunsSubtests(t *testing.T) {
 	}
 	if strings.Join(ids, " ") != "vmsplice/alias/read peer/kselftest/mm.cow peer/kselftest/mm.cow/a peer/kselftest/mm.cow/b" {
 		t.Errorf("merged %v", ids)
+	}
+}
+
+// peer: in the configuration, its source relative to the file, and the
+// flags overriding it.
+func TestConfigurePeer(t *testing.T) {
+	cfg, err := configs.LoadRun("run.yaml", []byte("peer:\n  suites: [stress-ng]\n  source: linux\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := Configure(cfg, "/conf", vm.BootOptions{}, Flags{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(o.Peer, []string{"stress-ng"}) || o.PeerSource != "/conf/linux" {
+		t.Errorf("from the file: peer %v, source %q", o.Peer, o.PeerSource)
+	}
+	src := "/src/linux"
+	o, err = Configure(cfg, "/conf", vm.BootOptions{}, Flags{Peer: []string{"kselftest", "stress-ng"}, PeerSource: &src})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(o.Peer, []string{"kselftest", "stress-ng"}) || o.PeerSource != src {
+		t.Errorf("with flags: peer %v, source %q", o.Peer, o.PeerSource)
+	}
+	if _, err := configs.LoadRun("run.yaml", []byte("peer:\n  suits: [kselftest]\n")); err == nil {
+		t.Error("a misspelt peer key is accepted")
 	}
 }
