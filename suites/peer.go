@@ -93,9 +93,14 @@ func (m *kselftestManifest) Missing(names ...string) string {
 	return ""
 }
 
-// kselftests reads the built selftests' manifest, or says why there is none.
-func kselftests() (*kselftestManifest, string) {
-	return readKselftestManifest(KselftestRoot)
+// kselftestsMissing says why the guest lacks one of the built selftests
+// names (no --peer kselftest, or they did not build), or "".
+func kselftestsMissing(names ...string) string {
+	m, why := readKselftestManifest(KselftestRoot)
+	if m == nil {
+		return why
+	}
+	return m.Missing(names...)
 }
 
 func readKselftestManifest(dir string) (*kselftestManifest, string) {
@@ -139,9 +144,17 @@ func (p program) run() (ran, error) {
 	cmd.Dir = p.dir
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Env = append(os.Environ(), "PATH=/bin:/sbin:/usr/bin:/usr/sbin")
-	pr, pw := io.Pipe()
+	// A pipe of our own, so that Wait returns when the program exits even
+	// if a child it left behind still holds its output.
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		return ran{}, err
+	}
+	defer pr.Close()
 	cmd.Stdout, cmd.Stderr = pw, pw
-	if err := cmd.Start(); err != nil {
+	err = cmd.Start()
+	pw.Close()
+	if err != nil {
 		return ran{}, err
 	}
 	var (
@@ -168,9 +181,8 @@ func (p program) run() (ran, error) {
 		io.Copy(io.Discard, pr)
 	}()
 	done := make(chan error, 1)
-	go func() { err := cmd.Wait(); pw.Close(); done <- err }()
+	go func() { done <- cmd.Wait() }()
 	var r ran
-	var err error
 	select {
 	case err = <-done:
 	case <-time.After(p.bound):
@@ -178,6 +190,9 @@ func (p program) run() (ran, error) {
 		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 		err = <-done
 	}
+	// What the program left running in its group goes with it, so that
+	// the cases after it find the guest as it was.
+	syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 	select {
 	case <-read:
 	case <-time.After(killGrace):
@@ -257,11 +272,7 @@ func tapRun(t *T, p program, seen map[string]int) Observation {
 }
 
 func runKselftestCow(t *T) Observation {
-	m, why := kselftests()
-	if m == nil {
-		return Skip(why)
-	}
-	if why := m.Missing("mm/cow"); why != "" {
+	if why := kselftestsMissing("mm/cow"); why != "" {
 		return Skip(why)
 	}
 	dir := filepath.Join(KselftestRoot, "mm")
@@ -269,11 +280,7 @@ func runKselftestCow(t *T) Observation {
 }
 
 func runKselftestTLS(t *T) Observation {
-	m, why := kselftests()
-	if m == nil {
-		return Skip(why)
-	}
-	if why := m.Missing("net/tls"); why != "" {
+	if why := kselftestsMissing("net/tls"); why != "" {
 		return Skip(why)
 	}
 	// A kernel without the TLS ULP fails the harness's fixtures rather
@@ -325,11 +332,7 @@ func harnessTestName(l string) string {
 // The checks on /sys/module/test_module need lib/test_module.c as a module
 // (CONFIG_TEST_LKM=m): without it they skip with that reason.
 func runKselftestSplice(t *T) Observation {
-	m, why := kselftests()
-	if m == nil {
-		return Skip(why)
-	}
-	if why := m.Missing("splice/default_file_splice_read", "splice/splice_read", "splice/default_file_splice_read.sh", "splice/short_splice_read.sh"); why != "" {
+	if why := kselftestsMissing("splice/default_file_splice_read", "splice/splice_read", "splice/default_file_splice_read.sh", "splice/short_splice_read.sh"); why != "" {
 		return Skip(why)
 	}
 	dir := filepath.Join(KselftestRoot, "splice")

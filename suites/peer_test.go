@@ -2,9 +2,11 @@ package suites
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -283,5 +285,34 @@ func TestKselftestManifest(t *testing.T) {
 	}
 	if _, why := readKselftestManifest(t.TempDir()); !strings.Contains(why, "--peer kselftest") {
 		t.Errorf("no manifest: %q", why)
+	}
+}
+
+// A program that exits leaving a child that holds its output is done when
+// it exits, not hung; the child goes with it.
+func TestProgramLeftChild(t *testing.T) {
+	dir := t.TempDir()
+	pidFile := filepath.Join(dir, "child")
+	script := filepath.Join(dir, "t.sh")
+	os.WriteFile(script, []byte("#!/bin/sh\necho ok 1 x\nsleep 60 &\necho $! > "+pidFile+"\nexit 0\n"), 0o755)
+	start := time.Now()
+	r, err := program{dir: dir, argv: []string{script}, bound: 30 * time.Second}.run()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.killed || r.code != 0 || time.Since(start) > 10*time.Second {
+		t.Errorf("ran %+v in %v: want a clean exit without waiting for the child", r, time.Since(start))
+	}
+	if lastLine(r.tail) != "ok 1 x" {
+		t.Errorf("output %q", r.tail)
+	}
+	b, _ := os.ReadFile(pidFile)
+	var pid int
+	fmt.Sscan(string(b), &pid)
+	time.Sleep(100 * time.Millisecond)
+	if pid > 0 && syscall.Kill(pid, 0) == nil {
+		if st, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err == nil && !strings.Contains(string(st), ") Z ") {
+			t.Errorf("the child %d it left is still running", pid)
+		}
 	}
 }
