@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -21,30 +22,10 @@ import (
 // vmsplice subtests are in the report, and stress-ng's stressors did
 // work on both kernels (none collapsed, none reported a failure).
 func TestIntegrationPeer(t *testing.T) {
-	vmtest.Integration(t)
-	if _, err := exec.LookPath("stress-ng"); err != nil {
-		t.Skip("no stress-ng on this host (apt-get install stress-ng; patchtest run --peer stress-ng installs it)")
-	}
-	cache, agent := vmtest.CacheDir(), vmtest.Guest(t)
 	series := filepath.Join("..", "..", "..", "kernels", "patches", "vmsplice-wrapper")
-	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Minute)
-	defer cancel()
 	start := time.Now()
-	rec, err := Execute(ctx, Options{
-		Baseline:  results.KernelSpec{Source: "debian:6.12"},
-		Candidate: results.KernelSpec{Source: "debian:6.12", Patches: series},
-		Expect:    filepath.Join(series, "expect.yaml"),
-		Patterns:  []string{"vmsplice/alias/read"},
-		Peer:      suites.PeerSuites,
-		Boot:      vm.BootOptions{GuestBinary: agent, CacheDir: cache},
-		CacheDir:  cache,
-		OutDir:    t.TempDir(),
-		Events:    func(e results.Event) { t.Log(e) },
-	})
-	if err != nil {
-		t.Fatalf("run: %v", err)
-	}
-	t.Logf("report:\n%s", rec.Markdown())
+	rec, _ := peerRun(t, results.KernelSpec{Source: "debian:6.12", Patches: series}, filepath.Join(series, "expect.yaml"),
+		[]string{"vmsplice/alias/read"}, suites.PeerSuites)
 	peers, _ := suites.Catalogue().Select("peer/*")
 	for _, side := range []*results.KernelResult{&rec.Baseline, &rec.Candidate} {
 		var peerTime time.Duration
@@ -111,31 +92,25 @@ func TestIntegrationPeer(t *testing.T) {
 	t.Logf("%d peer subtests on each kernel; run took %v", subs, time.Since(start).Round(time.Second))
 }
 
-func byID(rs []suites.CaseResult) map[string]bool {
-	m := map[string]bool{}
-	for _, r := range rs {
-		m[r.ID] = true
-	}
-	return m
-}
-
-// A kernel that panics in every vmsplice(): the peer cases that call it
-// (mm/cow, stress-ng's vm-splice) are charged the crash like any case,
-// the guest boots again and the other peer cases still run; the
-// subtests mm/cow never reached are not comparable, not changes.
-func TestIntegrationPeerCrash(t *testing.T) {
+// peerRun runs stock against candidate with the peer suites peer and the
+// cases patterns, and returns the record and the candidate's results by ID.
+func peerRun(t *testing.T, candidate results.KernelSpec, expect string, patterns, peer []string) (*results.Record, map[string]suites.CaseResult) {
+	t.Helper()
 	vmtest.Integration(t)
-	if _, err := exec.LookPath("stress-ng"); err != nil {
-		t.Skip("no stress-ng on this host (apt-get install stress-ng)")
+	if slices.Contains(peer, "stress-ng") {
+		if _, err := exec.LookPath("stress-ng"); err != nil {
+			t.Skip("no stress-ng on this host (apt-get install stress-ng; patchtest run --peer stress-ng installs it)")
+		}
 	}
 	cache, agent := vmtest.CacheDir(), vmtest.Guest(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Minute)
 	defer cancel()
 	rec, err := Execute(ctx, Options{
 		Baseline:  results.KernelSpec{Source: "debian:6.12"},
-		Candidate: results.KernelSpec{Source: "debian:6.12", Patches: filepath.Join("testdata", "faults", "panicall")},
-		Patterns:  []string{"peer/*"},
-		Peer:      suites.PeerSuites,
+		Candidate: candidate,
+		Expect:    expect,
+		Patterns:  patterns,
+		Peer:      peer,
 		Boot:      vm.BootOptions{GuestBinary: agent, CacheDir: cache},
 		CacheDir:  cache,
 		OutDir:    t.TempDir(),
@@ -149,6 +124,24 @@ func TestIntegrationPeerCrash(t *testing.T) {
 	for _, r := range rec.Candidate.Run.Results {
 		got[r.ID] = r
 	}
+	return rec, got
+}
+
+func byID(rs []suites.CaseResult) map[string]bool {
+	m := map[string]bool{}
+	for _, r := range rs {
+		m[r.ID] = true
+	}
+	return m
+}
+
+// A kernel that panics in every vmsplice(): the peer cases that call it
+// (mm/cow, stress-ng's vm-splice) are charged the crash like any case,
+// the guest boots again and the other peer cases still run; the
+// subtests mm/cow never reached are not comparable, not changes.
+func TestIntegrationPeerCrash(t *testing.T) {
+	rec, got := peerRun(t, results.KernelSpec{Source: "debian:6.12", Patches: filepath.Join("testdata", "faults", "panicall")}, "",
+		[]string{"peer/*"}, suites.PeerSuites)
 	for _, id := range []string{"peer/kselftest/mm.cow", "peer/stress-ng/vm-splice"} {
 		if got[id].Crash == "" {
 			t.Errorf("%s: %+v, want the crash charged to it", id, got[id])
@@ -187,28 +180,8 @@ func TestIntegrationPeerCrash(t *testing.T) {
 // the kernel's evidence like any case, the subtest it was in is named,
 // and the peer cases after it run in a fresh guest.
 func TestIntegrationPeerHang(t *testing.T) {
-	vmtest.Integration(t)
-	cache, agent := vmtest.CacheDir(), vmtest.Guest(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Minute)
-	defer cancel()
-	rec, err := Execute(ctx, Options{
-		Baseline:  results.KernelSpec{Source: "debian:6.12"},
-		Candidate: results.KernelSpec{Source: "debian:6.12", Patches: filepath.Join("testdata", "faults", "splicegib")},
-		Patterns:  []string{"peer/kselftest/*"},
-		Peer:      []string{"kselftest"},
-		Boot:      vm.BootOptions{GuestBinary: agent, CacheDir: cache},
-		CacheDir:  cache,
-		OutDir:    t.TempDir(),
-		Events:    func(e results.Event) { t.Log(e) },
-	})
-	if err != nil {
-		t.Fatalf("run: %v", err)
-	}
-	t.Logf("report:\n%s", rec.Markdown())
-	got := map[string]suites.CaseResult{}
-	for _, r := range rec.Candidate.Run.Results {
-		got[r.ID] = r
-	}
+	rec, got := peerRun(t, results.KernelSpec{Source: "debian:6.12", Patches: filepath.Join("testdata", "faults", "splicegib")}, "",
+		[]string{"peer/kselftest/*"}, []string{"kselftest"})
 	sp := got["peer/kselftest/splice"]
 	if !sp.Hung() || !strings.Contains(sp.Error, "default_file_splice_read.sh") || sp.Hang == "" {
 		t.Errorf("peer/kselftest/splice: %+v, want hung in default_file_splice_read.sh with evidence", sp)
