@@ -117,6 +117,9 @@ func (r *Record) JUnit() ([]byte, error) {
 	if r.PerPatch != nil {
 		all.add(perPatchJUnit(r.PerPatch))
 	}
+	if r.Night != nil && len(r.Night.Reruns) > 0 {
+		all.add(rerunJUnit(r.Night.Reruns))
+	}
 	if r.Perf != nil {
 		all.add(perfJUnit(r.Perf))
 	}
@@ -125,6 +128,27 @@ func (r *Record) JUnit() ([]byte, error) {
 		return nil, err
 	}
 	return append([]byte(xml.Header), append(b, '\n')...), nil
+}
+
+// rerunJUnit is one test case per change a night ran again: confirmed
+// passes, flaky is skipped with its evidence, and one whose re-run could
+// not run is the harness's error.
+func rerunJUnit(reruns []Rerun) junitSuite {
+	s := junitSuite{Name: "nightly re-runs"}
+	for _, r := range reruns {
+		c := junitCase{Name: r.ID, Classname: classname(r.ID), SystemOut: strings.Join(r.Outcomes, "\n")}
+		switch r.Verdict {
+		case RerunFlaky:
+			c.Skipped = &junitMsg{Message: "flaky: " + r.Why}
+			s.Skipped++
+		case RerunNotConfirmed:
+			c.Error = &junitMsg{Message: "not confirmed: " + r.Why, Type: "harness", Text: r.Why}
+			s.Errors++
+		}
+		s.Tests++
+		s.Cases = append(s.Cases, c)
+	}
+	return s
 }
 
 // perPatchJUnit is one test case per patch of a series run patch by

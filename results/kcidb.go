@@ -221,7 +221,11 @@ func (r *Record) kcidbIssues(d *KCIDBData) {
 			present bool
 		}{{n.Morning.New, true}, {n.Morning.Present, true}, {n.Morning.Fixed, false}} {
 			for _, c := range group.cs {
-				add(c.ID, fmt.Sprintf("%s: %s -> %s", c.ID, c.From, c.To), "first seen in "+c.Window, cand+":"+c.ID, group.present)
+				comment := "first seen in " + c.Window
+				if c.Unconfirmed != "" {
+					comment += "; " + c.Unconfirmed
+				}
+				add(c.ID, fmt.Sprintf("%s: %s -> %s", c.ID, c.From, c.To), comment, cand+":"+c.ID, group.present)
 			}
 		}
 	}
