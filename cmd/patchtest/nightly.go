@@ -32,8 +32,13 @@ bad), what is still present (first seen when, in which window), what
 was fixed, what is flaky. Everything goes to the results index under
 --out; patchtest results history CASE shows a case's nights.
 
-Exit status: 1 when something is new since last night, 0 otherwise, 2
-when the night could not be run.`,
+Exit status: 1 when something is new since last night (also when the
+re-runs meant to confirm it could not run: the first run's outcomes are
+the kernel's, and the report marks them not confirmed); 2 when the night
+could not be run, or when nothing is new but the re-runs could not run;
+0 otherwise. A re-run that could not run never makes a case flaky: only
+runs that each produced an outcome and disagree do, or a change with no
+commit in the case's area since last night.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
 			repo, ok := strings.CutPrefix(f.source, "git:")
@@ -78,6 +83,11 @@ when the night could not be run.`,
 			}
 			if rec.Failed() {
 				return &exitError{code: 1}
+			}
+			if n := rec.Night; n != nil && n.Morning.Unconfirmed() {
+				// Nothing new, but the re-runs meant to confirm tonight's
+				// changes (a fix, say) could not run: not measured.
+				return &exitError{code: 2, err: fmt.Errorf("nightly: the re-runs could not run: %s", n.Morning.NotConfirmed)}
 			}
 			return nil
 		},

@@ -4,14 +4,15 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
 
 	"github.com/patchtest/patchtest/results"
 	"github.com/patchtest/patchtest/suites"
-	"github.com/patchtest/patchtest/suites/remote"
 	"github.com/patchtest/patchtest/vm"
 )
 
@@ -99,42 +100,51 @@ func Nightly(ctx context.Context, o NightlyOptions) (*results.Record, error) {
 	progress(fmt.Sprintf("nightly: %s %s at %s against %s", repo, branch, short(commit), ro.Baseline.Describe()))
 	outDir := ro.OutDir
 	ro.OutDir = "" // written below, with the morning report
-	rec, err := Execute(ctx, ro)
+	rec, res, err := execute(ctx, ro)
 	if err != nil {
+		// The night could not be run: what was done is written as a run
+		// of its own, kept out of the nights the next one compares with.
+		if rec != nil && outDir != "" {
+			if werr := rec.Write(outDir); werr == nil {
+				indexRun(context.WithoutCancel(ctx), outDir, rec)
+			}
+		}
 		return rec, err
 	}
 	tonight := results.NightOutcomes{RunID: rec.ID, Started: rec.Started, Commit: commit, Outcomes: map[string]string{}}
-	for _, res := range rec.Candidate.Run.Results {
-		tonight.Outcomes[res.ID] = results.CaseOutcome(res)
+	for _, r := range rec.Candidate.Run.Results {
+		tonight.Outcomes[r.ID] = results.CaseOutcome(r)
 	}
-	// Re-run what changed since last night before calling it.
+	// Re-run what changed since last night before calling it, with the
+	// inputs tonight's run resolved.
 	if len(nights) > 0 {
 		last := nights[len(nights)-1]
 		var changed []string
 		for id, out := range tonight.Outcomes {
-			if prev, ok := last.Outcomes[id]; ok && prev != out {
+			if prev, ok := last.Outcomes[id]; ok && prev != out && hasOutcome(out) {
 				changed = append(changed, id)
 			}
 		}
 		sort.Strings(changed)
-		differ := rerun(ctx, ro, rec, changed, tonight.Outcomes, o.Runs-1)
-		for _, id := range changed {
-			why := ""
-			if seen, ok := differ[id]; ok {
-				why = fmt.Sprintf("%s tonight, then %s", tonight.Outcomes[id], seen)
-			} else if area := suites.Area(id); len(area) > 0 {
-				// A change with no commit in the case's area since last
-				// night is not the code's.
-				if _, err := gitOut(ctx, repo, append([]string{"diff", "--quiet", last.Commit, commit, "--"}, area...)...); err == nil {
-					why = fmt.Sprintf("changed from %s to %s with no commit in %s since last night", last.Outcomes[id], tonight.Outcomes[id], strings.Join(area, " "))
+		reruns, rerr := rerun(ctx, rerunCandidate(res, progress), changed, tonight.Outcomes, o.Runs-1, progress)
+		if rerr != nil {
+			night.RerunError = firstLine(rerr.Error())
+			progress("nightly: the re-runs could not run: " + night.RerunError + "; tonight's changes are reported as found, not confirmed")
+		}
+		for i, r := range reruns {
+			if r.Verdict != results.RerunFlaky {
+				if area, quiet := quietArea(ctx, repo, last.Commit, commit, r.ID); quiet {
+					r.Verdict, r.Why = results.RerunFlaky, fmt.Sprintf("changed from %s to %s with no commit in %s since last night", last.Outcomes[r.ID], tonight.Outcomes[r.ID], strings.Join(area, " "))
+					reruns[i] = r
 				}
 			}
-			if why != "" {
-				night.Flaky = append(night.Flaky, id)
-				flaky[id] = true
-				progress(fmt.Sprintf("nightly: %s is flaky: %s", id, why))
+			if r.Verdict == results.RerunFlaky {
+				night.Flaky = append(night.Flaky, r.ID)
+				flaky[r.ID] = true
+				progress(fmt.Sprintf("nightly: %s is flaky: %s", r.ID, r.Why))
 			}
 		}
+		night.Reruns = reruns
 	}
 	var ref map[string]string
 	if o.Reference.Path != "" || o.Reference.Source != "" {
@@ -143,7 +153,7 @@ func Nightly(ctx context.Context, o NightlyOptions) (*results.Record, error) {
 			ref[res.ID] = results.CaseOutcome(res)
 		}
 	}
-	night.Morning = results.BuildMorning(nights, tonight, ref, flaky)
+	night.Morning = results.BuildMorning(nights, tonight, ref, flaky, night.Reruns)
 	if rec.Perf != nil && outDir != "" {
 		if x, err := results.OpenIndex(outDir); err == nil {
 			night.Trend, _ = x.NightTrend(ctx, repo, branch, cfg)
@@ -163,36 +173,136 @@ func Nightly(ctx context.Context, o NightlyOptions) (*results.Record, error) {
 	return rec, nil
 }
 
-// rerun runs the cases ids n more times on the record's candidate kernel
-// (all of them in one guest per round) and returns those whose outcome
-// differed from want at least once, with the first other outcome.
-func rerun(ctx context.Context, o Options, rec *results.Record, ids []string, want map[string]string, n int) map[string]string {
-	differ := map[string]string{}
-	if len(ids) == 0 {
-		return differ
+// quietArea reports whether no commit from..to in repo touches the
+// kernel source the case id exercises (suites.Area): a change of its
+// outcome then is not the code's. It returns the area; a case with none
+// on record, or a diff git cannot make, is never quiet.
+func quietArea(ctx context.Context, repo, from, to, id string) ([]string, bool) {
+	area := suites.Area(id)
+	if len(area) == 0 {
+		return nil, false
 	}
-	boot := o.Boot
-	boot.Kernel = rec.Candidate.BzImage
-	for range n {
-		run, err := remote.RunSuites(ctx, remote.Options{Boot: boot, Patterns: ids})
-		got := map[string]string{}
-		if err == nil && run != nil {
-			for _, res := range run.Results {
-				got[res.ID] = results.CaseOutcome(res)
+	cmd := exec.CommandContext(ctx, "git", append([]string{"-C", repo, "diff", "--quiet", from, to, "--"}, area...)...)
+	return area, cmd.Run() == nil
+}
+
+// hasOutcome reports whether out is something the kernel did: not a
+// case that was not run or whose result never came.
+func hasOutcome(out string) bool { return out != "not run" && out != "missing" }
+
+// runOnce runs the cases (catalogue IDs) once on a kernel and returns
+// what they gave; the error is the harness's.
+type runOnce func(ctx context.Context, cases []string) (*results.SuiteRun, error)
+
+// rerunCandidate runs cases again on the candidate kernel of the run res
+// resolved: its kernel, modules, guest binary and boot options, all the
+// cases in one guest.
+func rerunCandidate(res *resolved, progress func(string)) runOnce {
+	notices := func(e results.Event) {
+		if e.Kind == results.EventNotice || e.Kind == results.EventCrash || e.Kind == results.EventProblem {
+			progress("nightly re-run: " + e.Msg)
+		}
+	}
+	return func(ctx context.Context, cases []string) (*results.SuiteRun, error) {
+		if res == nil || len(res.boots) < 2 || res.boots[1].Kernel == "" {
+			return nil, errors.New("tonight's run did not bring the candidate kernel up")
+		}
+		o := res.o
+		o.Patterns = cases
+		side := &results.KernelResult{Role: results.Candidate}
+		err := runSide(ctx, o, side, res.boots[1], 1, notices)
+		return side.Run, err
+	}
+}
+
+// rerun runs the cases ids n more times with run (a peer subtest through
+// its case) and judges each against want: flaky when a re-run produced
+// another outcome, not confirmed when one could not run. The error is
+// the harness's that stopped the re-runs; what they saw until then is
+// judged.
+func rerun(ctx context.Context, run runOnce, ids []string, want map[string]string, n int, progress func(string)) ([]results.Rerun, error) {
+	if len(ids) == 0 || n <= 0 {
+		return nil, nil
+	}
+	outcomes := map[string][]string{}
+	couldNot := map[string]string{}
+	for _, id := range ids {
+		outcomes[id] = []string{want[id]}
+	}
+	cases := caseIDs(ids)
+	var harness error
+	for round := range n {
+		progress(fmt.Sprintf("nightly: re-run %d of %d: %d cases that changed since last night", round+1, n, len(cases)))
+		sr, err := run(ctx, cases)
+		got := map[string]suites.CaseResult{}
+		if sr != nil {
+			for _, r := range sr.Results {
+				got[r.ID] = r
 			}
 		}
 		for _, id := range ids {
-			if _, seen := differ[id]; seen {
-				continue
-			}
-			if g, ok := got[id]; !ok {
-				differ[id] = fmt.Sprintf("no result (%v)", err)
-			} else if g != want[id] {
-				differ[id] = g
+			r, ok := got[id]
+			switch out := results.CaseOutcome(r); {
+			case ok && hasOutcome(out):
+				outcomes[id] = append(outcomes[id], out)
+			case err != nil:
+				couldNot[id] = firstLine(err.Error())
+			case ok && r.NotRun != "":
+				couldNot[id] = "not run: " + r.NotRun
+			default:
+				couldNot[id] = "no result"
 			}
 		}
+		if err != nil {
+			harness = err
+			break // the harness failed: another round would too
+		}
 	}
-	return differ
+	return judge(ids, outcomes, couldNot, n, harness), harness
+}
+
+// judge calls each case from the outcomes its runs produced (tonight's
+// and up to n re-runs'): one with fewer re-runs than n that agree is not
+// confirmed, for the reason its re-run could not run.
+func judge(ids []string, outcomes map[string][]string, couldNot map[string]string, n int, harness error) []results.Rerun {
+	var out []results.Rerun
+	for _, id := range ids {
+		why := couldNot[id]
+		if why == "" && len(outcomes[id]) < n+1 {
+			why = "no result"
+			if harness != nil {
+				why = firstLine(harness.Error())
+			}
+		}
+		out = append(out, results.JudgeRerun(id, outcomes[id], why))
+	}
+	return out
+}
+
+// caseIDs returns the catalogue cases that produce ids: each ID that is
+// a case, and the peer case of each subtest.
+func caseIDs(ids []string) []string {
+	all := map[string]bool{}
+	for _, c := range suites.Catalogue().Cases() {
+		all[c.ID] = true
+	}
+	seen := map[string]bool{}
+	var out []string
+	for _, id := range ids {
+		c := id
+		for !all[c] {
+			i := strings.LastIndex(c, "/")
+			if i <= 0 {
+				break
+			}
+			c = c[:i]
+		}
+		if all[c] && !seen[c] {
+			seen[c] = true
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // configID names a kernel configuration: its base, fragments and a hash

@@ -163,6 +163,24 @@ func bringUp(ctx context.Context, o Options, side *results.KernelResult, emit fu
 // (vm.Interrupted), and even then what was done is written, marked
 // incomplete.
 func Execute(ctx context.Context, o Options) (*results.Record, error) {
+	rec, _, err := execute(ctx, o)
+	return rec, err
+}
+
+// resolved is what a run ran with once its inputs were resolved: its
+// options completed (the guest binary built, the peer suites prepared,
+// the shard narrowed) and each side's boot options (kernel, modules,
+// guest binary). Whatever repeats a run (a night's re-runs) starts from
+// these, never from the options the run was given.
+type resolved struct {
+	o Options
+	// boots are the baseline's and the candidate's boot options; nil
+	// when the run stopped before both were brought up.
+	boots []vm.BootOptions
+}
+
+// execute is Execute, returning the run's resolved inputs as well.
+func execute(ctx context.Context, o Options) (*results.Record, *resolved, error) {
 	rec := results.NewRecord(o.Expect)
 	said := map[string]bool{}
 	var mu sync.Mutex
@@ -186,38 +204,38 @@ func Execute(ctx context.Context, o Options) (*results.Record, error) {
 	progress := func(msg string) { emit(results.Event{Kind: results.EventNotice, Msg: msg}) }
 	if o.SameTree {
 		if err := sameTree(ctx, &o, rec, progress); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	if o.Range != "" {
 		if err := fromRange(ctx, &o); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	if err := peerSelect(&o); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	expect, err := checkInputs(o)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := peerSourceCheck(o); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if o.ShardCount > 0 {
 		rec.Shard = shardOf(&o)
 	}
 	if err := hostSetup(ctx, o, progress); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if o.Boot.GuestBinary == "" {
 		if o.Boot.GuestBinary, err = build.FromSource(ctx, o.CacheDir); err != nil {
-			return nil, &vm.Error{Outcome: vm.Infrastructure, Msg: "guest binary", Err: err}
+			return nil, nil, &vm.Error{Outcome: vm.Infrastructure, Msg: "guest binary", Err: err}
 		}
 	}
 	if !o.SkipSuites {
 		if err := preparePeers(ctx, &o, emit); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	sides := []*results.KernelResult{{Role: results.Baseline, Spec: o.Baseline}, {Role: results.Candidate, Spec: o.Candidate}}
@@ -230,12 +248,12 @@ func Execute(ctx context.Context, o Options) (*results.Record, error) {
 		// The baseline and each prefix of the series, one after another;
 		// the candidate is the longest prefix that ran.
 		if boots[0], kcfgs[0], err = bringUp(ctx, o, sides[0], emit); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if runErr = runSide(ctx, o, sides[0], boots[0], 1, emit); runErr == nil {
 			var pp *perPatchRun
 			if pp, runErr = perPatch(ctx, o, sides[0], emit); pp == nil {
-				return nil, runErr // the series cannot be read: bad input
+				return nil, nil, runErr // the series cannot be read: bad input
 			}
 			if runErr == nil && o.Perf.Name != "" {
 				perfErr = pp.perfBetween(ctx, o, boots[0], expect, emit)
@@ -246,7 +264,7 @@ func Execute(ctx context.Context, o Options) (*results.Record, error) {
 	} else {
 		for i, side := range sides {
 			if boots[i], kcfgs[i], err = bringUp(ctx, o, side, emit); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 		}
 	}
@@ -307,9 +325,10 @@ func Execute(ctx context.Context, o Options) (*results.Record, error) {
 		verdict += " (incomplete)"
 	}
 	emit(results.Event{Kind: results.EventFinished, Msg: fmt.Sprintf("finished in %v: %s", rec.Finished.Sub(rec.Started).Round(time.Second), verdict)})
+	res := &resolved{o: o, boots: boots}
 	if o.OutDir != "" {
 		if err := rec.Write(o.OutDir); err != nil {
-			return rec, errors.Join(runErr, err)
+			return rec, res, errors.Join(runErr, err)
 		}
 		// The index is derived from run.json; failing to update it
 		// loses nothing (patchtest results reindex rebuilds it). An
@@ -319,9 +338,9 @@ func Execute(ctx context.Context, o Options) (*results.Record, error) {
 		}
 	}
 	if runErr != nil {
-		return rec, runErr
+		return rec, res, runErr
 	}
-	return rec, perfErr
+	return rec, res, perfErr
 }
 
 func firstLine(s string) string {

@@ -1,0 +1,140 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/patchtest/patchtest/results"
+	"github.com/patchtest/patchtest/suites"
+)
+
+// fakeRuns plays one SuiteRun (or error) per round of re-runs and
+// records which cases each round asked for.
+type fakeRuns struct {
+	rounds []func() (*results.SuiteRun, error)
+	asked  [][]string
+}
+
+func (f *fakeRuns) run(_ context.Context, cases []string) (*results.SuiteRun, error) {
+	f.asked = append(f.asked, cases)
+	return f.rounds[len(f.asked)-1]()
+}
+
+func obs(id, value string) suites.CaseResult {
+	return suites.CaseResult{ID: id, Obs: &suites.Observation{Type: "aliasing", Value: value}}
+}
+
+func gave(rs ...suites.CaseResult) func() (*results.SuiteRun, error) {
+	return func() (*results.SuiteRun, error) { return &results.SuiteRun{Results: rs}, nil }
+}
+
+// Re-runs are judged on evidence: outcomes that disagree make a case
+// flaky (with each run's outcome); a harness failure or a case that got no
+// outcome leaves it not confirmed, and a harness failure ends the rounds.
+func TestRerun(t *testing.T) {
+	const a, b = "vmsplice/alias/read", "vmsplice/alias/tee"
+	want := map[string]string{a: "aliasing:copied", b: "aliasing:copied"}
+	boom := errors.New("boot: QEMU exited 1: cannot allocate memory")
+	for _, tc := range []struct {
+		name     string
+		rounds   []func() (*results.SuiteRun, error)
+		verdicts []string
+		why      []string
+		asked    int
+		err      bool
+	}{
+		{"confirmed", []func() (*results.SuiteRun, error){gave(obs(a, "copied"), obs(b, "copied")), gave(obs(a, "copied"), obs(b, "copied"))},
+			[]string{results.RerunConfirmed, results.RerunConfirmed}, []string{"", ""}, 2, false},
+		{"one flips", []func() (*results.SuiteRun, error){gave(obs(a, "copied"), obs(b, "aliased")), gave(obs(a, "copied"), obs(b, "copied"))},
+			[]string{results.RerunConfirmed, results.RerunFlaky}, []string{"", "aliasing:copied, aliasing:aliased, aliasing:copied"}, 2, false},
+		{"harness fails at once", []func() (*results.SuiteRun, error){func() (*results.SuiteRun, error) { return nil, boom }},
+			[]string{results.RerunNotConfirmed, results.RerunNotConfirmed}, []string{"cannot allocate memory", "cannot allocate memory"}, 1, true},
+		{"harness fails in the second round", []func() (*results.SuiteRun, error){gave(obs(a, "copied"), obs(b, "copied")),
+			func() (*results.SuiteRun, error) { return &results.SuiteRun{}, boom }},
+			[]string{results.RerunNotConfirmed, results.RerunNotConfirmed}, []string{"cannot allocate memory", "cannot allocate memory"}, 2, true},
+		{"not run is no outcome", []func() (*results.SuiteRun, error){gave(obs(a, "copied"), suites.CaseResult{ID: b, NotRun: "the kernel did not boot: no output"}),
+			gave(obs(a, "copied"), obs(b, "copied"))},
+			[]string{results.RerunConfirmed, results.RerunNotConfirmed}, []string{"", "not run: the kernel did not boot"}, 2, false},
+		{"missing is no outcome", []func() (*results.SuiteRun, error){gave(obs(a, "copied")), gave(obs(a, "copied"))},
+			[]string{results.RerunConfirmed, results.RerunNotConfirmed}, []string{"", "no result"}, 2, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := &fakeRuns{rounds: tc.rounds}
+			got, err := rerun(t.Context(), f.run, []string{a, b}, want, 2, func(string) {})
+			if (err != nil) != tc.err {
+				t.Errorf("error %v, want one: %v", err, tc.err)
+			}
+			if len(f.asked) != tc.asked {
+				t.Errorf("%d rounds ran, want %d", len(f.asked), tc.asked)
+			}
+			for i, r := range got {
+				if r.Verdict != tc.verdicts[i] || !strings.Contains(r.Why, tc.why[i]) || r.Outcomes[0] != want[r.ID] {
+					t.Errorf("%s: %+v, want %s with %q", r.ID, r, tc.verdicts[i], tc.why[i])
+				}
+			}
+		})
+	}
+}
+
+// A peer subtest is re-run through its case; catalogue cases as they are;
+// each case once.
+func TestCaseIDs(t *testing.T) {
+	got := caseIDs([]string{"peer/kselftest/mm.cow/vmsplice-pinned", "vmsplice/alias/read", "peer/kselftest/mm.cow/other", "no/such/case"})
+	if want := []string{"peer/kselftest/mm.cow", "vmsplice/alias/read"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("caseIDs: %v, want %v", got, want)
+	}
+}
+
+// The area rule reads git: quiet only when no commit between the nights
+// touches the case's area; a case with no area, or commits git does not
+// know, is never quiet.
+func TestQuietArea(t *testing.T) {
+	dir := t.TempDir()
+	git := func(args ...string) string {
+		t.Helper()
+		cmd := exec.Command("git", args...)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.org", "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.org")
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	write := func(path, text string) {
+		p := filepath.Join(dir, path)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		git("add", path)
+		git("commit", "-q", "-m", path)
+	}
+	git("init", "-q")
+	write("fs/splice.c", "one\n")
+	c1 := git("rev-parse", "HEAD")
+	write("Documentation/note.txt", "docs\n")
+	c2 := git("rev-parse", "HEAD")
+	write("fs/splice.c", "two\n")
+	c3 := git("rev-parse", "HEAD")
+	for _, tc := range []struct {
+		from, to, id string
+		quiet        bool
+	}{
+		{c1, c2, "vmsplice/alias/read", true},
+		{c2, c3, "vmsplice/alias/read", false},
+		{c1, c3, "tee/data/x", false},
+		{c1, c2, "nosuchgroup/x", false},
+		{c1, strings.Repeat("f", 40), "vmsplice/alias/read", false},
+	} {
+		if _, quiet := quietArea(t.Context(), dir, tc.from, tc.to, tc.id); quiet != tc.quiet {
+			t.Errorf("%s %s..%s: quiet %v, want %v", tc.id, tc.from[:7], tc.to[:7], quiet, tc.quiet)
+		}
+	}
+}
