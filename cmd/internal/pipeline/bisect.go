@@ -214,7 +214,49 @@ var firstBadRe = regexp.MustCompile(`(?m)^([0-9a-f]{40,64}) is the first bad com
 // bisect run in the clone: it tests HEAD and returns the exit code git
 // reads (0 good, 1 bad, 125 skip). Whatever goes wrong in the harness is
 // a skip, never an exit code git would take for bad or abort.
+//
+// The step runs in a child process of its own: a panic on any goroutine
+// there, or a signal, exits with a code that git would read as bad (2)
+// or abort on (over 127), and the parent turns every code but 0 and 1
+// into a skip.
 func BisectStepMain(ctx context.Context, statePath string) (code int) {
+	if os.Getenv(bisectChildEnv) == "" {
+		self, err := os.Executable()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "patchtest bisect step:", err)
+			return BisectSkip
+		}
+		cmd := exec.CommandContext(ctx, self, os.Args[1:]...)
+		cmd.Env = append(os.Environ(), bisectChildEnv+"=1")
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+		err = cmd.Run()
+		return bisectCode(cmd.ProcessState, err)
+	}
+	return bisectStep(ctx, statePath)
+}
+
+// bisectChildEnv marks the child process that runs a bisect step.
+const bisectChildEnv = "PATCHTEST_BISECT_STEP_CHILD"
+
+// bisectCode is the exit code git bisect run gets for a step's child
+// that ended as ps did: good and bad pass through, anything else
+// (another code, a signal, no child at all) is a skip.
+func bisectCode(ps *os.ProcessState, err error) int {
+	if ps == nil {
+		fmt.Fprintln(os.Stderr, "patchtest bisect step:", err)
+		return BisectSkip
+	}
+	switch ps.ExitCode() {
+	case BisectGood:
+		return BisectGood
+	case BisectBad:
+		return BisectBad
+	}
+	fmt.Fprintf(os.Stderr, "patchtest bisect step: the step ended with %v: skipped\n", ps)
+	return BisectSkip
+}
+
+func bisectStep(ctx context.Context, statePath string) (code int) {
 	defer func() {
 		if r := recover(); r != nil {
 			fmt.Fprintf(os.Stderr, "patchtest bisect step: %v\n", r)
@@ -264,10 +306,18 @@ func (st bisectState) step(ctx context.Context, commit string) BisectStep {
 		s.Verdict = "good"
 		return s
 	}
-	for range st.Runs - 1 {
+	// Runs again with the same inputs (the state's kernel request and
+	// boot options). A re-run that could not run confirms nothing and is
+	// a skip for that reason, never flaky: only two outcomes that
+	// disagree are.
+	for i := range st.Runs - 1 {
 		again := st.test(ctx, commit)
-		if again.Verdict == "skip" || again.Value != s.Value {
-			s.Verdict, s.Reason = "skip", fmt.Sprintf("flaky: %q, then %q%s", s.Value, again.Value, again.Reason)
+		switch {
+		case again.Verdict == "skip":
+			s.Verdict, s.Reason = "skip", fmt.Sprintf("not confirmed: re-run %d of %d could not run (%s); the first run gave %q", i+1, st.Runs-1, again.Reason, s.Value)
+			return s
+		case again.Value != s.Value:
+			s.Verdict, s.Reason = "skip", fmt.Sprintf("flaky: runs disagree: %q, then %q", s.Value, again.Value)
 			return s
 		}
 	}
@@ -310,6 +360,12 @@ func (st bisectState) test(ctx context.Context, commit string) BisectStep {
 	}
 	if len(run.Boots) == 0 && len(run.Failures) > 0 {
 		s.Verdict, s.Reason = "skip", "does not boot: "+firstLine(run.Failures[0])
+		return s
+	}
+	if r := run.Results[0]; r.NotRun != "" {
+		// No outcome: the kernel never got to the case. Not an
+		// observation to compare with the good end's.
+		s.Verdict, s.Reason = "skip", "not run: "+r.NotRun
 		return s
 	}
 	s.Verdict, s.Value = "tested", results.CaseOutcome(run.Results[0])
