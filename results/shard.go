@@ -180,10 +180,10 @@ func MergeShards(recs []*Record) (*Record, error) {
 			missing = append(missing, fmt.Sprintf("%d/%d", i, f.Count))
 		}
 	}
-	out.Incomplete = len(missing) > 0 || first.Incomplete
-	if len(missing) > 0 {
-		out.Candidate.Run.Failures = append(out.Candidate.Run.Failures, "shard(s) "+strings.Join(missing, ", ")+" missing from the merge: their cases are not run")
-	}
+	// A shard missing or cut short is the harness's (or the user's)
+	// failure, never the kernel's: its cases are not run, with the reason,
+	// and the run is incomplete.
+	out.Incomplete = len(missing) > 0 || slices.ContainsFunc(recs, func(r *Record) bool { return r.Incomplete })
 	return out, nil
 }
 

@@ -89,4 +89,14 @@ func TestMergeShards(t *testing.T) {
 	if miss != len(parts[2]) || !m.Incomplete {
 		t.Errorf("%d not run for the missing shard, want %d; incomplete %v", miss, len(parts[2]), m.Incomplete)
 	}
+	// A missing shard is no finding about the kernel.
+	if m.Candidate.Summary.Findings() || len(m.Candidate.Run.Failures) > 0 {
+		t.Errorf("a missing shard became a kernel finding: %+v", m.Candidate.Summary)
+	}
+	// A shard cut short, given last, makes the merge incomplete too.
+	cut := shardRecord(2, 2, "build:b", parts[2]...)
+	cut.Incomplete = true
+	if m, err = MergeShards([]*Record{a, cut}); err != nil || !m.Incomplete {
+		t.Errorf("merged with an incomplete shard: incomplete %v, %v", m != nil && m.Incomplete, err)
+	}
 }

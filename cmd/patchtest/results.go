@@ -121,6 +121,10 @@ merged run is then marked incomplete. Exit status as for patchtest run.`,
 			if rec.Failed() {
 				return &exitError{code: 1}
 			}
+			if rec.Incomplete {
+				// Nothing found, but not everything was run: not measured.
+				return &exitError{code: 2, err: fmt.Errorf("merge: the merged run is incomplete (a shard is missing or was cut short; its cases say which): nothing found in what ran")}
+			}
 			return nil
 		},
 	}
