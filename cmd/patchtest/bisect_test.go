@@ -12,17 +12,15 @@ import (
 	"github.com/patchtest/patchtest/vm/vmtest"
 )
 
-// A repository of the Debian source with five commits after its base: an
-// unrelated one, one that does not build, its fix, the vmsplice-wrapper
-// series' first patch (vmsplice into a pipe copies: vmsplice/alias/read
-// flips), and another unrelated one. patchtest bisect must name the
-// flipping commit, skip the broken one if it meets it, and need no more
-// than ceil(log2 5)+2 builds.
-func TestCLIBisect(t *testing.T) {
-	vmtest.Integration(t)
-	agent := vmtest.Guest(t)
-	repo, git := vmtest.KernelRepo(t)
-	base := git("rev-parse", "HEAD")
+// bisectRepo is a repository of the Debian source with five commits
+// after its base: an unrelated one, one that does not build, its fix, the
+// vmsplice-wrapper series' first patch (vmsplice into a pipe copies:
+// vmsplice/alias/read flips), and another unrelated one. It returns the
+// repository, its git, the base, the broken commit and the flip.
+func bisectRepo(t *testing.T) (repo string, git func(...string) string, base, brokenCommit, flip string) {
+	t.Helper()
+	repo, git = vmtest.KernelRepo(t)
+	base = git("rev-parse", "HEAD")
 	edit := func(path string, f func(string) string) {
 		p := filepath.Join(repo, path)
 		b, err := os.ReadFile(p)
@@ -39,19 +37,25 @@ func TestCLIBisect(t *testing.T) {
 	git("commit", "-q", "-m", "docs: an unrelated note")
 	edit("fs/splice.c", func(s string) string { return s + broken })
 	git("commit", "-q", "-m", "splice: a commit that does not build")
-	brokenCommit := git("rev-parse", "HEAD")
+	brokenCommit = git("rev-parse", "HEAD")
 	edit("fs/splice.c", func(s string) string { return strings.TrimSuffix(s, broken) })
 	git("commit", "-q", "-m", "splice: build again")
-	patch, _ := filepath.Glob(filepath.Join("..", "..", "kernels", "patches", "vmsplice-wrapper", "0001-*.patch"))
-	abs, _ := filepath.Abs(patch[0])
-	git("am", "-q", abs)
-	flip := git("rev-parse", "HEAD")
+	flip = vmspliceCopies(t, git)
 	edit("Documentation/patchtest-note.txt", func(string) string { return "two\n" })
 	git("commit", "-q", "-m", "docs: another unrelated note")
+	return repo, git, base, brokenCommit, flip
+}
+
+// patchtest bisect, run as a user runs it (no --guest-binary), on
+// bisectRepo must name the flipping commit, skip the broken one if it
+// meets it, and need no more than ceil(log2 5)+2 builds.
+func TestCLIBisect(t *testing.T) {
+	vmtest.Integration(t)
+	repo, git, base, brokenCommit, flip := bisectRepo(t)
 
 	tmp := t.TempDir()
 	cmd, stdout, stderr := command(t, tmp, "bisect", "--source", "git:"+repo, "--good", base, "--bad", "HEAD",
-		"--case", "vmsplice/alias/read", "--guest-binary", agent)
+		"--case", "vmsplice/alias/read")
 	err := cmd.Run()
 	t.Logf("stdout:\n%s\nstderr:\n%s", stdout, stderr)
 	if err != nil {
@@ -77,5 +81,28 @@ func TestCLIBisect(t *testing.T) {
 	}
 	if status := git("status", "--porcelain"); status != "" {
 		t.Errorf("the repository changed: %q", status)
+	}
+}
+
+// A bisection whose re-runs cannot boot (a QEMU that fails every second
+// boot of a kernel): a commit that looks bad is skipped as not confirmed,
+// with the reason, never called bad or flaky, and the bisection names no
+// first bad commit (exit 2: it could not measure).
+func TestCLIBisectRerunCannotBoot(t *testing.T) {
+	vmtest.Integration(t)
+	repo, _, base, _, _ := bisectRepo(t)
+	cmd, stdout, stderr := command(t, t.TempDir(), "bisect", "--source", "git:"+repo, "--good", base, "--bad", "HEAD",
+		"--case", "vmsplice/alias/read", "--qemu", vmtest.OnceQEMU(t))
+	err := cmd.Run()
+	t.Logf("stdout:\n%s\nstderr:\n%s", stdout, stderr)
+	if code := exitCode(err); code != 2 {
+		t.Errorf("exit %d, want 2", code)
+	}
+	out := stdout.String()
+	if !regexp.MustCompile(` skip .*not confirmed: re-run 1 of 2 could not run \(.*Cannot allocate memory`).MatchString(out) {
+		t.Errorf("no commit skipped as not confirmed:\n%s", out)
+	}
+	if regexp.MustCompile(` bad |flaky|first bad commit:`).MatchString(out) {
+		t.Errorf("a re-run that could not run made a verdict:\n%s", out)
 	}
 }

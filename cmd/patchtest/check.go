@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -17,7 +18,7 @@ func newCheck() *cobra.Command {
 		Use:   "check [PATCH]",
 		Short: "b4's per-patch check: test one patch (stdin or PATCH) against the git tree here",
 		Long: `check tests one patch, read from PATCH or standard input, against the git
-kernel tree of the current directory: HEAD built stock and HEAD with the
+kernel tree of the current directory (or --tree DIR): HEAD built stock and HEAD with the
 patch, both with the run configuration's kernel config, the catalogue on
 each. It prints one line per finding, "ERROR:" for what fails the patch
 (it does not apply or build, the kernel crashes, hangs, warns or breaks
@@ -58,11 +59,14 @@ does (the lines say it); 2 when the check could not be done.`,
 			}
 			view := results.NewProgress(c.ErrOrStderr(), false, false)
 			o.Events = view.Event
-			wd, _ := os.Getwd()
-			lines, _, err := pipeline.CheckPatch(c.Context(), o, wd, in)
+			tree := f.tree // b4 runs the check in the tree's top level
+			if tree == "" {
+				tree, _ = os.Getwd()
+			}
+			lines, _, err := pipeline.CheckPatch(c.Context(), o, tree, in)
 			view.Close()
 			if err != nil {
-				fmt.Fprintf(c.OutOrStdout(), "ERROR: patchtest: the check could not be done: %v\n", err)
+				fmt.Fprintf(c.OutOrStdout(), "ERROR: patchtest: the check could not be done (the harness failed; this says nothing about the patch): %s\n", strings.SplitN(err.Error(), "\n", 2)[0])
 				return &exitError{code: 2, err: err}
 			}
 			for _, l := range lines {
