@@ -3,6 +3,7 @@ package results
 import (
 	"encoding/xml"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/patchtest/patchtest/suites"
@@ -32,19 +33,41 @@ func (a *junitSuites) add(s junitSuite) {
 }
 
 type junitSuite struct {
-	Name     string      `xml:"name,attr"`
-	Tests    int         `xml:"tests,attr"`
-	Failures int         `xml:"failures,attr"`
-	Errors   int         `xml:"errors,attr"`
-	Skipped  int         `xml:"skipped,attr"`
-	Time     float64     `xml:"time,attr"`
-	Cases    []junitCase `xml:"testcase"`
+	Name       string          `xml:"name,attr"`
+	Tests      int             `xml:"tests,attr"`
+	Failures   int             `xml:"failures,attr"`
+	Errors     int             `xml:"errors,attr"`
+	Skipped    int             `xml:"skipped,attr"`
+	Time       junitSeconds    `xml:"time,attr"`
+	Properties *junitProperties `xml:"properties,omitempty"`
+	Cases      []junitCase     `xml:"testcase"`
+}
+
+// junitProperties are a suite's properties: what describes the run (the
+// kernel's release) without being part of the suite's name, which
+// dashboards key a case's history on.
+type junitProperties struct {
+	Property []junitProperty `xml:"property"`
+}
+
+type junitProperty struct {
+	Name  string `xml:"name,attr"`
+	Value string `xml:"value,attr"`
+}
+
+// junitSeconds is a duration in seconds, written as a decimal (JUnit's
+// xs:decimal: 0.000015, never Go's 1.5e-05).
+type junitSeconds float64
+
+// MarshalXMLAttr writes the seconds with microsecond precision.
+func (s junitSeconds) MarshalXMLAttr(name xml.Name) (xml.Attr, error) {
+	return xml.Attr{Name: name, Value: strconv.FormatFloat(float64(s), 'f', 6, 64)}, nil
 }
 
 type junitCase struct {
-	Name      string    `xml:"name,attr"`
-	Classname string    `xml:"classname,attr"`
-	Time      float64   `xml:"time,attr"`
+	Name      string       `xml:"name,attr"`
+	Classname string       `xml:"classname,attr"`
+	Time      junitSeconds `xml:"time,attr"`
 	Failure   *junitMsg `xml:"failure,omitempty"`
 	Error     *junitMsg `xml:"error,omitempty"`
 	Skipped   *junitMsg `xml:"skipped,omitempty"`
@@ -74,9 +97,11 @@ func (r *Record) JUnit() ([]byte, error) {
 		if k.Run == nil {
 			continue
 		}
-		s := junitSuite{Name: fmt.Sprintf("%s (%s)", k.Role, k.Run.Release)}
+		// The suite is the kernel's role alone: with the release in its
+		// name, every case would be new to GitLab on each release.
+		s := junitSuite{Name: k.Role, Properties: &junitProperties{Property: []junitProperty{{Name: "kernel.release", Value: k.Run.Release}}}}
 		for _, res := range k.Run.Results {
-			c := junitCase{Name: res.ID, Classname: classname(res.ID), Time: res.Duration.Seconds()}
+			c := junitCase{Name: res.ID, Classname: classname(res.ID), Time: junitSeconds(res.Duration.Seconds())}
 			if res.Obs != nil {
 				c.SystemOut = res.Obs.String()
 			}
@@ -100,6 +125,9 @@ func (r *Record) JUnit() ([]byte, error) {
 				s.Failures++
 			case res.Error != "":
 				c.Error = &junitMsg{Message: firstLine(res.Error), Type: "harness", Text: res.Error}
+				s.Errors++
+			case res.Obs != nil && res.Obs.Type == suites.TOutcome && res.Obs.Value == suites.TAPError:
+				c.Error = &junitMsg{Message: res.Obs.String(), Type: "test could not run"}
 				s.Errors++
 			case res.NotRun != "":
 				c.Skipped = &junitMsg{Message: "not run: " + res.NotRun}

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/patchtest/patchtest/suites"
 )
@@ -38,7 +39,9 @@ func TestJUnitValidates(t *testing.T) {
 		{ID: "a/b/crash", Crash: "Kernel panic - not syncing: <&>"},
 		{ID: "a/b/skip", Obs: &suites.Observation{Type: suites.TSkip, Value: "no AF_ALG"}},
 		{ID: "a/b/err", Error: "setup: no such file"},
+		{ID: "a/b/fast", Obs: &suites.Observation{Type: suites.TResult, Value: "0"}, Duration: 15 * time.Microsecond},
 	}
+	r.Candidate.Run.Release = "6.12.118"
 	r.Changes = Diff(r.Baseline.Run.Results, r.Candidate.Run.Results)
 	j, err := r.JUnit()
 	if err != nil {
@@ -47,6 +50,13 @@ func TestJUnitValidates(t *testing.T) {
 	if err := xmllint(t, j); err != nil {
 		t.Fatalf("junit.xml does not validate: %v\n%s", err, j)
 	}
+	// Sub-millisecond times are decimals; the suite's name stays the same
+	// from one release to the next.
+	for _, want := range []string{`<testcase name="a/b/fast" classname="a.b" time="0.000015">`, `<testsuite name="candidate" `, `<property name="kernel.release" value="6.12.118">`} {
+		if !strings.Contains(string(j), want) {
+			t.Errorf("junit.xml lacks %s:\n%s", want, j)
+		}
+	}
 	// And the schema is not a rubber stamp: each of these breaks a rule
 	// that JUnit consumers (Jenkins, GitLab) rely on.
 	doc := string(j)
@@ -54,6 +64,7 @@ func TestJUnitValidates(t *testing.T) {
 		"a testcase without a name":      strings.Replace(doc, `<testcase name="a/b/ok"`, `<testcase`, 1),
 		"a suite without a tests count":  strings.Replace(doc, `<testsuite name="candidate`, `<testsuite x="candidate`, 1),
 		"a time that is not a number":    strings.Replace(doc, `time="`, `time="soon`, 1),
+		"a time in Go's %g":              strings.Replace(doc, `time="0.000015"`, `time="1.5e-05"`, 1),
 		"a failure outside any testcase": strings.Replace(doc, `<testsuite `, `<failure message="x"></failure><testsuite `, 1),
 		"an element JUnit does not know": strings.Replace(doc, `<testcase `, `<bogus/><testcase `, 1),
 		"a negative failures count":      strings.Replace(doc, `failures="`, `failures="-`, 1),

@@ -291,6 +291,9 @@ func caseStatus(res suites.CaseResult) (status, comment, excerpt string) {
 	case res.Obs != nil && res.Obs.Type == suites.TOutcome && strings.HasPrefix(res.Obs.Value, "not ok"):
 		// A peer test's own failure, as KernelCI shows kselftests.
 		return KCIDBFail, res.Obs.String(), ""
+	case res.Obs != nil && res.Obs.Type == suites.TOutcome && res.Obs.Value == suites.TAPError:
+		// KTAP's ERROR: the test could not be run.
+		return KCIDBError, res.Obs.String(), ""
 	case res.Obs != nil:
 		return KCIDBPass, res.Obs.String(), ""
 	}

@@ -192,12 +192,23 @@ func TestWriteBenchfmtRoundTrip(t *testing.T) {
 	if !strings.HasPrefix(buf.String(), "# patchtest candidate kernel: 6.12-patched\n") {
 		t.Errorf("no kernel line: %q", buf.String()[:60])
 	}
+	text := buf.String()
 	rd := benchfmt.NewReader(&buf, "new.txt")
 	n := 0
 	for rd.Scan() {
 		switch rec := rd.Result().(type) {
 		case *benchfmt.Result:
 			n++
+			// Every unit comes with its direction, as benchstat reads it.
+			for _, v := range rec.Values {
+				want := "lower"
+				if v.Unit == perf.Throughput || v.Unit == perf.CallsPerS {
+					want = "higher"
+				}
+				if m := rd.Units().Get(v.Unit, "better"); m == nil || m.Value != want {
+					t.Errorf("unit %s: better=%v, want %s\n%s", v.Unit, m, want, text)
+				}
+			}
 			if rec.GetConfig("perf-level") != "standard" || strings.HasPrefix(string(rec.Name), "Benchmark") {
 				t.Errorf("result %s config %v", rec.Name, rec.Config)
 			}

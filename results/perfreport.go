@@ -128,6 +128,29 @@ func WriteBenchfmt(w io.Writer, run *PerfRun, side, kernel string) error {
 		return err
 	}
 	bw := benchfmt.NewWriter(w)
+	// Each unit's direction first ("Unit cpu-s/GiB better=lower"), so
+	// that benchstat knows which way is good for every metric, not only
+	// for the units it recognises.
+	said := map[string]bool{}
+	for _, s := range run.Samples {
+		b, ok := perf.Lookup(s.ID)
+		if !ok || s.Side != side {
+			continue
+		}
+		for _, m := range b.Metrics {
+			unit, better := benchUnit(m), "lower"
+			if perf.HigherIsBetter(m) {
+				better = "higher"
+			}
+			if said[unit] {
+				continue
+			}
+			said[unit] = true
+			if err := bw.Write(&benchfmt.UnitMetadata{UnitMetadataKey: benchfmt.UnitMetadataKey{Unit: unit, Key: "better"}, OrigUnit: m, Value: better}); err != nil {
+				return err
+			}
+		}
+	}
 	for _, s := range run.Samples {
 		if s.Side != side || s.Warmup || s.Error != "" {
 			continue
@@ -148,12 +171,10 @@ func WriteBenchfmt(w io.Writer, run *PerfRun, side, kernel string) error {
 		}
 		for _, m := range b.Metrics {
 			if v, ok := s.Metric(m); ok {
-				unit := m
 				if m == perf.NsPerOp {
-					// benchfmt's tidy unit; its writer prints ns/op.
-					v, unit = v/1e9, "sec/op"
+					v /= 1e9
 				}
-				r.Values = append(r.Values, benchfmt.Value{Value: v, Unit: unit})
+				r.Values = append(r.Values, benchfmt.Value{Value: v, Unit: benchUnit(m)})
 			}
 		}
 		if err := bw.Write(r); err != nil {
@@ -161,4 +182,13 @@ func WriteBenchfmt(w io.Writer, run *PerfRun, side, kernel string) error {
 		}
 	}
 	return nil
+}
+
+// benchUnit is metric's unit as benchfmt writes it: ns/op as its tidy
+// sec/op (the writer prints ns/op), the others as they are.
+func benchUnit(metric string) string {
+	if metric == perf.NsPerOp {
+		return "sec/op"
+	}
+	return metric
 }

@@ -35,7 +35,11 @@ type TAPParser struct {
 func NewTAPParser() *TAPParser { return &TAPParser{Plan: -1} }
 
 var (
-	tapResultRe = regexp.MustCompile(`^(not ok|ok)\s+(\d+)\s*(?:-\s*)?(.*?)\s*(?:#\s*(SKIP|skip|XFAIL|xfail|TODO|todo|error|ERROR)\b\s*(.*))?$`)
+	// KTAP's result line (Documentation/dev-tools/ktap.rst):
+	// <result> <number> [<description>][ # [<directive>] [<diagnostic data>]];
+	// the description is anything but '#', and the directive the first
+	// word after the '#' when it is one of tapDirectives.
+	tapResultRe = regexp.MustCompile(`^(not ok|ok)\s+(\d+)\b\s*(?:-\s*)?([^#]*?)\s*(?:#\s*(.*?))?\s*$`)
 	tapPlanRe   = regexp.MustCompile(`^1\.\.(\d+)`)
 	// kselftest_harness.h's status lines ("#            OK  name") say
 	// nothing the result line does not.
@@ -80,7 +84,7 @@ func (p *TAPParser) Line(line string) (TAPResult, bool) {
 	if r.Name == "" {
 		r.Name = "test-" + m[2]
 	}
-	directive, reason := strings.ToLower(m[4]), strings.TrimSpace(m[5])
+	directive, reason := tapDirective(m[4])
 	switch {
 	case directive == "skip":
 		if reason == "" {
@@ -89,8 +93,14 @@ func (p *TAPParser) Line(line string) (TAPResult, bool) {
 		r.Obs = Skip(reason)
 	case directive == "xfail" || (directive == "todo" && m[1] == "not ok"):
 		r.Obs = Outcome("xfail", reason)
+	case directive == "error":
+		// The test could not be run (KCIDB's ERROR), which is neither
+		// its pass nor its failure.
+		r.Obs = Outcome(TAPError, reason)
+	case directive == "timeout":
+		r.Obs = Outcome("not ok", strings.TrimSpace("timeout "+reason))
 	case m[1] == "ok":
-		r.Obs = Outcome("ok", "")
+		r.Obs = Outcome("ok", reason)
 	default:
 		note := reason
 		if note == "" {
@@ -104,6 +114,24 @@ func (p *TAPParser) Line(line string) (TAPResult, bool) {
 	p.Running, p.diag, p.loc = "", "", ""
 	p.Results = append(p.Results, r)
 	return r, true
+}
+
+// TAPError is the outcome of a test whose result line says ERROR: it
+// could not be run.
+const TAPError = "error"
+
+// tapDirectives are KTAP's directives, in lower case.
+var tapDirectives = map[string]bool{"skip": true, "todo": true, "xfail": true, "timeout": true, "error": true}
+
+// tapDirective splits what follows a result line's '#' into its
+// directive (lower case; "" when the first word is none, whatever its
+// case) and the diagnostic data.
+func tapDirective(s string) (directive, data string) {
+	first, rest, _ := strings.Cut(strings.TrimSpace(s), " ")
+	if d := strings.ToLower(first); tapDirectives[d] {
+		return d, strings.TrimSpace(rest)
+	}
+	return "", strings.TrimSpace(s)
 }
 
 // SubName turns a subtest's name into the last part of a case ID:

@@ -55,6 +55,29 @@ ok 5 tls.13_sm4.splice_to_pipe # XFAIL not on this cipher
 	if p.Running != "" {
 		t.Errorf("running %q after the last result", p.Running)
 	}
+	// The example result lines of the kernel's
+	// Documentation/dev-tools/ktap.rst, and every directive in any case:
+	// '#' ends the description.
+	for _, tc := range []struct{ line, name, obs string }{
+		{"ok 1 test_case_name", "test_case_name", "outcome:ok"},
+		{"not ok 1 test_case_name", "test_case_name", "outcome:not ok"},
+		{"ok 1 test # SKIP necessary dependency unavailable", "test", "skip:necessary dependency unavailable"},
+		{"not ok 1 test # TIMEOUT 30 seconds", "test", "outcome:not ok (timeout 30 seconds)"},
+		{"ok 5 check return code # rcode=0", "check return code", "outcome:ok (rcode=0)"},
+		{"not ok 2 probe # ERROR cannot open /dev/foo", "probe", "outcome:error (cannot open /dev/foo)"},
+		{"not ok 3 x # Timeout", "x", "outcome:not ok (timeout)"},
+		{"ok 4 y # Skip", "y", "skip:skipped by the test"},
+		{"not ok 5 z # xFail known", "z", "outcome:xfail (known)"},
+		{"not ok 6 w # skipped-word is no directive", "w", "outcome:not ok (skipped-word is no directive)"},
+		{"ok 7 - dashed name", "dashed name", "outcome:ok"},
+		{"ok 8", "test-8", "outcome:ok"},
+	} {
+		q := NewTAPParser()
+		r, ok := q.Line(tc.line)
+		if !ok || r.Name != tc.name || r.Obs.String() != tc.obs {
+			t.Errorf("%q: %v %q %s, want %q %s", tc.line, ok, r.Name, r.Obs, tc.name, tc.obs)
+		}
+	}
 	p.Line("# [RUN] R/O GUP pin ... with memfd")
 	if p.Running != "R/O GUP pin ... with memfd" {
 		t.Errorf("running %q", p.Running)
