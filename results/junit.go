@@ -33,14 +33,14 @@ func (a *junitSuites) add(s junitSuite) {
 }
 
 type junitSuite struct {
-	Name       string          `xml:"name,attr"`
-	Tests      int             `xml:"tests,attr"`
-	Failures   int             `xml:"failures,attr"`
-	Errors     int             `xml:"errors,attr"`
-	Skipped    int             `xml:"skipped,attr"`
-	Time       junitSeconds    `xml:"time,attr"`
+	Name       string           `xml:"name,attr"`
+	Tests      int              `xml:"tests,attr"`
+	Failures   int              `xml:"failures,attr"`
+	Errors     int              `xml:"errors,attr"`
+	Skipped    int              `xml:"skipped,attr"`
+	Time       junitSeconds     `xml:"time,attr"`
 	Properties *junitProperties `xml:"properties,omitempty"`
-	Cases      []junitCase     `xml:"testcase"`
+	Cases      []junitCase      `xml:"testcase"`
 }
 
 // junitProperties are a suite's properties: what describes the run (the
@@ -68,10 +68,10 @@ type junitCase struct {
 	Name      string       `xml:"name,attr"`
 	Classname string       `xml:"classname,attr"`
 	Time      junitSeconds `xml:"time,attr"`
-	Failure   *junitMsg `xml:"failure,omitempty"`
-	Error     *junitMsg `xml:"error,omitempty"`
-	Skipped   *junitMsg `xml:"skipped,omitempty"`
-	SystemOut string    `xml:"system-out,omitempty"`
+	Failure   *junitMsg    `xml:"failure,omitempty"`
+	Error     *junitMsg    `xml:"error,omitempty"`
+	Skipped   *junitMsg    `xml:"skipped,omitempty"`
+	SystemOut string       `xml:"system-out,omitempty"`
 }
 
 type junitMsg struct {
