@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/patchtest/patchtest/vm/setup"
 )
 
 const patchA = `From 1111111111111111111111111111111111111111 Mon Sep 17 00:00:00 2001
@@ -331,8 +333,8 @@ func TestCompileErrors(t *testing.T) {
 // WithTree shows fn the tree with the series applied, or without it when
 // the series touches nothing fn reads, and leaves it pristine.
 func TestWithTree(t *testing.T) {
-	if _, err := exec.LookPath("patch"); err != nil {
-		t.Skip("no patch")
+	if _, err := setup.Program(t.Context(), setup.Need{Program: "patch", Package: "patch", Why: "to apply a series"}, false, os.Stderr); err != nil {
+		t.Fatal(err)
 	}
 	dir := t.TempDir()
 	writeFiles(t, dir, map[string]string{"Makefile": "VERSION = 6\nPATCHLEVEL = 12\n", "fs/hello.c": "int a;\nint hello = 1;\nint b;\n"})

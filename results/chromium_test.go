@@ -12,19 +12,24 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/patchtest/patchtest/vm/setup"
 )
 
 // findChromium returns the headless browser. Its absence fails the test:
 // .ci/run installs it (apt-get install chromium), and a check that skips
 // where it cannot run proves nothing there.
 func findChromium(t *testing.T) string {
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+	for _, name := range []string{"chromium-browser", "google-chrome"} {
 		if p, err := exec.LookPath(name); err == nil {
 			return p
 		}
 	}
-	t.Fatal("no chromium to render the HTML report in (apt-get install chromium)")
-	return ""
+	p, err := setup.Program(t.Context(), setup.Need{Program: "chromium", Package: "chromium", Why: "to render the HTML report"}, false, os.Stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 // boxScript, added to a copy of the report for the test only (the report

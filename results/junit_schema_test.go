@@ -9,14 +9,15 @@ import (
 	"time"
 
 	"github.com/patchtest/patchtest/suites"
+	"github.com/patchtest/patchtest/vm/setup"
 )
 
 // xmllint validates doc against testdata/junit.xsd.
 func xmllint(t *testing.T, doc []byte) error {
 	t.Helper()
-	lint, err := exec.LookPath("xmllint")
+	lint, err := setup.Program(t.Context(), setup.Need{Program: "xmllint", Package: "libxml2-utils", Why: "to validate junit.xml"}, false, os.Stderr)
 	if err != nil {
-		t.Fatal("no xmllint to validate junit.xml with (apt-get install libxml2-utils)")
+		t.Fatal(err)
 	}
 	p := filepath.Join(t.TempDir(), "junit.xml")
 	os.WriteFile(p, doc, 0o644)

@@ -29,6 +29,7 @@ func (n nightly) night(wantCode int, extra []string, want ...string) *results.Re
 	args := append([]string{"nightly", "--source", "git:" + n.repo, "--out", n.out}, n.args...)
 	cmd, stdout, stderr := command(n.t, n.tmp, append(args, extra...)...)
 	err := cmd.Run()
+	n.t.Logf("patchtest %s: exit %d\n%s", strings.Join(extra, " "), exitCode(err), stdout)
 	if code := exitCode(err); code != wantCode {
 		n.t.Fatalf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, wantCode, stdout, stderr)
 	}

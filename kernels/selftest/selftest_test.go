@@ -4,10 +4,11 @@ import (
 	"context"
 	"debug/elf"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/patchtest/patchtest/vm/setup"
 )
 
 // fakeTree writes a tree with the selftests' layout: the splice programs
@@ -36,9 +37,7 @@ func fakeTree(t *testing.T) string {
 }
 
 func TestBuild(t *testing.T) {
-	if _, err := exec.LookPath("gcc"); err != nil {
-		t.Skip("no gcc")
-	}
+	needGCC(t)
 	ctx := context.Background()
 	src, cache := fakeTree(t), t.TempDir()
 	b, err := Build(ctx, Request{Source: src, CacheDir: cache})
@@ -88,9 +87,7 @@ func TestBuild(t *testing.T) {
 // A tree without selftests is not an error: every test is recorded as
 // not built, and the guest skips them with that reason.
 func TestBuildNoSelftests(t *testing.T) {
-	if _, err := exec.LookPath("gcc"); err != nil {
-		t.Skip("no gcc")
-	}
+	needGCC(t)
 	b, err := Build(context.Background(), Request{Source: t.TempDir(), CacheDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
@@ -122,5 +119,14 @@ func TestReads(t *testing.T) {
 		if got := Reads(path); got != want {
 			t.Errorf("Reads(%s) = %v, want %v", path, got, want)
 		}
+	}
+}
+
+// needGCC installs gcc where the host lacks it (the selftests are built
+// with it), or fails with the command that would.
+func needGCC(t *testing.T) {
+	t.Helper()
+	if _, err := setup.Program(t.Context(), setup.Need{Program: "gcc", Package: "build-essential", Why: "to build the selftests"}, false, os.Stderr); err != nil {
+		t.Fatal(err)
 	}
 }

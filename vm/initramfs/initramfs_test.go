@@ -16,6 +16,8 @@ import (
 	"github.com/cavaliergopher/cpio"
 	"github.com/klauspost/compress/gzip"
 	"github.com/ulikunitz/xz"
+
+	"github.com/patchtest/patchtest/vm/setup"
 )
 
 // fakeModule returns a minimal ELF64 relocatable object whose only
@@ -267,9 +269,12 @@ func TestCachedAndAssemble(t *testing.T) {
 }
 
 func TestBaseWithBusybox(t *testing.T) {
+	if _, err := setup.Program(t.Context(), setup.Need{Program: "busybox", Package: "busybox-static", Why: "a static busybox for the guests"}, false, os.Stderr); err != nil {
+		t.Fatal(err)
+	}
 	bb := "/bin/busybox"
 	if err := CheckStatic(bb); err != nil {
-		t.Skipf("no static busybox: %v", err)
+		t.Fatalf("busybox-static is installed, /bin/busybox is not static: %v", err)
 	}
 	files, err := Base{Init: bb, Busybox: bb}.Files()
 	if err != nil {

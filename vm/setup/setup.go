@@ -273,3 +273,16 @@ func ForSources(sources []string, cacheDir string) (programs, libraries []Need, 
 	}
 	return Build, BuildLibraries, apt
 }
+
+// Program returns the path of need's program, installing its package
+// first (Ensure) when the host lacks it.
+func Program(ctx context.Context, need Need, noInstall bool, w io.Writer) (string, error) {
+	if err := Ensure(ctx, Real.Check(ctx, []Need{need}, nil, nil), noInstall, w); err != nil {
+		return "", err
+	}
+	path, err := Real.LookPath(need.Program)
+	if err != nil {
+		return "", fmt.Errorf("%s: installed %s, still not on PATH: %w", need.Program, need.Package, err)
+	}
+	return path, nil
+}

@@ -162,3 +162,32 @@ func QEMUChildren() []string {
 	}
 	return out
 }
+
+var programs struct {
+	sync.Mutex
+	done map[string]error
+}
+
+// Program returns the path of need's program, installing its Debian
+// package first when the host lacks it (once per test binary), as Host
+// does for QEMU: the README's test command sets up a fresh Debian machine
+// itself. Where it may not install, t fails with the one command to run.
+func Program(t testing.TB, need setup.Need) string {
+	t.Helper()
+	programs.Lock()
+	defer programs.Unlock()
+	if err, tried := programs.done[need.Program]; tried && err != nil {
+		t.Fatalf("%s (%s): %v", need.Program, need.Why, err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
+	defer cancel()
+	path, err := setup.Program(ctx, need, false, os.Stderr)
+	if programs.done == nil {
+		programs.done = map[string]error{}
+	}
+	programs.done[need.Program] = err
+	if err != nil {
+		t.Fatalf("%s (%s): %v", need.Program, need.Why, err)
+	}
+	return path
+}

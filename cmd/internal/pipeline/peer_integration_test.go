@@ -3,7 +3,6 @@ package pipeline
 import (
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -13,6 +12,7 @@ import (
 	"github.com/patchtest/patchtest/results"
 	"github.com/patchtest/patchtest/suites"
 	"github.com/patchtest/patchtest/vm"
+	"github.com/patchtest/patchtest/vm/setup"
 	"github.com/patchtest/patchtest/vm/vmtest"
 )
 
@@ -98,9 +98,7 @@ func peerRun(t *testing.T, candidate results.KernelSpec, expect string, patterns
 	t.Helper()
 	vmtest.Integration(t)
 	if slices.Contains(peer, "stress-ng") {
-		if _, err := exec.LookPath("stress-ng"); err != nil {
-			t.Skip("no stress-ng on this host (apt-get install stress-ng; patchtest run --peer stress-ng installs it)")
-		}
+		vmtest.Program(t, setup.Need{Program: "stress-ng", Package: "stress-ng", Why: "the stress-ng peer suite"})
 	}
 	cache, agent := vmtest.CacheDir(), vmtest.Guest(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Minute)
