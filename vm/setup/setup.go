@@ -196,6 +196,11 @@ var ErrRefused = errors.New("not installed")
 // (no apt-get, not root and no password-less sudo): then the error names
 // what is missing and the one command that installs it.
 func Ensure(ctx context.Context, p Plan, noInstall bool, w io.Writer) error {
+	return ensure(ctx, p, noInstall, w, os.Geteuid())
+}
+
+// ensure is Ensure for a process whose effective user ID is euid.
+func ensure(ctx context.Context, p Plan, noInstall bool, w io.Writer, euid int) error {
 	if p.Empty() {
 		return nil
 	}
@@ -213,7 +218,7 @@ func Ensure(ctx context.Context, p Plan, noInstall bool, w io.Writer) error {
 		return refuse("no apt-get on this host")
 	}
 	var prefix []string
-	if os.Geteuid() != 0 {
+	if euid != 0 {
 		sudo, err := exec.LookPath("sudo")
 		if err != nil || exec.CommandContext(ctx, sudo, "-n", "true").Run() != nil {
 			return refuse("not root and no password-less sudo")

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -71,52 +72,100 @@ func TestCheck(t *testing.T) {
 	}
 }
 
-// Ensure runs apt-get, update first, when it may, and otherwise refuses
-// naming what is missing and the command; a fake apt-get on PATH records
-// what it was asked.
-func TestEnsure(t *testing.T) {
-	bin := t.TempDir()
-	log := filepath.Join(bin, "apt.log")
-	os.WriteFile(filepath.Join(bin, "apt-get"), []byte("#!/bin/sh\necho \"$DEBIAN_FRONTEND $*\" >> "+log+"\n"), 0o755)
-	os.WriteFile(filepath.Join(bin, "sudo"), []byte("#!/bin/sh\n[ \"$1\" = -n ] && shift\nexec \"$@\"\n"), 0o755)
+// ensureHost is a PATH of its own with a fake apt-get that records what
+// it was asked in the returned log, and a sudo that runs its command when
+// sudoWorks, else fails as sudo -n does without a password-less rule.
+func ensureHost(t *testing.T, sudoWorks bool) (bin, log string) {
+	t.Helper()
+	bin = t.TempDir()
+	log = filepath.Join(bin, "apt.log")
+	os.WriteFile(filepath.Join(bin, "apt-get"), []byte("#!/bin/sh\necho \"$0 $DEBIAN_FRONTEND $*\" >> "+log+"\n"), 0o755)
+	sudo := "#!/bin/sh\n[ \"$1\" = -n ] && shift\necho sudo >> " + log + "\nexec \"$@\"\n"
+	if !sudoWorks {
+		sudo = "#!/bin/sh\necho 'sudo: a password is required' >&2\nexit 1\n"
+	}
+	os.WriteFile(filepath.Join(bin, "sudo"), []byte(sudo), 0o755)
 	os.WriteFile(filepath.Join(bin, "true"), []byte("#!/bin/sh\nexit 0\n"), 0o755)
 	t.Setenv("PATH", bin)
 	t.Setenv(NoInstallEnv, "")
-	p := Plan{Missing: []Need{{"qemu-system-x86_64", "qemu-system-x86", "to boot the guests"}, {"make", "make", "to build kernels"}}, Update: true, UpdateWhy: "they know no linux-source-6.12"}
+	return bin, log
+}
 
-	var out bytes.Buffer
-	if err := Ensure(context.Background(), p, false, &out); err != nil {
-		t.Fatalf("Ensure: %v\n%s", err, out.String())
-	}
-	b, _ := os.ReadFile(log)
-	if got := string(b); got != "noninteractive update -qq\nnoninteractive install -y -qq --no-install-recommends make qemu-system-x86\n" {
-		t.Errorf("apt-get was asked:\n%s", got)
-	}
-	if !strings.Contains(out.String(), "installing: ") || !strings.Contains(out.String(), "qemu-system-x86_64 (qemu-system-x86, to boot the guests)") {
-		t.Errorf("progress: %s", out.String())
-	}
+var ensurePlan = Plan{Missing: []Need{{"qemu-system-x86_64", "qemu-system-x86", "to boot the guests"}, {"make", "make", "to build kernels"}},
+	Update: true, UpdateWhy: "they know no linux-source-6.12"}
 
-	os.Remove(log)
-	for name, refuse := range map[string]func(){
-		"--no-install":   func() {},
-		NoInstallEnv:     func() { t.Setenv(NoInstallEnv, "1") },
-		"no apt-get":     func() { os.Remove(filepath.Join(bin, "apt-get")) },
-		"nothing to run": func() {},
+// Ensure runs apt-get, update first, when it may: as root directly, else
+// through password-less sudo; a fake apt-get on PATH records what it was
+// asked.
+func TestEnsure(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		euid int
+		want string
+	}{
+		{"root", 0, "APT noninteractive update -qq\nAPT noninteractive install -y -qq --no-install-recommends make qemu-system-x86\n"},
+		{"password-less sudo", 1000, "sudo\nsudo\nAPT noninteractive update -qq\nsudo\nAPT noninteractive install -y -qq --no-install-recommends make qemu-system-x86\n"},
 	} {
-		refuse()
-		noInstall := name == "--no-install"
-		if name == "nothing to run" {
-			if err := Ensure(context.Background(), Plan{}, true, &out); err != nil {
-				t.Errorf("an empty plan: %v", err)
+		t.Run(tc.name, func(t *testing.T) {
+			bin, log := ensureHost(t, true)
+			var out bytes.Buffer
+			if err := ensure(context.Background(), ensurePlan, false, &out, tc.euid); err != nil {
+				t.Fatalf("Ensure: %v\n%s", err, out.String())
 			}
-			continue
-		}
-		err := Ensure(context.Background(), p, noInstall, &out)
-		if !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), "apt-get update && ") || !strings.Contains(err.Error(), "this host lacks qemu-system-x86_64") {
-			t.Errorf("%s: %v", name, err)
-		}
+			b, _ := os.ReadFile(log)
+			if got, want := string(b), strings.ReplaceAll(tc.want, "APT", filepath.Join(bin, "apt-get")); got != want {
+				t.Errorf("apt-get was asked:\n%s\nwant:\n%s", got, want)
+			}
+			if !strings.Contains(out.String(), "installing: ") || !strings.Contains(out.String(), "qemu-system-x86_64 (qemu-system-x86, to boot the guests)") {
+				t.Errorf("progress: %s", out.String())
+			}
+		})
 	}
-	if _, err := os.Stat(log); err == nil {
-		t.Error("apt-get ran although installing was refused")
+	t.Run("nothing to do", func(t *testing.T) {
+		_, log := ensureHost(t, true)
+		if err := ensure(context.Background(), Plan{}, true, io.Discard, 0); err != nil {
+			t.Errorf("an empty plan: %v", err)
+		}
+		if _, err := os.Stat(log); err == nil {
+			t.Error("apt-get ran for an empty plan")
+		}
+	})
+}
+
+// Each way Ensure refuses, on its own host: the reason it gives, what is
+// missing and the one command, and apt-get never runs.
+func TestEnsureRefuses(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		noInstall bool
+		euid      int
+		sudoWorks bool
+		setup     func(t *testing.T, bin string)
+		why       string
+	}{
+		{name: "--no-install", noInstall: true, sudoWorks: true, why: "installing is turned off"},
+		{name: NoInstallEnv, sudoWorks: true, setup: func(t *testing.T, _ string) { t.Setenv(NoInstallEnv, "1") }, why: "installing is turned off"},
+		{name: "no apt-get", sudoWorks: true, setup: func(t *testing.T, bin string) { os.Remove(filepath.Join(bin, "apt-get")) }, why: "no apt-get on this host"},
+		{name: "not root, sudo wants a password", euid: 1000, why: "not root and no password-less sudo"},
+		{name: "not root, no sudo", euid: 1000, sudoWorks: true, setup: func(t *testing.T, bin string) { os.Remove(filepath.Join(bin, "sudo")) }, why: "not root and no password-less sudo"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			bin, log := ensureHost(t, tc.sudoWorks)
+			if tc.setup != nil {
+				tc.setup(t, bin)
+			}
+			err := ensure(context.Background(), ensurePlan, tc.noInstall, io.Discard, tc.euid)
+			if !errors.Is(err, ErrRefused) {
+				t.Fatalf("error %v, want a refusal", err)
+			}
+			for _, want := range []string{tc.why, "apt-get update && ", "this host lacks qemu-system-x86_64"} {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("%v lacks %q", err, want)
+				}
+			}
+			if b, err := os.ReadFile(log); err == nil && strings.Contains(string(b), "apt-get") {
+				t.Errorf("apt-get ran although installing was refused:\n%s", b)
+			}
+		})
 	}
 }
