@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/patchtest/patchtest/guest/build"
 	"github.com/patchtest/patchtest/kernels"
 	"github.com/patchtest/patchtest/results"
 	"github.com/patchtest/patchtest/suites"
@@ -42,9 +41,7 @@ func runOn(t *testing.T, req kernels.Request) *results.SuiteRun {
 }
 
 func TestIntegrationCatalogueStockVsPatched(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and boots kernels; skipped with -short")
-	}
+	vmtest.Integration(t)
 	stock := runOn(t, kernels.Request{})
 	patched := runOn(t, kernels.Request{Patches: series})
 
@@ -84,24 +81,12 @@ func TestIntegrationCatalogueStockVsPatched(t *testing.T) {
 // A case that panics the kernel is charged with the crash, the guest is
 // booted again, and the cases after it still run.
 func TestIntegrationCrashRecovery(t *testing.T) {
-	if testing.Short() {
-		t.Skip("boots kernels; skipped with -short")
-	}
+	vmtest.Integration(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	cache := vm.DefaultCacheDir()
-	img, err := kernels.FetchDebianImage(ctx, cache, "6.12-amd64")
-	if err != nil {
-		t.Fatal(err)
-	}
-	src, err := build.FindSource()
-	if err != nil {
-		t.Fatal(err)
-	}
-	agent, _, err := build.Guest(ctx, src, filepath.Join(cache, "guest"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	cache := vmtest.CacheDir()
+	img := vmtest.Debian(t, "6.12-amd64")
+	agent := vmtest.Guest(t)
 	var order []string
 	run, err := remote.RunSuites(ctx, remote.Options{
 		Boot:     vm.BootOptions{Kernel: img.Kernel, GuestBinary: agent, CacheDir: cache},

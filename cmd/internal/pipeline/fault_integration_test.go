@@ -22,9 +22,6 @@ import (
 // the reason), fail, end in bounded time without a harness error, and
 // leave no QEMU behind. -short skips them (each builds a kernel).
 func TestIntegrationFaultKernels(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and boots kernels; skipped with -short")
-	}
 	vmtest.Integration(t)
 	cache, agent := vmtest.CacheDir(), vmtest.Guest(t)
 	nobug, err := filepath.Abs(filepath.Join("testdata", "faults", "nobug.config"))
@@ -212,9 +209,6 @@ func result(run *results.SuiteRun, id string) suites.CaseResult {
 // --jobs: both kernels side by side, each over two machines, give the
 // same results in the same order as one machine at a time.
 func TestIntegrationJobs(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and boots kernels; skipped with -short")
-	}
 	vmtest.Integration(t)
 	cache, agent := vmtest.CacheDir(), vmtest.Guest(t)
 	out := t.TempDir()
