@@ -201,8 +201,11 @@ func TestCLIRunSIGINTWritesIncomplete(t *testing.T) {
 	stock := builtKernel(t, "")
 	tmp := t.TempDir()
 	out := filepath.Join(tmp, "out")
-	cmd, _, stderr := command(t, tmp, "run", "--kernel", stock, "--baseline", stock,
-		"--guest-binary", vmtest.Guest(t), "--suite", "vmsplice/*", "--json", "--out", out)
+	cmd, _, _ := command(t, tmp, "run", "--kernel", stock, "--baseline", stock,
+		"--suite", "vmsplice/*", "--json", "--out", out)
+	// The test reads stderr while the child still writes it.
+	stderr := &syncBuffer{}
+	cmd.Stderr = stderr
 	pr, pw, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
