@@ -247,10 +247,8 @@ func bisectCode(ps *os.ProcessState, err error) int {
 		return BisectSkip
 	}
 	switch ps.ExitCode() {
-	case BisectGood:
-		return BisectGood
-	case BisectBad:
-		return BisectBad
+	case BisectGood, BisectBad, BisectSkip:
+		return ps.ExitCode()
 	}
 	fmt.Fprintf(os.Stderr, "patchtest bisect step: the step ended with %v: skipped\n", ps)
 	return BisectSkip
@@ -280,7 +278,11 @@ func bisectStep(ctx context.Context, statePath string) (code int) {
 	}
 	s := st.step(ctx, head)
 	appendStep(st.Steps, s)
-	fmt.Fprintf(os.Stderr, "patchtest bisect step: %s %s: %s %s%s\n", short(head), s.Subject, s.Verdict, s.Value, s.Reason)
+	why := ""
+	if s.Reason != "" {
+		why = " (" + s.Reason + ")"
+	}
+	fmt.Fprintf(os.Stderr, "patchtest bisect step: %s %s: %s %s%s\n", short(head), s.Subject, s.Verdict, s.Value, why)
 	switch s.Verdict {
 	case "good":
 		return BisectGood
