@@ -45,6 +45,9 @@ type Request struct {
 // PatchInfo records one applied patch.
 type PatchInfo = artifact.Patch
 
+// GitIdentity names a git source's commit, repository and branch.
+type GitIdentity = artifact.GitIdentity
+
 // Build is a built kernel in the cache.
 type Build = artifact.Build
 
@@ -134,6 +137,7 @@ func (b *Builder) Build(ctx context.Context, req Request) (*Build, error) {
 	bld := &Build{
 		Key: p.key, Source: p.src.ID, SourceSpec: p.src.Spec, Base: p.base,
 		Compiler: p.compiler, Built: time.Now().UTC(), Duration: time.Since(start),
+		Git: p.src.gitIdentity(ctx),
 	}
 	for _, f := range p.fragments {
 		bld.Fragments = append(bld.Fragments, f.name)
@@ -146,7 +150,7 @@ func (b *Builder) Build(ctx context.Context, req Request) (*Build, error) {
 		}
 	}
 	logf.Sync()
-	if err := b.store(bld, out, logPath); err != nil {
+	if err := b.store(bld, out, src, logPath); err != nil {
 		return nil, err
 	}
 	os.Remove(logPath) // stored with the build

@@ -55,7 +55,7 @@ func (p *plan) outName() string {
 
 // store copies the artifacts into the cache atomically: a temporary
 // directory renamed into place, its record written last.
-func (b *Builder) store(bld *Build, out, log string) error {
+func (b *Builder) store(bld *Build, out, src, log string) error {
 	dir := filepath.Join(b.buildsDir(), bld.Key)
 	tmp := dir + ".tmp"
 	os.RemoveAll(tmp)
@@ -71,6 +71,12 @@ func (b *Builder) store(bld *Build, out, log string) error {
 		if err := copyFile(filepath.Join(tmp, dst), src); err != nil {
 			os.RemoveAll(tmp)
 			return fmt.Errorf("store build: %w", err)
+		}
+	}
+	if isGcov(filepath.Join(out, ".config")) {
+		if err := storeGcov(out, src, filepath.Join(tmp, GcovDir)); err != nil {
+			os.RemoveAll(tmp)
+			return err
 		}
 	}
 	os.RemoveAll(dir)

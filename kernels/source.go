@@ -347,3 +347,35 @@ func tail(s string, n int) string {
 	}
 	return strings.Join(lines, "\n")
 }
+
+// gitIdentity is a git source's commit, and its repository's URL and
+// branch where the repository knows them: the ref when it is a branch
+// (HEAD's branch when no ref was given), and the URL of that branch's
+// upstream remote, else of origin. Nil for other sources.
+func (s Source) gitIdentity(ctx context.Context) *GitIdentity {
+	if !s.IsGit() {
+		return nil
+	}
+	id := &GitIdentity{Commit: strings.TrimPrefix(s.ID, "git:")}
+	git := func(args ...string) string {
+		out, err := exec.CommandContext(ctx, "git", append([]string{"-C", s.Path}, args...)...).Output()
+		if err != nil {
+			return ""
+		}
+		return strings.TrimSpace(string(out))
+	}
+	switch {
+	case s.Ref == "":
+		id.Branch = git("symbolic-ref", "--quiet", "--short", "HEAD")
+	case exec.CommandContext(ctx, "git", "-C", s.Path, "show-ref", "--verify", "--quiet", "refs/heads/"+s.Ref).Run() == nil:
+		id.Branch = s.Ref
+	}
+	remote := "origin"
+	if id.Branch != "" {
+		if r := git("config", "branch."+id.Branch+".remote"); r != "" && r != "." {
+			remote = r
+		}
+	}
+	id.URL = git("remote", "get-url", remote)
+	return id
+}

@@ -72,13 +72,49 @@ type KCIDBVersion struct {
 
 // KCIDBCheckout is a source checkout with an optional patch series.
 type KCIDBCheckout struct {
-	ID           string         `json:"id"`
-	Origin       string         `json:"origin"`
-	TreeName     string         `json:"tree_name,omitempty"`
-	PatchsetHash string         `json:"patchset_hash"`
-	StartTime    string         `json:"start_time,omitempty"`
-	Comment      string         `json:"comment,omitempty"`
-	Misc         map[string]any `json:"misc,omitempty"`
+	ID       string `json:"id"`
+	Origin   string `json:"origin"`
+	TreeName string `json:"tree_name,omitempty"`
+	// The commit of a git source, and its repository's URL (only one
+	// KCIDB accepts: https:// or git://) and branch where known.
+	GitRepositoryURL    string `json:"git_repository_url,omitempty"`
+	GitCommitHash       string `json:"git_commit_hash,omitempty"`
+	GitRepositoryBranch string `json:"git_repository_branch,omitempty"`
+	PatchsetHash        string `json:"patchset_hash"`
+	StartTime           string `json:"start_time,omitempty"`
+	Comment             string `json:"comment,omitempty"`
+	// Valid is false for a checkout whose series does not apply.
+	Valid *bool          `json:"valid,omitempty"`
+	Misc  map[string]any `json:"misc,omitempty"`
+}
+
+// kcidbURL is url when KCIDB accepts it as a repository's URL.
+func kcidbURL(url string) string {
+	if strings.HasPrefix(url, "https://") || strings.HasPrefix(url, "git://") {
+		return url
+	}
+	return ""
+}
+
+// identify fills the checkout's source identity from a build: the git
+// commit, URL and branch; the source as the user named it in misc. The
+// tree's common name (mainline, net-next) is not known here and is left
+// out rather than guessed.
+func (co *KCIDBCheckout) identify(bld *artifact.Build) {
+	co.PatchsetHash = patchsetHash(bld.Patches)
+	if co.Misc == nil {
+		co.Misc = map[string]any{}
+	}
+	co.Misc["source"], co.Misc["source_spec"] = bld.Source, bld.SourceSpec
+	if bld.Series != "" {
+		co.Misc["series"] = bld.Series
+	}
+	if g := bld.Git; g != nil {
+		co.GitCommitHash, co.GitRepositoryBranch, co.GitRepositoryURL = g.Commit, g.Branch, kcidbURL(g.URL)
+		if g.URL != "" && co.GitRepositoryURL == "" {
+			co.Misc["git_repository"] = g.URL
+		}
+	}
 }
 
 // KCIDBBuild is one kernel build of a checkout.
@@ -158,9 +194,7 @@ func (r *Record) KCIDB() KCIDBData {
 		b := KCIDBBuild{ID: base, CheckoutID: base, Origin: KCIDBOrigin, Architecture: "x86_64", Status: KCIDBPass,
 			Misc: map[string]any{"bzimage": side.BzImage, "role": side.Role}}
 		if bld := side.Build; bld != nil {
-			co.TreeName = bld.SourceSpec
-			co.PatchsetHash = patchsetHash(bld.Patches)
-			co.Misc = map[string]any{"source": bld.Source, "series": bld.Series}
+			co.identify(bld)
 			b.StartTime, b.Duration = kcidbTime(bld.Built.Add(-bld.Duration)), bld.Duration.Seconds()
 			b.Compiler = bld.Compiler
 			b.ConfigName = bld.Base + "+" + strings.Join(bld.Fragments, "+")
@@ -247,13 +281,20 @@ func (r *Record) kcidbPerPatch(d *KCIDBData) {
 		b := KCIDBBuild{ID: base, CheckoutID: base, Origin: KCIDBOrigin, Architecture: "x86_64", Status: KCIDBPass,
 			Misc: map[string]any{"patch": c.Name, "status": c.Status}}
 		switch c.Status {
-		case PatchNoApply, PatchNoBuild:
+		case PatchNoApply:
+			// KCIDB's word for a series that does not apply: an invalid
+			// checkout, and no build of it.
+			invalid := false
+			co.Valid, co.Comment = &invalid, co.Comment+": "+truncate(c.Reason, 1024)
+			d.Checkouts = append(d.Checkouts, co)
+			continue
+		case PatchNoBuild:
 			b.Status, b.Comment = KCIDBFail, truncate(c.Reason, 1024)
 		case PatchNotRun:
 			b.Status, b.Comment = KCIDBSkip, c.Reason
 		}
 		if bld := c.Build; bld != nil {
-			co.TreeName, co.PatchsetHash = bld.SourceSpec, patchsetHash(bld.Patches)
+			co.identify(bld)
 			b.Compiler, b.ConfigName = bld.Compiler, bld.Base+"+"+strings.Join(bld.Fragments, "+")
 			b.Misc["key"] = bld.Key
 		}

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/patchtest/patchtest/kernels/artifact"
 	"github.com/patchtest/patchtest/suites"
 )
 
@@ -144,5 +145,55 @@ func TestKCIDBIssues(t *testing.T) {
 	}
 	if d.Issues[0].ID != "patchtest:vmsplice/alias/read" || !d.Issues[0].Culprit.Code {
 		t.Errorf("issue %+v", d.Issues[0])
+	}
+}
+
+// A git source's checkout carries its commit, branch and (a URL KCIDB
+// accepts) repository; a local path stays in misc; no tree_name is
+// guessed from the source spec; a series that does not apply is an
+// invalid checkout with no build.
+func TestKCIDBCheckoutIdentity(t *testing.T) {
+	r := perfRecord()
+	r.Perf = nil
+	commit := strings.Repeat("ab", 20)
+	r.Candidate.Build = &artifact.Build{Source: "git:" + commit, SourceSpec: "git:/home/me/linux@master",
+		Git: &artifact.GitIdentity{Commit: commit, URL: "https://git.kernel.org/pub/scm/linux/kernel/git/torvalds/linux.git", Branch: "master"}}
+	r.Baseline.Build = &artifact.Build{Source: "git:" + commit, SourceSpec: "git:/home/me/linux",
+		Git: &artifact.GitIdentity{Commit: commit, URL: "/srv/mirror/linux"}}
+	r.PerPatch = &PerPatch{Columns: []PatchColumn{{Index: 1, Total: 1, Name: "0001.patch", Subject: "one", Status: PatchNoApply, Reason: "patch does not apply: fs/splice.c"}}}
+	b, err := r.KCIDBJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ValidateKCIDB(b); err != nil {
+		t.Fatalf("kcidb.json does not validate: %v", err)
+	}
+	var d KCIDBData
+	json.Unmarshal(b, &d)
+	byID := map[string]KCIDBCheckout{}
+	for _, c := range d.Checkouts {
+		byID[c.ID[strings.LastIndex(c.ID, "-")+1:]] = c
+		if c.TreeName != "" {
+			t.Errorf("%s: tree_name %q guessed", c.ID, c.TreeName)
+		}
+	}
+	if c := byID[Candidate]; c.GitCommitHash != commit || c.GitRepositoryBranch != "master" || !strings.HasPrefix(c.GitRepositoryURL, "https://") {
+		t.Errorf("candidate checkout %+v", c)
+	}
+	if c := byID[Baseline]; c.GitCommitHash != commit || c.GitRepositoryURL != "" || c.Misc["git_repository"] != "/srv/mirror/linux" {
+		t.Errorf("baseline checkout %+v", c)
+	}
+	if c := byID["1"]; c.Valid == nil || *c.Valid {
+		t.Errorf("the checkout of a series that does not apply: %+v", c)
+	}
+	for _, bl := range d.Builds {
+		if strings.HasSuffix(bl.ID, "-patch-1") {
+			t.Errorf("a build of an invalid checkout: %+v", bl)
+		}
+	}
+	// The schema is upstream's on the URL: a local path is refused.
+	bad := strings.Replace(string(b), `"git_commit_hash"`, `"git_repository_url":"/srv/mirror/linux","git_commit_hash"`, 1)
+	if ValidateKCIDB([]byte(bad)) == nil {
+		t.Error("a local path validated as git_repository_url")
 	}
 }

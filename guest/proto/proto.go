@@ -48,6 +48,13 @@ var (
 
 // Sysrq is the command that asks the kernel for the magic SysRq actions
 // keys (w: blocked tasks, l: backtraces of all CPUs).
+// GcovReset zeroes a coverage kernel's counters; GcovDump writes the
+// .gcda files of objects (all when none) as a tar stream.
+var GcovReset = []string{Init, "gcov", "reset"}
+
+// GcovDump is the command that writes the counters of objects.
+func GcovDump(objects ...string) []string { return append([]string{Init, "gcov", "dump"}, objects...) }
+
 func Sysrq(keys string) []string { return []string{Init, "sysrq", keys} }
 
 // PortName is the name of the virtio-serial port that carries the SSH channel.

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/patchtest/patchtest/guest/agent"
+	"github.com/patchtest/patchtest/guest/gcov"
 	"github.com/patchtest/patchtest/guest/pid1"
 	"github.com/patchtest/patchtest/suites"
 	"github.com/patchtest/patchtest/suites/perf"
@@ -28,6 +29,9 @@ func main() {
 	}
 	if len(os.Args) > 2 && os.Args[1] == "perf" {
 		os.Exit(runPerf(os.Args[2:]))
+	}
+	if len(os.Args) > 2 && os.Args[1] == "gcov" {
+		os.Exit(runGcov(os.Args[2], os.Args[3:]))
 	}
 	if os.Getenv(pid1.EnvRole) != pid1.RoleAgent {
 		fmt.Fprintln(os.Stderr, "patchtest-guest runs inside a patchtest guest as /init; there is nothing to do here")
@@ -98,6 +102,26 @@ func sysrq(keys string) int {
 			fmt.Fprintf(os.Stderr, "sysrq %c: %v\n", k, err)
 			return 1
 		}
+	}
+	return 0
+}
+
+// runGcov is `gcov reset` (zero a coverage kernel's counters) and `gcov
+// dump [OBJECT.o...]` (their .gcda files as a tar stream on standard
+// output).
+func runGcov(cmd string, objects []string) int {
+	var err error
+	switch cmd {
+	case "reset":
+		err = gcov.Reset()
+	case "dump":
+		err = gcov.Dump(os.Stdout, objects)
+	default:
+		err = fmt.Errorf("usage: gcov reset | gcov dump [OBJECT.o...]")
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "gcov: %v\n", err)
+		return 1
 	}
 	return 0
 }

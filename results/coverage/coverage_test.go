@@ -1,0 +1,82 @@
+package coverage
+
+import (
+	"strings"
+	"testing"
+)
+
+const source = `/* a prototype first, which is no definition */
+static long do_tee(struct file *in, struct file *out, size_t len, unsigned int flags);
+
+SYSCALL_DEFINE4(tee, int, fdin, int, fdout, size_t, len, unsigned int, flags)
+{
+	int error = -EBADF;
+
+	if (unlikely(flags & ~SPLICE_F_ALL))
+		return -EINVAL;
+	if (!len)
+		return 0;
+	return error;
+}
+
+COMPAT_SYSCALL_DEFINE4(tee, int, fdin, int, fdout, size_t, len, unsigned int, flags)
+{
+	return -ENOSYS;
+}
+`
+
+func trace(t *testing.T, text string) Trace {
+	t.Helper()
+	tr, err := ReadTrace(strings.NewReader(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tr
+}
+
+// Tracefiles add up per file; figures count what ran; each check names
+// the cases whose counters reach it, and a definition is found past its
+// prototype and apart from its compat twin.
+func TestChecks(t *testing.T) {
+	// Case a passes an unknown flag; case b a zero length.
+	a := trace(t, "TN:a\nSF:/src/fs/splice.c\nFN:4,__x64_sys_tee\nFNDA:1,__x64_sys_tee\nDA:6,1\nDA:8,1\nDA:9,1\nDA:10,0\nDA:11,0\nDA:12,0\nBRDA:8,0,0,1\nBRDA:8,0,1,0\nend_of_record\n")
+	b := trace(t, "TN:b\nSF:/src/fs/splice.c\nFN:4,__x64_sys_tee\nFNDA:1,__x64_sys_tee\nDA:6,1\nDA:8,1\nDA:9,0\nDA:10,1\nDA:11,1\nDA:12,0\nBRDA:8,0,0,0\nBRDA:8,0,1,1\nend_of_record\n")
+	saved := EntryPoints
+	EntryPoints = []Entry{{"tee", "fs/splice.c", []string{"SYSCALL_DEFINE4(tee,"}}}
+	defer func() { EntryPoints = saved }()
+	checks, err := Checks(func(string) (string, error) { return source, nil }, map[string]Trace{"tee/a": a, "tee/b": b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[int][]string{}
+	for _, c := range checks {
+		got[c.Line] = c.Cases
+		if c.Func != "sys_tee" {
+			t.Errorf("line %d in %q", c.Line, c.Func)
+		}
+	}
+	want := map[int]string{6: "tee/a tee/b", 8: "tee/a tee/b", 9: "tee/a"}
+	if len(got) != len(want) {
+		t.Errorf("checks at %v, want lines 6, 8, 9 (not the compat twin's)", got)
+	}
+	for line, cases := range want {
+		if strings.Join(got[line], " ") != cases {
+			t.Errorf("line %d reached by %v, want %s", line, got[line], cases)
+		}
+	}
+
+	// Both cases together: every line but the last ran; both branches.
+	all := trace(t, "SF:/src/fs/splice.c\nFN:4,__x64_sys_tee\nFNDA:1,__x64_sys_tee\nDA:6,1\nDA:8,1\nDA:9,1\nend_of_record\nSF:/src/fs/splice.c\nFNDA:1,__x64_sys_tee\nDA:10,1\nDA:11,1\nDA:12,0\nBRDA:8,0,0,1\nBRDA:8,0,1,1\nend_of_record\n")
+	s := Summarize(all, []string{"fs/splice.c", "fs/pipe.c"})
+	if len(s) != 1 || s[0].Lines != (Counts{6, 5}) || s[0].Branches != (Counts{2, 2}) || s[0].Functions != (Counts{1, 1}) || s[0].Funcs[0].Calls != 2 {
+		t.Errorf("summary %+v", s)
+	}
+}
+
+func TestReadTraceErrors(t *testing.T) {
+	for _, bad := range []string{"DA:1,1\n", "SF:x\nDA:one,1\n", "SF:x\nBRDA:1,0,0\n", "SF:x\nFNDA:x,f\n"} {
+		if _, err := ReadTrace(strings.NewReader(bad)); err == nil {
+			t.Errorf("%q read without an error", bad)
+		}
+	}
+}

@@ -1,0 +1,231 @@
+package coverage
+
+import (
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+)
+
+// Counts are found and hit figures.
+type Counts struct {
+	Found int `json:"found"`
+	Hit   int `json:"hit"`
+}
+
+// Pct is hit in percent of found; 0 when nothing was found.
+func (c Counts) Pct() float64 {
+	if c.Found == 0 {
+		return 0
+	}
+	return 100 * float64(c.Hit) / float64(c.Found)
+}
+
+func (c Counts) String() string { return fmt.Sprintf("%5.1f%% (%d/%d)", c.Pct(), c.Hit, c.Found) }
+
+// FileSummary is one file's coverage, and its functions'.
+type FileSummary struct {
+	Path      string            `json:"path"`
+	Lines     Counts            `json:"lines"`
+	Branches  Counts            `json:"branches"`
+	Functions Counts            `json:"functions"`
+	Funcs     []FunctionSummary `json:"funcs"`
+}
+
+// FunctionSummary is one function's line coverage (the lines from its
+// first to the next function's) and how often it was entered.
+type FunctionSummary struct {
+	Name  string `json:"name"`
+	Line  int    `json:"line"`
+	Calls int64  `json:"calls"`
+	Lines Counts `json:"lines"`
+}
+
+// Summarize returns the figures of the files of t whose paths end in one
+// of files, in files' order.
+func Summarize(t Trace, files []string) []FileSummary {
+	var out []FileSummary
+	for _, name := range files {
+		f := t.Find(name)
+		if f == nil {
+			continue
+		}
+		s := FileSummary{Path: name}
+		for _, c := range f.Lines {
+			s.Lines.Found++
+			if c > 0 {
+				s.Lines.Hit++
+			}
+		}
+		for _, c := range f.Branches {
+			s.Branches.Found++
+			if c > 0 {
+				s.Branches.Hit++
+			}
+		}
+		type fn struct {
+			name string
+			line int
+		}
+		var fns []fn
+		for n, l := range f.Funcs {
+			fns = append(fns, fn{n, l})
+		}
+		sort.Slice(fns, func(i, j int) bool { return fns[i].line < fns[j].line })
+		for i, x := range fns {
+			end := int(^uint(0) >> 1)
+			if i+1 < len(fns) {
+				end = fns[i+1].line
+			}
+			fs := FunctionSummary{Name: x.name, Line: x.line, Calls: f.FuncHits[x.name]}
+			for l, c := range f.Lines {
+				if l >= x.line && l < end {
+					fs.Lines.Found++
+					if c > 0 {
+						fs.Lines.Hit++
+					}
+				}
+			}
+			s.Functions.Found++
+			if fs.Calls > 0 {
+				s.Functions.Hit++
+			}
+			s.Funcs = append(s.Funcs, fs)
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// Entry is a syscall's entry point: the functions of one file whose
+// error returns and flag checks a user reaches with its arguments.
+type Entry struct {
+	Syscall string
+	File    string
+	// Funcs are the functions' definitions, as their first line starts
+	// (SYSCALL_DEFINE6(splice,) or names them (__do_splice().
+	Funcs []string
+}
+
+// EntryPoints are the splice family's syscall entry points in the kernel
+// source (6.12's layout).
+var EntryPoints = []Entry{
+	{"splice", "fs/splice.c", []string{"SYSCALL_DEFINE6(splice,", "__do_splice(", "do_splice("}},
+	{"vmsplice", "fs/splice.c", []string{"SYSCALL_DEFINE4(vmsplice,", "vmsplice_type(", "vmsplice_to_pipe(", "vmsplice_to_user("}},
+	{"tee", "fs/splice.c", []string{"SYSCALL_DEFINE4(tee,", "do_tee("}},
+	{"sendfile", "fs/read_write.c", []string{"SYSCALL_DEFINE4(sendfile,", "SYSCALL_DEFINE4(sendfile64,", "do_sendfile("}},
+	{"copy_file_range", "fs/read_write.c", []string{"SYSCALL_DEFINE6(copy_file_range,", "vfs_copy_file_range(", "generic_copy_file_checks("}},
+}
+
+// Check is one error return or flag check of an entry point.
+type Check struct {
+	Syscall  string   `json:"syscall"`
+	File     string   `json:"file"`
+	Line     int      `json:"line"`
+	Func     string   `json:"func"`
+	Kind     string   `json:"kind"` // "error" or "flag check"
+	Text     string   `json:"text"`
+	Executed bool     `json:"executed"` // the line has a count (gcov saw code there)
+	Cases    []string `json:"cases,omitempty"`
+}
+
+var (
+	errnoRe = regexp.MustCompile(`-E[A-Z][A-Z0-9]+\b`)
+	flagRe  = regexp.MustCompile(`\bif\s*\(.*(\bflags\b|SPLICE_F_|RWF_|O_NONBLOCK|FMODE_)`)
+)
+
+// Checks lists the error returns and flag checks of every entry point
+// in the sources (read by source, a file's path as in Entry) and, from
+// each case's tracefile, the cases that reach each one: that executed its
+// line, or, for a line gcov has no count for, the nearest counted line
+// above it in the same function.
+func Checks(source func(file string) (string, error), perCase map[string]Trace) ([]Check, error) {
+	var out []Check
+	cases := make([]string, 0, len(perCase))
+	for c := range perCase {
+		cases = append(cases, c)
+	}
+	sort.Strings(cases)
+	for _, e := range EntryPoints {
+		text, err := source(e.File)
+		if err != nil {
+			return nil, err
+		}
+		lines := strings.Split(text, "\n")
+		for _, marker := range e.Funcs {
+			start, end := funcBody(lines, marker)
+			if start < 0 {
+				return nil, fmt.Errorf("%s: no definition of %s (the entry points are 6.12's)", e.File, marker)
+			}
+			name := strings.TrimSuffix(marker, "(")
+			if i := strings.Index(marker, "("); strings.HasPrefix(marker, "SYSCALL_DEFINE") && i > 0 {
+				name = "sys_" + strings.TrimSuffix(marker[i+1:], ",") // SYSCALL_DEFINE4(tee, is sys_tee
+			}
+			for i := start; i <= end; i++ {
+				kind := ""
+				switch l := lines[i]; {
+				case errnoRe.MatchString(l) && !strings.HasPrefix(strings.TrimSpace(l), "*") && !strings.HasPrefix(strings.TrimSpace(l), "/*"):
+					kind = "error"
+				case flagRe.MatchString(l):
+					kind = "flag check"
+				}
+				if kind == "" {
+					continue
+				}
+				c := Check{Syscall: e.Syscall, File: e.File, Line: i + 1, Func: name, Kind: kind, Text: strings.TrimSpace(lines[i])}
+				for _, cs := range cases {
+					f := perCase[cs].Find(e.File)
+					if f == nil {
+						continue
+					}
+					n, counted := countAt(f, i+1, start+1)
+					c.Executed = c.Executed || counted
+					if n > 0 {
+						c.Cases = append(c.Cases, cs)
+					}
+				}
+				out = append(out, c)
+			}
+		}
+	}
+	return out, nil
+}
+
+// countAt is line's count, or that of the nearest counted line above it
+// down to first.
+func countAt(f *File, line, first int) (int64, bool) {
+	for l := line; l >= first; l-- {
+		if c, ok := f.Lines[l]; ok {
+			return c, l == line
+		}
+	}
+	return 0, false
+}
+
+// funcBody finds the definition whose first line starts with marker or
+// names it after a type ("static long __do_splice("), and returns the
+// indexes of its body's first and last lines (kernel style: the body's
+// braces alone on their lines); -1 when there is none.
+func funcBody(lines []string, marker string) (int, int) {
+	for i, l := range lines {
+		if l == "" || l[0] == ' ' || l[0] == '\t' || l[0] == '#' || l[0] == '}' {
+			continue
+		}
+		if !strings.HasPrefix(l, marker) && !strings.Contains(l, " "+marker) && !strings.Contains(l, "*"+marker) {
+			continue
+		}
+		for j := i; j < len(lines) && j < i+12; j++ {
+			if strings.HasSuffix(strings.TrimSpace(lines[j]), ";") && lines[j] != "" && lines[j][0] != '\t' {
+				break // a prototype
+			}
+			if lines[j] == "{" {
+				for k := j + 1; k < len(lines); k++ {
+					if lines[k] == "}" {
+						return j + 1, k - 1
+					}
+				}
+			}
+		}
+	}
+	return -1, -1
+}
