@@ -44,11 +44,14 @@ func storeGcov(out, src, dst string) error {
 			return err
 		}
 		n++
-		// The source: the same path below the source tree, .c (or .S).
-		for _, ext := range []string{".c", ".S"} {
-			s := strings.TrimSuffix(rel, ".gcno") + ext
-			if _, err := os.Stat(filepath.Join(src, s)); err == nil {
-				return copyInto(filepath.Join(dst, s), filepath.Join(src, s))
+		// The source: the same path below the source tree, .c (or .S),
+		// or below the output directory for a generated one.
+		for _, tree := range []string{src, out} {
+			for _, ext := range []string{".c", ".S"} {
+				s := strings.TrimSuffix(rel, ".gcno") + ext
+				if _, err := os.Stat(filepath.Join(tree, s)); err == nil {
+					return copyInto(filepath.Join(dst, s), filepath.Join(tree, s))
+				}
 			}
 		}
 		return nil

@@ -126,6 +126,16 @@ func Coverage(ctx context.Context, o CoverageOptions) (*CoverageResult, error) {
 	for i, f := range CoverageFiles {
 		objects[i] = strings.TrimSuffix(f, ".c") + ".o"
 	}
+	// One copy of the notes (and sources) for the run: each case's
+	// counters are written beside them in turn.
+	scratch, err := os.MkdirTemp("", "patchtest-gcov-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(scratch)
+	if out, err := exec.CommandContext(ctx, "cp", "-a", notes+"/.", scratch).CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("copy the coverage notes: %v: %s", err, out)
+	}
 	perCase := map[string]coverage.Trace{}
 	var infos []string
 	var m *vm.Machine
@@ -144,7 +154,7 @@ func Coverage(ctx context.Context, o CoverageOptions) (*CoverageResult, error) {
 			}
 		}
 		progress(fmt.Sprintf("coverage: %d/%d %s", i+1, len(cases), c.ID))
-		tarball, err := caseCounters(ctx, m, c)
+		tarball, err := caseCounters(ctx, m, c, objects)
 		if err != nil {
 			res.NoData[c.ID] = firstLine(err.Error())
 			progress(fmt.Sprintf("coverage: %s: no counters: %v", c.ID, firstLine(err.Error())))
@@ -153,7 +163,7 @@ func Coverage(ctx context.Context, o CoverageOptions) (*CoverageResult, error) {
 			continue
 		}
 		info := filepath.Join(dir, "cases", strings.ReplaceAll(c.ID, "/", "_")+".info")
-		if err := traceOf(ctx, tarball, obj, src, notes, c.ID, info); err != nil {
+		if err := traceOf(ctx, tarball, obj, src, notes, scratch, c.ID, info); err != nil {
 			return nil, fmt.Errorf("coverage: %s: %w", c.ID, err)
 		}
 		t, err := coverage.ReadTraceFile(info)
@@ -167,13 +177,22 @@ func Coverage(ctx context.Context, o CoverageOptions) (*CoverageResult, error) {
 	if len(infos) == 0 {
 		return nil, errors.New("coverage: no case gave counters")
 	}
-	total := filepath.Join(dir, "coverage.info")
-	args := []string{"--quiet", "--rc", "lcov_branch_coverage=1", "-o", total}
+	// The cases added up, then the splice family's files alone.
+	sum := filepath.Join(dir, "cases", "all.info")
+	args := []string{"--quiet", "--rc", "lcov_branch_coverage=1", "-o", sum}
 	for _, in := range infos {
 		args = append(args, "-a", in)
 	}
 	if out, err := exec.CommandContext(ctx, "lcov", args...).CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("lcov -a: %v: %s", err, tail(string(out), 10))
+	}
+	total := filepath.Join(dir, "coverage.info")
+	args = []string{"--quiet", "--rc", "lcov_branch_coverage=1", "--extract", sum}
+	for _, f := range CoverageFiles {
+		args = append(args, "*/"+f)
+	}
+	if out, err := exec.CommandContext(ctx, "lcov", append(args, "-o", total)...).CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("lcov --extract: %v: %s", err, tail(string(out), 10))
 	}
 	if out, err := exec.CommandContext(ctx, "genhtml", "--quiet", "--branch-coverage", "--legend", "-t", "patchtest coverage", "-o", filepath.Join(dir, "html"), total).CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("genhtml: %v: %s", err, tail(string(out), 10))
@@ -200,7 +219,7 @@ func Coverage(ctx context.Context, o CoverageOptions) (*CoverageResult, error) {
 
 // caseCounters runs case c alone in m between a reset and a read of the
 // counters, and returns the tar stream of .gcda files the guest wrote.
-func caseCounters(ctx context.Context, m *vm.Machine, c *suites.Case) ([]byte, error) {
+func caseCounters(ctx context.Context, m *vm.Machine, c *suites.Case, objects []string) ([]byte, error) {
 	run := func(argv []string, stdout io.Writer) error {
 		var stderr bytes.Buffer
 		code, err := m.Run(ctx, argv, nil, stdout, &stderr)
@@ -221,25 +240,17 @@ func caseCounters(ctx context.Context, m *vm.Machine, c *suites.Case) ([]byte, e
 		}
 	}
 	var out bytes.Buffer
-	if err := run(proto.GcovDump(), &out); err != nil {
+	if err := run(proto.GcovDump(objects...), &out); err != nil {
 		return nil, err
 	}
 	return out.Bytes(), nil
 }
 
-// traceOf unpacks a case's .gcda files beside a copy of the build's
+// traceOf unpacks a case's .gcda files into work, a copy of the build's
 // notes (which hold the sources too), runs geninfo there, and writes the
 // tracefile to info with the sources' paths pointing at the copies kept
-// with the build, named for the case.
-func traceOf(ctx context.Context, tarball []byte, obj, src, notes, name, info string) error {
-	work, err := os.MkdirTemp("", "patchtest-gcov-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(work)
-	if out, err := exec.CommandContext(ctx, "cp", "-a", notes+"/.", work).CombinedOutput(); err != nil {
-		return fmt.Errorf("copy the notes: %v: %s", err, out)
-	}
+// with the build, named for the case. The counters are removed after.
+func traceOf(ctx context.Context, tarball []byte, obj, src, notes, work, name, info string) error {
 	prefix := strings.TrimPrefix(obj, "/") + "/"
 	tr := tar.NewReader(bytes.NewReader(tarball))
 	n := 0
@@ -259,9 +270,11 @@ func traceOf(ctx context.Context, tarball []byte, obj, src, notes, name, info st
 		if err != nil {
 			return err
 		}
-		if err := os.WriteFile(filepath.Join(work, rel), b, 0o644); err != nil {
+		p := filepath.Join(work, rel)
+		if err := os.WriteFile(p, b, 0o644); err != nil {
 			return err
 		}
+		defer os.Remove(p)
 		n++
 	}
 	if n == 0 {
