@@ -2,6 +2,7 @@ package suites
 
 import (
 	"fmt"
+	"os"
 
 	"golang.org/x/sys/unix"
 )
@@ -322,6 +323,24 @@ func copyRangeCases() []*Case {
 				_, in := t.File("in", Pattern(100, 73), unix.O_RDONLY)
 				_, out := t.File("out", nil, unix.O_WRONLY)
 				return Result(unix.CopyFileRange(in, nil, out, nil, 100, 1))
+			},
+		},
+		&Case{
+			ID: "copy_file_range/errors/cross-fs", Desc: "files on two tmpfs mounts (the case's folder and /dev/shm): another superblock, a filesystem without its own copy_file_range",
+			Calls: "copy_file_range(in on tmpfs, out on /dev/shm, 100, 0)",
+			Run: func(t *T) Observation {
+				_, in := t.File("in", Pattern(100, 74), unix.O_RDONLY)
+				var st, shm unix.Statfs_t
+				Must(unix.Fstatfs(in, &st))
+				if unix.Statfs("/dev/shm", &shm) != nil || shm.Fsid == st.Fsid {
+					return Skip("/dev/shm is not a filesystem of its own here")
+				}
+				p := fmt.Sprintf("/dev/shm/patchtest-cfr-%d", os.Getpid())
+				out, err := unix.Open(p, unix.O_WRONLY|unix.O_CREAT|unix.O_TRUNC|unix.O_CLOEXEC, 0o600)
+				Must(err)
+				t.Track(out)
+				t.Cleanup(func() { os.Remove(p) })
+				return Result(unix.CopyFileRange(in, nil, out, nil, 100, 0))
 			},
 		},
 	}

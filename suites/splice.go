@@ -134,6 +134,52 @@ func spliceCases() []*Case {
 			},
 		},
 		&Case{
+			ID: "splice/errors/efault-off-out", Desc: "an output offset pointer to unmapped memory",
+			Calls: "splice(r, NULL, file, (loff_t *)4096, 100)",
+			Run: func(t *T) Observation {
+				r, w := t.Pipe(0)
+				Must(writeAll(w, Pattern(100, 31)))
+				_, f := t.File("f", nil, unix.O_WRONLY)
+				return Result(spliceRaw(r, 0, f, 4096, 100, 0))
+			},
+		},
+		&Case{
+			ID: "splice/offsets/off-in-read-only", Desc: "the input offset in read-only memory: it is read, the data moves, writing it back fails",
+			Calls: "splice(file, &off (PROT_READ), w, NULL, 100); read(r)",
+			Run: func(t *T) Observation {
+				r, w := t.Pipe(0)
+				_, f := t.File("f", Pattern(100, 32), unix.O_RDONLY)
+				off := t.readOnlyOffset(0)
+				n, err := spliceRaw(f, off, w, 0, 100, 0)
+				return Seq(resultValue(n, err), fmt.Sprintf("pipe holds %d", pipeHolds(r)))
+			},
+		},
+		&Case{
+			ID: "splice/offsets/off-out-read-only", Desc: "the output offset in read-only memory: it is read, the data moves, writing it back fails",
+			Calls: "splice(r, NULL, file, &off (PROT_READ), 100); fstat(file)",
+			Run: func(t *T) Observation {
+				r, w := t.Pipe(0)
+				Must(writeAll(w, Pattern(100, 33)))
+				_, f := t.File("f", nil, unix.O_WRONLY)
+				off := t.readOnlyOffset(0)
+				n, err := spliceRaw(r, 0, f, off, 100, 0)
+				var st unix.Stat_t
+				Must(unix.Fstat(f, &st))
+				return Seq(resultValue(n, err), fmt.Sprintf("file holds %d", st.Size))
+			},
+		},
+		&Case{
+			ID: "splice/errors/offset-on-socket-output", Desc: "an output offset for an AF_UNIX socket, which has no positional write",
+			Calls: "splice(r, NULL, unix socket, &0, 100)",
+			Run: func(t *T) Observation {
+				r, w := t.Pipe(0)
+				Must(writeAll(w, Pattern(100, 34)))
+				a, _ := t.SocketPair(unix.SOCK_STREAM)
+				off := int64(0)
+				return Result(splice(r, nil, a, &off, 100, 0))
+			},
+		},
+		&Case{
 			ID: "splice/errors/bad-flags", Desc: "an undefined flag bit",
 			Calls: "splice(file, w, 0x100)",
 			Run: func(t *T) Observation {

@@ -55,6 +55,34 @@ func splice(in int, inOff *int64, out int, outOff *int64, n int, flags int) (int
 	return int(r), err
 }
 
+// spliceRaw calls splice(2) with the offset pointers as raw addresses
+// (0 for NULL), for pointers Go would not make: unmapped or read-only.
+func spliceRaw(in int, offIn uintptr, out int, offOut uintptr, n int, flags int) (int, error) {
+	r, _, e := unix.Syscall6(unix.SYS_SPLICE, uintptr(in), offIn, uintptr(out), offOut, uintptr(n), uintptr(flags))
+	if e != 0 {
+		return int(r), e
+	}
+	return int(r), nil
+}
+
+// readOnlyOffset returns the address of a loff_t holding off in a page
+// the case may read and the kernel may not write: PROT_READ.
+func (t *T) readOnlyOffset(off int64) uintptr {
+	mem := t.Mmap(page)
+	*(*int64)(unsafe.Pointer(&mem[0])) = off
+	Must(unix.Mprotect(mem, unix.PROT_READ))
+	return uintptr(unsafe.Pointer(&mem[0]))
+}
+
+// pipeHolds is how many bytes the pipe's read end r has waiting.
+func pipeHolds(r int) int {
+	n, err := unix.IoctlGetInt(r, unix.TIOCINQ) // FIONREAD
+	if err != nil {
+		return -1
+	}
+	return n
+}
+
 func tee(in, out, n, flags int) (int, error) {
 	r, err := unix.Tee(in, out, n, flags)
 	return int(r), err

@@ -341,6 +341,18 @@ func vmspliceCases() []*Case {
 			},
 		},
 		{
+			ID: "vmsplice/errors/no-access-mode", Desc: "a file opened with access mode 3 (O_ACCMODE: for ioctls only), neither readable nor writable but a real file",
+			Calls: "open(file, 3); vmsplice(fd, 4 KiB, 0)",
+			Run: func(t *T) Observation {
+				p, _ := t.File("f", nil, unix.O_WRONLY)
+				fd, err := unix.Open(p, unix.O_ACCMODE|unix.O_CLOEXEC, 0)
+				Must(err)
+				t.Track(fd)
+				mem := t.Mmap(page)
+				return Result(vmsplice(fd, iov(mem), 0))
+			},
+		},
+		{
 			ID: "vmsplice/errors/path-fd", Desc: "an O_PATH descriptor of a FIFO, neither readable nor writable",
 			Calls: "open(fifo, O_PATH); vmsplice(fd, 4 KiB, 0)",
 			Run: func(t *T) Observation {

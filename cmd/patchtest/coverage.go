@@ -74,9 +74,17 @@ func printCoverage(w io.Writer, r *pipeline.CoverageResult) {
 		fmt.Fprintf(w, "%-22s %-22s %-22s %s\n", f.Path, f.Lines, f.Branches, f.Functions)
 	}
 	un := r.Unreached()
-	fmt.Fprintf(w, "\nEntry points' error returns and flag checks: %d, %d reached by no case\n", len(r.Checks), len(un))
+	fmt.Fprintf(w, "\nEntry points' error returns and flag checks: %d, %d that user space can reach reached by no case\n", len(r.Checks), len(un))
 	for _, ch := range un {
 		fmt.Fprintf(w, "  NOT REACHED %s %s:%d %s: %s\n", ch.Syscall, ch.File, ch.Line, ch.Func, ch.Text)
+	}
+	for _, ch := range r.Checks {
+		switch {
+		case ch.Unreachable != "":
+			fmt.Fprintf(w, "  unreachable %s %s:%d %s: %s (%s)\n", ch.Syscall, ch.File, ch.Line, ch.Func, ch.Text, ch.Unreachable)
+		case !ch.Executed:
+			fmt.Fprintf(w, "  no count    %s %s:%d %s: %s (gcov counts no code on the line)\n", ch.Syscall, ch.File, ch.Line, ch.Func, ch.Text)
+		}
 	}
 	for _, ch := range r.Checks {
 		if len(ch.Cases) > 0 {

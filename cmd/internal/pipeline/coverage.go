@@ -60,11 +60,12 @@ type CoverageResult struct {
 	Elapsed time.Duration          `json:"elapsed_ns"`
 }
 
-// Unreached lists the checks no case reaches.
+// Unreached lists the checks the catalogue should reach and does not
+// (coverage.Check.Gap).
 func (r *CoverageResult) Unreached() []coverage.Check {
 	var out []coverage.Check
 	for _, c := range r.Checks {
-		if len(c.Cases) == 0 {
+		if c.Gap() {
 			out = append(out, c)
 		}
 	}
