@@ -149,8 +149,8 @@ var (
 
 // Checks lists the error returns and flag checks of every entry point
 // in the sources (read by source, a file's path as in Entry) and, from
-// each case's tracefile, the cases that executed its line. Lines inside
-// #if 0 are left out.
+// each case's tracefile, the cases that executed its line (countAt).
+// Lines inside #if 0 are left out.
 func Checks(source func(file string) (string, error), perCase map[string]Trace) ([]Check, error) {
 	var out []Check
 	cases := make([]string, 0, len(perCase))
@@ -169,10 +169,7 @@ func Checks(source func(file string) (string, error), perCase map[string]Trace) 
 			if start < 0 {
 				return nil, fmt.Errorf("%s: no definition of %s (the entry points are 6.12's)", e.File, marker)
 			}
-			name := strings.TrimSuffix(marker, "(")
-			if i := strings.Index(marker, "("); strings.HasPrefix(marker, "SYSCALL_DEFINE") && i > 0 {
-				name = "sys_" + strings.TrimSuffix(marker[i+1:], ",") // SYSCALL_DEFINE4(tee, is sys_tee
-			}
+			name := funcName(marker)
 			dead := 0 // depth inside #if 0
 			for i := start; i <= end; i++ {
 				switch t := strings.TrimSpace(lines[i]); {
@@ -200,7 +197,7 @@ func Checks(source func(file string) (string, error), perCase map[string]Trace) 
 					if f == nil {
 						continue
 					}
-					n, counted := countAt(f, i+1)
+					n, counted := countAt(f, lines, i+1, start+1, end+1)
 					c.Executed = c.Executed || counted
 					if n > 0 {
 						c.Cases = append(c.Cases, cs)
@@ -213,12 +210,38 @@ func Checks(source func(file string) (string, error), perCase map[string]Trace) 
 	return out, nil
 }
 
-// countAt is line's count, and whether gcov counts code on the line at
-// all: an errno assigned for a later goto often has none (its path is
-// the goto's), and is then no gap.
-func countAt(f *File, line int) (int64, bool) {
-	c, ok := f.Lines[line]
-	return c, ok
+// countAt is how often line (1-based) of the function spanning lines
+// first..last ran in f, and whether that could be told. gcc often puts
+// no count on a guarded error return ("if (c)\n\treturn -EINVAL;": the
+// returns share one block), so for a line without a count it reasons
+// from the flow around it: a return or goto under an if ran as often as
+// the if ran less the next counted line after it (what did not leave
+// went on); any other line ran as often as the counted line before it.
+func countAt(f *File, text []string, line, first, last int) (int64, bool) {
+	if c, ok := f.Lines[line]; ok {
+		return c, true
+	}
+	prev := 0
+	for l := line - 1; l >= first; l-- {
+		if _, ok := f.Lines[l]; ok {
+			prev = l
+			break
+		}
+	}
+	if prev == 0 {
+		return 0, false
+	}
+	t := strings.TrimSpace(text[line-1])
+	leaves := strings.HasPrefix(t, "return") || strings.HasPrefix(t, "goto")
+	if !leaves || !strings.HasPrefix(strings.TrimSpace(text[prev-1]), "if") && !strings.HasPrefix(strings.TrimSpace(text[prev-1]), "} else if") {
+		return f.Lines[prev], true
+	}
+	for l := line + 1; l <= last; l++ {
+		if c, ok := f.Lines[l]; ok {
+			return max(f.Lines[prev]-c, 0), true
+		}
+	}
+	return 0, false
 }
 
 // funcBody finds the definition whose first line starts with marker or
@@ -247,4 +270,45 @@ func funcBody(lines []string, marker string) (int, int) {
 		}
 	}
 	return -1, -1
+}
+
+// EntryLines maps each line (1-based) of the entry points' bodies in
+// file's text to its function's name: where mutants of the syscalls'
+// argument checks are made. Lines inside #if 0 are left out.
+func EntryLines(file, text string) map[int]string {
+	lines := strings.Split(text, "\n")
+	out := map[int]string{}
+	for _, e := range EntryPoints {
+		if e.File != file {
+			continue
+		}
+		for _, marker := range e.Funcs {
+			start, end := funcBody(lines, marker)
+			if start < 0 {
+				continue
+			}
+			dead := 0
+			for i := start; i <= end; i++ {
+				switch t := strings.TrimSpace(lines[i]); {
+				case t == "#if 0" || (dead > 0 && strings.HasPrefix(t, "#if")):
+					dead++
+				case dead > 0 && strings.HasPrefix(t, "#endif"):
+					dead--
+				}
+				if dead == 0 {
+					out[i+1] = funcName(marker)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// funcName is a function marker's name: sys_tee for
+// SYSCALL_DEFINE4(tee, and do_tee for do_tee(.
+func funcName(marker string) string {
+	if i := strings.Index(marker, "("); strings.HasPrefix(marker, "SYSCALL_DEFINE") && i > 0 {
+		return "sys_" + strings.TrimSuffix(marker[i+1:], ",")
+	}
+	return strings.TrimSuffix(marker, "(")
 }
