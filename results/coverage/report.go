@@ -170,17 +170,7 @@ func Checks(source func(file string) (string, error), perCase map[string]Trace) 
 				return nil, fmt.Errorf("%s: no definition of %s (the entry points are 6.12's)", e.File, marker)
 			}
 			name := funcName(marker)
-			dead := 0 // depth inside #if 0
-			for i := start; i <= end; i++ {
-				switch t := strings.TrimSpace(lines[i]); {
-				case t == "#if 0" || (dead > 0 && strings.HasPrefix(t, "#if")):
-					dead++
-				case dead > 0 && strings.HasPrefix(t, "#endif"):
-					dead--
-				}
-				if dead > 0 {
-					continue
-				}
+			for _, i := range live(lines, start, end) {
 				kind := ""
 				switch l := lines[i]; {
 				case errnoRe.MatchString(l) && !strings.HasPrefix(strings.TrimSpace(l), "*") && !strings.HasPrefix(strings.TrimSpace(l), "/*"):
@@ -287,17 +277,8 @@ func EntryLines(file, text string) map[int]string {
 			if start < 0 {
 				continue
 			}
-			dead := 0
-			for i := start; i <= end; i++ {
-				switch t := strings.TrimSpace(lines[i]); {
-				case t == "#if 0" || (dead > 0 && strings.HasPrefix(t, "#if")):
-					dead++
-				case dead > 0 && strings.HasPrefix(t, "#endif"):
-					dead--
-				}
-				if dead == 0 {
-					out[i+1] = funcName(marker)
-				}
+			for _, i := range live(lines, start, end) {
+				out[i+1] = funcName(marker)
 			}
 		}
 	}
@@ -311,4 +292,26 @@ func funcName(marker string) string {
 		return "sys_" + strings.TrimSuffix(marker[i+1:], ",")
 	}
 	return strings.TrimSuffix(marker, "(")
+}
+
+// live returns the indexes start..end of lines that are not inside an
+// #if 0 block (nor the directives that open and close it).
+func live(lines []string, start, end int) []int {
+	var out []int
+	dead := 0 // depth inside #if 0
+	for i := start; i <= end; i++ {
+		t := strings.TrimSpace(lines[i])
+		switch {
+		case t == "#if 0" || (dead > 0 && strings.HasPrefix(t, "#if")):
+			dead++
+			continue
+		case dead > 0 && strings.HasPrefix(t, "#endif"):
+			dead--
+			continue
+		}
+		if dead == 0 {
+			out = append(out, i)
+		}
+	}
+	return out
 }
