@@ -1,6 +1,7 @@
 package configs
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -37,8 +38,8 @@ func TestLoadRunErrors(t *testing.T) {
 
 func TestKernelFragments(t *testing.T) {
 	names := KernelFragments()
-	if len(names) < 2 || names[0] != "debug" || names[1] != "guest" {
-		t.Errorf("fragments %q", names)
+	if want := []string{"coverage", "debug", "guest"}; !slices.Equal(names, want) {
+		t.Errorf("fragments %q, want %q", names, want)
 	}
 	if _, err := KernelFragment("nope"); err == nil || !strings.Contains(err.Error(), "guest") {
 		t.Errorf("unknown fragment: %v", err)

@@ -120,6 +120,17 @@ func sendfileCases() []*Case {
 			},
 		},
 		&Case{
+			ID: "sendfile/errors/offset-on-pipe-input", Desc: "an offset for a pipe as the input, which has no positional read",
+			Calls: "sendfile(file, r, &0, 100)",
+			Run: func(t *T) Observation {
+				r, w := t.Pipe(0)
+				Must(writeAll(w, Pattern(100, 91)))
+				_, f := t.File("f", nil, unix.O_WRONLY)
+				off := int64(0)
+				return t.Blocking(func() (int, error) { return unix.Sendfile(f, r, &off, 100) })
+			},
+		},
+		&Case{
 			ID: "sendfile/errors/efault-offset", Desc: "an offset pointer to unmapped memory",
 			Calls: "sendfile(pipe, file, (loff_t *)4096, 100)",
 			Run: func(t *T) Observation {
@@ -259,6 +270,54 @@ func teeCases() []*Case {
 			},
 		},
 		{
+			ID: "tee/io_uring/equal", Desc: "IORING_OP_TEE duplicates the pipe's data into a second pipe",
+			Calls: "write(w1, 4 KiB); io_uring tee(r1, w2); read both", Needs: []string{"CONFIG_IO_URING"},
+			Run: func(t *T) Observation {
+				r1, w1 := t.Pipe(0)
+				r2, w2 := t.Pipe(0)
+				data := Pattern(4096, 97)
+				Must(writeAll(w1, data))
+				n, err := t.uring(uringSpliceOp{Op: uringOpTee, In: r1, Out: w2, Len: uint32(len(data))})
+				if err != nil {
+					return Result(n, err)
+				}
+				got2 := readAll(r2, n)
+				t.Check(eq(readAll(r1, len(data)), data), "tee consumed or changed the source")
+				return Seq(res(n, err), Intact(got2, data[:n]).Value)
+			},
+		},
+		{
+			ID: "tee/errors/bad-flags", Desc: "an undefined flag bit",
+			Calls: "tee(r, w2, 100, 0x100)",
+			Run: func(t *T) Observation {
+				r, w := t.Pipe(0)
+				Must(writeAll(w, Pattern(100, 85)))
+				_, w2 := t.Pipe(0)
+				return Result(tee(r, w2, 100, 0x100))
+			},
+		},
+		{
+			ID: "tee/errors/write-end-input", Desc: "tee from a pipe's write end",
+			Calls: "tee(w, w2, 100, 0)",
+			Run: func(t *T) Observation {
+				_, w := t.Pipe(0)
+				Must(writeAll(w, Pattern(100, 86)))
+				_, w2 := t.Pipe(0)
+				return Result(tee(w, w2, 100, 0))
+			},
+		},
+		{
+			ID: "tee/len/zero", Desc: "a zero length: nothing is duplicated",
+			Calls: "tee(r, w2, 0, 0); FIONREAD(r2)",
+			Run: func(t *T) Observation {
+				r, w := t.Pipe(0)
+				Must(writeAll(w, Pattern(100, 87)))
+				r2, w2 := t.Pipe(0)
+				n, err := tee(r, w2, 0, 0)
+				return Seq(res(n, err), kv("holds", pipeHolds(r2)))
+			},
+		},
+		{
 			ID: "tee/errors/not-a-pipe", Desc: "tee from a regular file",
 			Calls: "tee(file, w, 100, 0)",
 			Run: func(t *T) Observation {
@@ -305,6 +364,37 @@ func copyRangeCases() []*Case {
 				_, out := t.File("out", nil, unix.O_WRONLY)
 				t.Close(in)
 				return Result(unix.CopyFileRange(in, nil, out, nil, 100, 0))
+			},
+		},
+		{
+			ID: "copy_file_range/errors/ebadf-out", Desc: "a closed output descriptor",
+			Calls: "copy_file_range(in, closed)",
+			Run: func(t *T) Observation {
+				_, in := t.File("in", Pattern(100, 88), unix.O_RDONLY)
+				_, out := t.File("out", nil, unix.O_WRONLY)
+				t.Close(out)
+				return Result(unix.CopyFileRange(in, nil, out, nil, 100, 0))
+			},
+		},
+		{
+			ID: "copy_file_range/errors/immutable-output", Desc: "an output file made immutable after it was opened",
+			Calls: "ioctl(out, FS_IOC_SETFLAGS, FS_IMMUTABLE_FL); copy_file_range(in, out)",
+			Run: func(t *T) Observation {
+				_, in := t.File("in", Pattern(100, 89), unix.O_RDONLY)
+				_, out := t.File("out", nil, unix.O_WRONLY)
+				Must(unix.IoctlSetPointerInt(out, unix.FS_IOC_SETFLAGS, fsImmutableFL))
+				t.Cleanup(func() { unix.IoctlSetPointerInt(out, unix.FS_IOC_SETFLAGS, 0) })
+				return Result(unix.CopyFileRange(in, nil, out, nil, 100, 0))
+			},
+		},
+		{
+			ID: "copy_file_range/errors/offset-wraps", Desc: "an input offset and length whose sum wraps",
+			Calls: "copy_file_range(in, &1, out, NULL, SIZE_MAX)",
+			Run: func(t *T) Observation {
+				_, in := t.File("in", Pattern(100, 90), unix.O_RDONLY)
+				_, out := t.File("out", nil, unix.O_WRONLY)
+				off := int64(1)
+				return Result(unix.CopyFileRange(in, &off, out, nil, -1, 0))
 			},
 		},
 		{

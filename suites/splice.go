@@ -180,6 +180,98 @@ func spliceCases() []*Case {
 			},
 		},
 		&Case{
+			ID: "splice/errors/offset-on-pipe-output", Desc: "an output offset for a pipe",
+			Calls: "splice(file, NULL, w, &0, 100)",
+			Run: func(t *T) Observation {
+				_, f := t.File("f", Pattern(100, 80), unix.O_RDONLY)
+				_, w := t.Pipe(0)
+				off := int64(0)
+				return Result(splice(f, nil, w, &off, 100, 0))
+			},
+		},
+		&Case{
+			ID: "splice/errors/efault-off-in", Desc: "an input offset pointer to unmapped memory",
+			Calls: "splice(file, (loff_t *)4096, w, NULL, 100)",
+			Run: func(t *T) Observation {
+				_, f := t.File("f", Pattern(100, 81), unix.O_RDONLY)
+				_, w := t.Pipe(0)
+				return Result(spliceRaw(f, 4096, w, 0, 100, 0))
+			},
+		},
+		&Case{
+			ID: "splice/errors/write-only-input", Desc: "an input file opened O_WRONLY",
+			Calls: "splice(file(O_WRONLY), w, 100)",
+			Run: func(t *T) Observation {
+				_, f := t.File("f", Pattern(100, 82), unix.O_WRONLY)
+				_, w := t.Pipe(0)
+				return Result(splice(f, nil, w, nil, 100, 0))
+			},
+		},
+		&Case{
+			ID: "splice/errors/read-only-output", Desc: "an output file opened O_RDONLY",
+			Calls: "splice(r, file(O_RDONLY), 100)",
+			Run: func(t *T) Observation {
+				r, w := t.Pipe(0)
+				Must(writeAll(w, Pattern(100, 83)))
+				_, f := t.File("f", nil, unix.O_RDONLY)
+				return Result(splice(r, nil, f, nil, 100, 0))
+			},
+		},
+		&Case{
+			ID: "splice/errors/offset-on-socket-input", Desc: "an input offset for an AF_UNIX socket, which has no positional read",
+			Calls: "splice(unix socket, &0, w, NULL, 100)",
+			Run: func(t *T) Observation {
+				a, b := t.SocketPair(unix.SOCK_STREAM)
+				Must(writeAll(b, Pattern(100, 84)))
+				_, w := t.Pipe(0)
+				off := int64(0)
+				return Result(splice(a, &off, w, nil, 100, unix.SPLICE_F_NONBLOCK))
+			},
+		},
+		&Case{
+			ID: "splice/io_uring/file-to-pipe-at-offset", Desc: "IORING_OP_SPLICE from a file at an offset into a pipe: do_splice with the offset as given",
+			Calls: "io_uring splice(file, off 10, w, -1, 50); read(r)", Needs: []string{"CONFIG_IO_URING"},
+			Run: func(t *T) Observation {
+				data := Pattern(100, 93)
+				_, f := t.File("f", data, unix.O_RDONLY)
+				r, w := t.Pipe(0)
+				n, err := t.uring(uringSpliceOp{Op: uringOpSplice, In: f, OffIn: 10, Out: w, OffOut: uringNoOffset, Len: 50})
+				if err != nil {
+					return Result(n, err)
+				}
+				return Seq(res(n, err), Intact(readAll(r, n), data[10:10+n]).Value)
+			},
+		},
+		&Case{
+			ID: "splice/io_uring/offset-on-pipe-pair", Desc: "IORING_OP_SPLICE between two pipes with an input offset",
+			Calls: "io_uring splice(r1, off 0, w2, -1, 100)", Needs: []string{"CONFIG_IO_URING"},
+			Run: func(t *T) Observation {
+				r1, w1 := t.Pipe(0)
+				Must(writeAll(w1, Pattern(100, 94)))
+				_, w2 := t.Pipe(0)
+				return Result(t.uring(uringSpliceOp{Op: uringOpSplice, In: r1, OffIn: 0, Out: w2, OffOut: uringNoOffset, Len: 100}))
+			},
+		},
+		&Case{
+			ID: "splice/io_uring/offset-on-pipe-input", Desc: "IORING_OP_SPLICE from a pipe with an input offset into a file",
+			Calls: "io_uring splice(r, off 0, file, -1, 100)", Needs: []string{"CONFIG_IO_URING"},
+			Run: func(t *T) Observation {
+				r, w := t.Pipe(0)
+				Must(writeAll(w, Pattern(100, 95)))
+				_, f := t.File("f", nil, unix.O_WRONLY)
+				return Result(t.uring(uringSpliceOp{Op: uringOpSplice, In: r, OffIn: 0, Out: f, OffOut: uringNoOffset, Len: 100}))
+			},
+		},
+		&Case{
+			ID: "splice/io_uring/offset-on-pipe-output", Desc: "IORING_OP_SPLICE from a file into a pipe with an output offset",
+			Calls: "io_uring splice(file, -1, w, off 0, 100)", Needs: []string{"CONFIG_IO_URING"},
+			Run: func(t *T) Observation {
+				_, f := t.File("f", Pattern(100, 96), unix.O_RDONLY)
+				_, w := t.Pipe(0)
+				return Result(t.uring(uringSpliceOp{Op: uringOpSplice, In: f, OffIn: uringNoOffset, Out: w, OffOut: 0, Len: 100}))
+			},
+		},
+		&Case{
 			ID: "splice/errors/bad-flags", Desc: "an undefined flag bit",
 			Calls: "splice(file, w, 0x100)",
 			Run: func(t *T) Observation {

@@ -187,3 +187,6 @@ func eq(a, b []byte) bool { return bytes.Equal(a, b) }
 func res(n int, err error) string { return resultValue(n, err) }
 
 func kv(k string, v any) string { return fmt.Sprintf("%s=%v", k, v) }
+
+// fsImmutableFL is FS_IMMUTABLE_FL of <linux/fs.h>, for FS_IOC_SETFLAGS.
+const fsImmutableFL = 0x10

@@ -310,6 +310,15 @@ func vmspliceCases() []*Case {
 			},
 		},
 		{
+			ID: "vmsplice/errors/read-only-file", Desc: "a regular file opened for reading instead of a pipe",
+			Calls: "vmsplice(file(O_RDONLY), 4 KiB, 0)",
+			Run: func(t *T) Observation {
+				_, f := t.File("f", Pattern(page, 92), unix.O_RDONLY)
+				mem := t.Mmap(page)
+				return Result(vmsplice(f, iov(mem), 0))
+			},
+		},
+		{
 			ID: "vmsplice/errors/closed-fd", Desc: "a closed descriptor",
 			Calls: "close(w); vmsplice(w, 4 KiB, 0)",
 			Run: func(t *T) Observation {

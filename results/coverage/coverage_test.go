@@ -86,3 +86,30 @@ func TestReadTraceErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestUnreachable(t *testing.T) {
+	lines := []string{
+		"	if (flags & COPY_FILE_SPLICE) {",
+		"	} else if (file_out->f_op->copy_file_range) {",
+		"		if (file_in->f_op->copy_file_range !=",
+		"		    file_out->f_op->copy_file_range)",
+		"			return -EXDEV;",
+		"	} else if (file_inode(file_in)->i_sb != file_inode(file_out)->i_sb) {",
+		"		return -EXDEV;",
+		"	}",
+	}
+	for _, tc := range []struct {
+		fn   string
+		line int // 0-based
+		want bool
+	}{
+		{"generic_copy_file_checks", 4, true},  // under the ->copy_file_range test
+		{"generic_copy_file_checks", 6, false}, // the i_sb test: tmpfs against procfs reaches it
+		{"vfs_copy_file_range", 4, false},      // another function
+		{"sys_sendfile", 6, true},              // the whole function
+	} {
+		if got := unreachable(tc.fn, lines, tc.line) != ""; got != tc.want {
+			t.Errorf("%s line %d: unreachable %v, want %v", tc.fn, tc.line, got, tc.want)
+		}
+	}
+}

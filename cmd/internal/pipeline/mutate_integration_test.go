@@ -17,8 +17,8 @@ import (
 // Two errno swaps in fs/splice.c's entry points, end to end: each
 // mutant is a patch on stock, built in the one source tree and run with
 // the catalogue against stock; each gets a verdict (none is the
-// harness's), the first (splice's -ESPIPE for an offset on a pipe,
-// which splice/errors/offset-on-pipe asks) is killed by that case, and
+// harness's), the first (do_splice's -EBADF for an input not open for
+// reading, which splice/errors/write-only-input asks) is killed, and
 // mutate.json holds them all.
 func TestIntegrationMutate(t *testing.T) {
 	vmtest.Integration(t)
