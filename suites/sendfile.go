@@ -379,6 +379,7 @@ func copyRangeCases() []*Case {
 		{
 			ID: "copy_file_range/errors/immutable-output", Desc: "an output file made immutable after it was opened",
 			Calls: "ioctl(out, FS_IOC_SETFLAGS, FS_IMMUTABLE_FL); copy_file_range(in, out)",
+			Needs: []string{"CONFIG_TMPFS_XATTR"}, // tmpfs's inode flags
 			Run: func(t *T) Observation {
 				_, in := t.File("in", Pattern(100, 89), unix.O_RDONLY)
 				_, out := t.File("out", nil, unix.O_WRONLY)

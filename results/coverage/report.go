@@ -135,6 +135,7 @@ var Unreachable = []Unreach{
 	{Func: "sys_sendfile", Reason: "x86-64's sendfile(2) is sys_sendfile64 (arch/x86/entry/syscalls/syscall_64.tbl: 40 common sendfile sys_sendfile64); the off_t entry serves 32-bit ABIs, which the guest does not run"},
 	{Func: "vfs_copy_file_range", Guard: "flags & ~COPY_FILE_SPLICE", Reason: "copy_file_range(2) refuses every flag itself (flags != 0: EINVAL) before it calls vfs_copy_file_range; COPY_FILE_SPLICE is for in-kernel callers (nfsd, ksmbd)"},
 	{Func: "generic_copy_file_checks", Guard: "f_op->copy_file_range !=", Reason: "needs two file systems with a ->copy_file_range of their own (nfs, cifs, fuse, ...); the guest's tmpfs and procfs have none, so a cross-fs copy is refused by the i_sb test below instead"},
+	{Func: "generic_copy_file_checks", Guard: "IS_IMMUTABLE", Reason: "tmpfs, the guest's only writable file system, sets inode flags only with CONFIG_TMPFS_XATTR, which the default guest kernel leaves out; copy_file_range/errors/immutable-output asks it on a kernel that has it"},
 	{Func: "generic_copy_file_checks", Guard: "IS_SWAPFILE", Reason: "needs an active swap file; the guest kernel has no swap (CONFIG_SWAP needs CONFIG_BLOCK, which the guest's tinyconfig leaves out)"},
 }
 
@@ -239,7 +240,8 @@ func Checks(source func(file string) (string, error), perCase map[string]Trace) 
 // returns share one block), so for a line without a count it reasons
 // from the flow around it: a return or goto under an if ran as often as
 // the if ran less the next counted line after it (what did not leave
-// went on); any other line ran as often as the counted line before it.
+// went on); a line after a return or goto ran as often as the next
+// counted line; any other line ran as often as the counted line before it.
 func countAt(f *File, text []string, line, first, last int) (int64, bool) {
 	if c, ok := f.Lines[line]; ok {
 		return c, true
@@ -256,7 +258,18 @@ func countAt(f *File, text []string, line, first, last int) (int64, bool) {
 	}
 	t := strings.TrimSpace(text[line-1])
 	leaves := strings.HasPrefix(t, "return") || strings.HasPrefix(t, "goto")
-	if !leaves || !strings.HasPrefix(strings.TrimSpace(text[prev-1]), "if") && !strings.HasPrefix(strings.TrimSpace(text[prev-1]), "} else if") {
+	pt := strings.TrimSpace(text[prev-1])
+	if !leaves && (strings.HasPrefix(pt, "return") || strings.HasPrefix(pt, "goto")) {
+		// Nothing falls through from a return: the line is the start
+		// of what follows it, and ran as often as that.
+		for l := line + 1; l <= last; l++ {
+			if c, ok := f.Lines[l]; ok {
+				return c, true
+			}
+		}
+		return 0, false
+	}
+	if !leaves || !strings.HasPrefix(pt, "if") && !strings.HasPrefix(pt, "} else if") {
 		return f.Lines[prev], true
 	}
 	for l := line + 1; l <= last; l++ {
