@@ -18,11 +18,12 @@ func newMutate() *cobra.Command {
 		mo pipeline.MutateOptions
 	)
 	c := &cobra.Command{
-		Use:   "mutate [--file fs/splice.c] [--operators OP,...] [--max N] [--suite GLOB]",
+		Use:   "mutate [--file fs/splice.c] [--scope entry|file] [--operators OP,...] [--max N] [--suite GLOB]",
 		Short: "Mutation testing of the catalogue: one-line faults in the syscalls' entry points, each built and run against stock",
 		Long: `mutate makes mutants of a kernel source file's syscall entry points (the
 splice, vmsplice, tee, sendfile and copy_file_range functions of
-fs/splice.c and fs/read_write.c) with the operators ` + strings.Join(mutate.Operators, ", ") + `,
+fs/splice.c and fs/read_write.c; --scope file: every function of the
+file) with the operators ` + strings.Join(mutate.Operators, ", ") + `,
 builds each on --source in the one source tree (each build recompiles the
 one file), runs the catalogue on it against the stock kernel, and
 reports each mutant as killed (an observation changed or the kernel
@@ -69,6 +70,7 @@ survived, 2 when mutation could not be run.`,
 	f.registerSelection(c.Flags())
 	c.Flags().StringVar(&mo.File, "file", "fs/splice.c", "the kernel source file to mutate (fs/splice.c or fs/read_write.c)")
 	c.Flags().StringSliceVar(&mo.Operators, "operators", nil, "operators to use (default all: "+strings.Join(mutate.Operators, ",")+")")
+	c.Flags().StringVar(&mo.Scope, "scope", pipeline.ScopeEntry, "where mutants go: entry (the syscalls' entry points) or file (every function of --file)")
 	c.Flags().IntVar(&mo.Max, "max", 0, "run at most N mutants, spread over the file (default all)")
 	return c
 }

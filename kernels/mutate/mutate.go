@@ -22,10 +22,13 @@ const (
 	OffByOne = "off-by-one"
 	// DropFlagCheck makes a flag test never true.
 	DropFlagCheck = "drop-flag-check"
+	// DropWriteback drops a store of a position or through a pointer
+	// (*off_out = offset; in->f_pos = offset; *ppos += ret).
+	DropWriteback = "drop-writeback"
 )
 
 // Operators are all operators, in order.
-var Operators = []string{ErrnoSwap, Negate, DropReturn, OffByOne, DropFlagCheck}
+var Operators = []string{ErrnoSwap, Negate, DropReturn, OffByOne, DropFlagCheck, DropWriteback}
 
 // Mutant is one changed line of a file.
 type Mutant struct {
@@ -53,6 +56,7 @@ var (
 	retErrRe = regexp.MustCompile(`^(\s*)return -E[A-Z][A-Z0-9]+;\s*$`)
 	strictRe = regexp.MustCompile(`[^<>=!-]([<>])[^<>=]`)
 	flagRe   = regexp.MustCompile(`\bflags\b|SPLICE_F_|RWF_|O_NONBLOCK|FMODE_`)
+	storeRe  = regexp.MustCompile(`^(\s*)(\*\w+|[\w>.-]*(?:->|\.)\w*pos\w*)\s*(?:=|\+=|-=)\s*[^=][^;]*;\s*$`)
 )
 
 // swaps is the errno each one becomes.
@@ -89,7 +93,7 @@ func Generate(file, text string, lines map[int]string, ops []string) []Mutant {
 		}
 		l := src[n-1]
 		t := strings.TrimSpace(l)
-		if strings.HasPrefix(t, "/*") || strings.HasPrefix(t, "*") || strings.HasPrefix(t, "//") || strings.HasPrefix(t, "#") {
+		if strings.HasPrefix(t, "/*") || (t == "*" || strings.HasPrefix(t, "* ") || strings.HasPrefix(t, "*/")) || strings.HasPrefix(t, "//") || strings.HasPrefix(t, "#") {
 			continue
 		}
 		if use[ErrnoSwap] {
@@ -104,6 +108,11 @@ func Generate(file, text string, lines map[int]string, ops []string) []Mutant {
 		if use[DropReturn] {
 			if m := retErrRe.FindStringSubmatch(l); m != nil {
 				add(DropReturn, n, m[1]+"; /* patchtest mutate: "+t+" dropped */")
+			}
+		}
+		if use[DropWriteback] {
+			if m := storeRe.FindStringSubmatch(l); m != nil {
+				add(DropWriteback, n, m[1]+"; /* patchtest mutate: "+t+" dropped */")
 			}
 		}
 		m := ifRe.FindStringSubmatch(l)

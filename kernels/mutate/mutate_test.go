@@ -14,6 +14,9 @@ const text = `static long f(struct file *out, size_t len, unsigned int flags)
 	if (len > MAX_RW_COUNT)
 		len = MAX_RW_COUNT;
 	/* -EFAULT in a comment */
+	*off_out = offset;
+	out->f_pos += len;
+	ret = len;
 	return 0;
 }
 `
@@ -22,7 +25,7 @@ const text = `static long f(struct file *out, size_t len, unsigned int flags)
 // comparison; comments are left alone; the patch is one line's change.
 func TestGenerate(t *testing.T) {
 	lines := map[int]string{}
-	for i := 3; i <= 10; i++ {
+	for i := 3; i <= 13; i++ {
 		lines[i] = "f"
 	}
 	got := map[string]string{}
@@ -40,6 +43,8 @@ func TestGenerate(t *testing.T) {
 		"off-by-one:fs/splice.c:7":      "if (len >= MAX_RW_COUNT)",
 		"drop-flag-check:fs/splice.c:3": "if (0 && (unlikely(flags & ~SPLICE_F_ALL)))",
 		"drop-flag-check:fs/splice.c:5": "if (0 && (out->f_mode & FMODE_PWRITE))",
+		"drop-writeback:fs/splice.c:10": "; /* patchtest mutate: *off_out = offset; dropped */",
+		"drop-writeback:fs/splice.c:11": "; /* patchtest mutate: out->f_pos += len; dropped */",
 	}
 	for id, w := range want {
 		if got[id] != w {

@@ -1,6 +1,7 @@
 package coverage
 
 import (
+	"maps"
 	"strings"
 	"testing"
 )
@@ -111,5 +112,35 @@ func TestUnreachable(t *testing.T) {
 		if got := unreachable(tc.fn, lines, tc.line) != ""; got != tc.want {
 			t.Errorf("%s line %d: unreachable %v, want %v", tc.fn, tc.line, got, tc.want)
 		}
+	}
+}
+
+func TestFuncLines(t *testing.T) {
+	text := strings.Join([]string{
+		"static const struct pipe_buf_operations ops = {", // 1: no function
+		"	.release = f,",
+		"};",
+		"static ssize_t do_tee(struct file *in,", // 4
+		"		      size_t len)",
+		"{",
+		"	return 0;", // 7
+		"}",
+		"",
+		"SYSCALL_DEFINE4(tee, int, fdin, int, fdout, size_t, len, unsigned int, flags)", // 10
+		"{",
+		"#if 0",
+		"	x();",
+		"#endif",
+		"	return do_tee();", // 15
+		"}",
+		"struct pipe_inode_info *get_pipe_info(struct file *file, bool for_splice)", // 17
+		"{",
+		"	return NULL;", // 19
+		"}",
+	}, "\n")
+	got := FuncLines(text)
+	want := map[int]string{7: "do_tee", 15: "sys_tee", 19: "get_pipe_info"}
+	if !maps.Equal(got, want) {
+		t.Errorf("FuncLines = %v, want %v", got, want)
 	}
 }

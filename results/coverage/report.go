@@ -331,6 +331,53 @@ func EntryLines(file, text string) map[int]string {
 	return out
 }
 
+// headRe finds a definition's name on its first line: "static long
+// do_tee(" or "SYSCALL_DEFINE4(tee,".
+var headRe = regexp.MustCompile(`^(?:SYSCALL_DEFINE\d\((\w+),|(?:[\w*]+[\s*]+)*?\**(\w+)\()`)
+
+// FuncLines maps each line (1-based) of every function body in text
+// (kernel style: a definition at column 0, its body's braces alone on
+// their lines) to the function's name, leaving out #if 0 blocks: where
+// mutants of the whole file go.
+func FuncLines(text string) map[int]string {
+	lines := strings.Split(text, "\n")
+	out := map[int]string{}
+	for j := 0; j < len(lines); j++ {
+		if lines[j] != "{" {
+			continue
+		}
+		name := ""
+		for i := j - 1; i >= 0 && i >= j-8; i-- {
+			l := lines[i]
+			if l == "" || l[0] == '}' || l[0] == '#' || strings.HasSuffix(l, ";") || strings.Contains(l, "=") {
+				break
+			}
+			if l[0] == ' ' || l[0] == '\t' {
+				continue
+			}
+			if m := headRe.FindStringSubmatch(l); m != nil {
+				if m[1] != "" {
+					name = "sys_" + m[1]
+				} else {
+					name = m[2]
+				}
+			}
+			break
+		}
+		end := j + 1
+		for end < len(lines) && lines[end] != "}" {
+			end++
+		}
+		if name != "" && end < len(lines) {
+			for _, i := range live(lines, j+1, end-1) {
+				out[i+1] = name
+			}
+		}
+		j = end
+	}
+	return out
+}
+
 // funcName is a function marker's name: sys_tee for
 // SYSCALL_DEFINE4(tee, and do_tee for do_tee(.
 func funcName(marker string) string {

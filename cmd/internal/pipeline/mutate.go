@@ -25,12 +25,21 @@ const (
 	HarnessError = "harness-error" // the run could not be done: no verdict
 )
 
+// Mutation scopes.
+const (
+	ScopeEntry = "entry" // the syscalls' entry points (results/coverage's EntryPoints)
+	ScopeFile  = "file"  // every function of the file
+)
+
 // MutateOptions say which file to mutate and how far.
 type MutateOptions struct {
 	// File is the kernel source file, relative to the tree (fs/splice.c).
 	File string
 	// Operators are mutate's operators; all when empty.
 	Operators []string
+	// Scope is where the mutants go: ScopeEntry (the syscalls' entry
+	// points, the default) or ScopeFile (every function of the file).
+	Scope string
 	// Max is the most mutants run (spread over the file: every k-th);
 	// all when 0.
 	Max int
@@ -54,6 +63,7 @@ type MutantResult struct {
 // MutateResult is a mutation run: every mutant's fate and the score.
 type MutateResult struct {
 	File    string         `json:"file"`
+	Scope   string         `json:"scope"`
 	Mutants []MutantResult `json:"mutants"`
 	Dir     string         `json:"dir"`
 	Elapsed time.Duration  `json:"elapsed_ns"`
@@ -93,6 +103,13 @@ func Mutate(ctx context.Context, o MutateOptions) (*MutateResult, error) {
 			return nil, fmt.Errorf("mutate: --operators %s: no such operator (have %s)", op, strings.Join(mutate.Operators, ", "))
 		}
 	}
+	switch o.Scope {
+	case "":
+		o.Scope = ScopeEntry
+	case ScopeEntry, ScopeFile:
+	default:
+		return nil, fmt.Errorf("mutate: --scope %s: want %s or %s", o.Scope, ScopeEntry, ScopeFile)
+	}
 	ro := o.Run
 	progress := func(s string) {
 		if ro.Events != nil {
@@ -113,9 +130,18 @@ func Mutate(ctx context.Context, o MutateOptions) (*MutateResult, error) {
 	}); err != nil {
 		return nil, fmt.Errorf("mutate: --file %s: %w", o.File, err)
 	}
-	lines := coverage.EntryLines(o.File, text)
-	if len(lines) == 0 {
-		return nil, fmt.Errorf("mutate: --file %s holds none of the entry points (%s)", o.File, entryFiles())
+	var lines map[int]string
+	switch o.Scope {
+	case ScopeEntry:
+		lines = coverage.EntryLines(o.File, text)
+		if len(lines) == 0 {
+			return nil, fmt.Errorf("mutate: --file %s holds none of the entry points (%s); --scope file mutates all its functions", o.File, entryFiles())
+		}
+	case ScopeFile:
+		lines = coverage.FuncLines(text)
+		if len(lines) == 0 {
+			return nil, fmt.Errorf("mutate: --file %s: no function definitions found (kernel style: the body's braces alone on their lines)", o.File)
+		}
 	}
 	all := mutate.Generate(o.File, text, lines, o.Operators)
 	picked := all
@@ -130,8 +156,8 @@ func Mutate(ctx context.Context, o MutateOptions) (*MutateResult, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	res := &MutateResult{File: o.File, Dir: dir}
-	progress(fmt.Sprintf("mutate: %d of %d mutants of %s's entry points", len(picked), len(all), o.File))
+	res := &MutateResult{File: o.File, Scope: o.Scope, Dir: dir}
+	progress(fmt.Sprintf("mutate: %d of %d mutants of %s (scope %s)", len(picked), len(all), o.File, o.Scope))
 	for i, m := range picked {
 		if ctx.Err() != nil {
 			break
