@@ -272,6 +272,44 @@ func spliceCases() []*Case {
 			},
 		},
 		&Case{
+			ID: "splice/errors/no-pipe", Desc: "a file spliced into a file: neither end is a pipe",
+			Calls: "splice(file, NULL, file2, NULL, 100)",
+			Run: func(t *T) Observation {
+				_, in := t.File("in", Pattern(100, 99), unix.O_RDONLY)
+				_, out := t.File("out", nil, unix.O_WRONLY)
+				return Result(splice(in, nil, out, nil, 100, 0))
+			},
+		},
+		&Case{
+			ID: "splice/errors/offset-on-pipe-unmapped", Desc: "an input offset for a pipe, pointing at unmapped memory: the pipe is refused before the pointer is read",
+			Calls: "splice(r, (loff_t *)4096, file, NULL, 100)",
+			Run: func(t *T) Observation {
+				r, w := t.Pipe(0)
+				Must(writeAll(w, Pattern(100, 100)))
+				_, f := t.File("f", nil, unix.O_WRONLY)
+				return Result(spliceRaw(r, 4096, f, 0, 100, 0))
+			},
+		},
+		&Case{
+			ID: "splice/errors/offset-on-pipe-output-unmapped", Desc: "an output offset for a pipe, pointing at unmapped memory: the pipe is refused before the pointer is read",
+			Calls: "splice(file, NULL, w, (loff_t *)4096, 100)",
+			Run: func(t *T) Observation {
+				_, f := t.File("f", Pattern(100, 101), unix.O_RDONLY)
+				_, w := t.Pipe(0)
+				return Result(spliceRaw(f, 0, w, 4096, 100, 0))
+			},
+		},
+		&Case{
+			ID: "splice/offsets/off-in-read-only-at-eof", Desc: "the input offset at end of file, in read-only memory: nothing moves, and writing the offset back still fails",
+			Calls: "splice(file, &100 (PROT_READ), w, NULL, 100)",
+			Run: func(t *T) Observation {
+				_, f := t.File("f", Pattern(100, 102), unix.O_RDONLY)
+				r, w := t.Pipe(0)
+				n, err := spliceRaw(f, t.readOnlyOffset(100), w, 0, 100, 0)
+				return Seq(res(n, err), kv("pipe holds", pipeHolds(r)))
+			},
+		},
+		&Case{
 			ID: "splice/errors/bad-flags", Desc: "an undefined flag bit",
 			Calls: "splice(file, w, 0x100)",
 			Run: func(t *T) Observation {
@@ -343,6 +381,25 @@ func spliceCases() []*Case {
 				fillPipe(w)
 				_, f := t.File("f", Pattern(page, 33), unix.O_RDONLY)
 				return t.Blocking(func() (int, error) { return splice(f, nil, w, nil, page, unix.SPLICE_F_NONBLOCK) })
+			},
+		},
+		&Case{
+			ID: "splice/nonblock/o-nonblock-empty-pipe-to-file", Desc: "an empty O_NONBLOCK pipe with a writer spliced into a file, flags 0: the pipe's O_NONBLOCK is SPLICE_F_NONBLOCK",
+			Calls: "pipe2(O_NONBLOCK); splice(r, file, 100, 0)",
+			Run: func(t *T) Observation {
+				r, _ := t.Pipe(unix.O_NONBLOCK)
+				_, f := t.File("f", nil, unix.O_WRONLY)
+				return t.Blocking(func() (int, error) { return splice(r, nil, f, nil, 100, 0) })
+			},
+		},
+		&Case{
+			ID: "splice/nonblock/o-nonblock-full-pipe-flags0", Desc: "a file spliced into a full O_NONBLOCK pipe, flags 0: the pipe's O_NONBLOCK is SPLICE_F_NONBLOCK",
+			Calls: "fill pipe; splice(file, w, 4 KiB, 0)",
+			Run: func(t *T) Observation {
+				_, w := t.Pipe(unix.O_NONBLOCK)
+				fillPipe(w)
+				_, f := t.File("f", Pattern(page, 98), unix.O_RDONLY)
+				return t.Blocking(func() (int, error) { return splice(f, nil, w, nil, page, 0) })
 			},
 		},
 		&Case{
