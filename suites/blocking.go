@@ -23,34 +23,72 @@ import (
 // nor sleeps. A blocked call is left to be woken when the case closes its
 // descriptors.
 func (t *T) Bounded(d time.Duration, call func() (int, error)) (n int, err error, blocked bool) {
-	type res struct {
-		n   int
-		err error
+	c := startCall(call)
+	r, blocked := c.wait(d)
+	return r.n, r.err, blocked
+}
+
+// Woken observes whether a call that blocks in the kernel is woken by
+// what the case does next (then, say a vmsplice into the pipe the call
+// reads): "woken, returned N", "not woken" (the call went back to sleep,
+// or never stirred, as Bounded tells it), or "returned N" when the call
+// did not block in the first place.
+func (t *T) Woken(call func() (int, error), then func() error) Observation {
+	c := startCall(call)
+	r, blocked := c.wait(BlockBound)
+	if !blocked {
+		return Observation{Type: TBlocking, Value: "returned " + resultValue(r.n, r.err)}
 	}
-	ch := make(chan res, 1)
+	Must(then())
+	if r, blocked = c.wait(BlockBound); blocked {
+		return Observation{Type: TBlocking, Value: "not woken"}
+	}
+	return Observation{Type: TBlocking, Value: "woken, returned " + resultValue(r.n, r.err)}
+}
+
+// callResult is what a watched call returned.
+type callResult struct {
+	n   int
+	err error
+}
+
+// watchedCall is a call running on an OS thread of its own.
+type watchedCall struct {
+	tid  int
+	done chan callResult
+}
+
+func startCall(call func() (int, error)) *watchedCall {
+	c := &watchedCall{done: make(chan callResult, 1)}
 	tids := make(chan int, 1)
 	go func() {
 		runtime.LockOSThread() // never unlocked: the thread ends with the goroutine
 		tids <- unix.Gettid()
 		n, err := call()
-		ch <- res{n, err}
+		c.done <- callResult{n, err}
 	}()
-	tid := <-tids
+	c.tid = <-tids
+	return c
+}
+
+// wait is Bounded's judgement of the call from now on: its result, or
+// blocked.
+func (c *watchedCall) wait(d time.Duration) (callResult, bool) {
 	start := time.Now()
 	tick := time.NewTicker(pollEvery)
 	defer tick.Stop()
 	settled, switches := 0, int64(-1)
 	for {
 		select {
-		case r := <-ch:
-			return r.n, r.err, false
+		case r := <-c.done:
+			return r, false
 		case <-tick.C:
 		}
-		st, ok := readTaskState(tid)
+		st, ok := readTaskState(c.tid)
 		switch {
 		case !ok:
 			if time.Since(start) >= d {
-				return 0, nil, true
+				return callResult{}, true
 			}
 			continue
 		case st.asleepInSyscall() && st.switches == switches:
@@ -61,7 +99,7 @@ func (t *T) Bounded(d time.Duration, call func() (int, error)) (n int, err error
 			settled, switches = 0, -1
 		}
 		if settled >= settlePolls || time.Since(start) >= maxWait {
-			return 0, nil, true
+			return callResult{}, true
 		}
 	}
 }

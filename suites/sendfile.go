@@ -287,6 +287,29 @@ func teeCases() []*Case {
 			},
 		},
 		{
+			ID: "tee/wakeup/blocked-reader", Desc: "a reader asleep on the empty output pipe is woken by a tee into it",
+			Calls: "read(r2) blocks; tee(r1, w2, 100)",
+			Run: func(t *T) Observation {
+				r1, w1 := t.Pipe(0)
+				Must(writeAll(w1, Pattern(100, 104)))
+				r2, w2 := t.Pipe(0)
+				buf := make([]byte, 100)
+				return t.Woken(func() (int, error) { return unix.Read(r2, buf) }, func() error {
+					_, err := tee(r1, w2, 100, 0)
+					return err
+				})
+			},
+		},
+		{
+			ID: "tee/nonblock/o-nonblock-empty-flags0", Desc: "tee from an empty O_NONBLOCK pipe with a writer, flags 0: the pipe's O_NONBLOCK is SPLICE_F_NONBLOCK",
+			Calls: "pipe2(O_NONBLOCK); tee(r1, w2, 100, 0)",
+			Run: func(t *T) Observation {
+				r1, _ := t.Pipe(unix.O_NONBLOCK)
+				_, w2 := t.Pipe(0)
+				return t.Blocking(func() (int, error) { return tee(r1, w2, 100, 0) })
+			},
+		},
+		{
 			ID: "tee/errors/bad-flags", Desc: "an undefined flag bit",
 			Calls: "tee(r, w2, 100, 0x100)",
 			Run: func(t *T) Observation {

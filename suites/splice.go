@@ -403,6 +403,20 @@ func spliceCases() []*Case {
 			},
 		},
 		&Case{
+			ID: "splice/wakeup/pipe-to-pipe-blocked-reader", Desc: "a reader asleep on the empty output pipe is woken by a splice from another pipe",
+			Calls: "read(r2) blocks; splice(r1, w2, 100)",
+			Run: func(t *T) Observation {
+				r1, w1 := t.Pipe(0)
+				Must(writeAll(w1, Pattern(100, 105)))
+				r2, w2 := t.Pipe(0)
+				buf := make([]byte, 100)
+				return t.Woken(func() (int, error) { return unix.Read(r2, buf) }, func() error {
+					_, err := splice(r1, nil, w2, nil, 100, 0)
+					return err
+				})
+			},
+		},
+		&Case{
 			ID: "splice/procfs/proc-version", Desc: "/proc/version spliced into a pipe",
 			Calls: "splice(/proc/version, w, 4 KiB)",
 			Run: func(t *T) Observation {

@@ -310,6 +310,20 @@ func vmspliceCases() []*Case {
 			},
 		},
 		{
+			ID: "vmsplice/wakeup/blocked-reader", Desc: "a reader asleep on an empty pipe is woken by a vmsplice into it",
+			Calls: "read(r) blocks; vmsplice(w, 100 bytes)",
+			Run: func(t *T) Observation {
+				r, w := t.Pipe(0)
+				mem := t.Mmap(page)
+				copy(mem, Pattern(100, 103))
+				buf := make([]byte, 100)
+				return t.Woken(func() (int, error) { return unix.Read(r, buf) }, func() error {
+					_, err := vmsplice(w, iov(mem[:100]), 0)
+					return err
+				})
+			},
+		},
+		{
 			ID: "vmsplice/errors/read-only-file", Desc: "a regular file opened for reading instead of a pipe",
 			Calls: "vmsplice(file(O_RDONLY), 4 KiB, 0)",
 			Run: func(t *T) Observation {
