@@ -135,7 +135,6 @@ var Unreachable = []Unreach{
 	{Func: "sys_sendfile", Reason: "x86-64's sendfile(2) is sys_sendfile64 (arch/x86/entry/syscalls/syscall_64.tbl: 40 common sendfile sys_sendfile64); the off_t entry serves 32-bit ABIs, which the guest does not run"},
 	{Func: "vfs_copy_file_range", Guard: "flags & ~COPY_FILE_SPLICE", Reason: "copy_file_range(2) refuses every flag itself (flags != 0: EINVAL) before it calls vfs_copy_file_range; COPY_FILE_SPLICE is for in-kernel callers (nfsd, ksmbd)"},
 	{Func: "generic_copy_file_checks", Guard: "f_op->copy_file_range !=", Reason: "needs two file systems with a ->copy_file_range of their own (nfs, cifs, fuse, ...); the guest's tmpfs and procfs have none, so a cross-fs copy is refused by the i_sb test below instead"},
-	{Func: "generic_copy_file_checks", Guard: "IS_IMMUTABLE", Reason: "tmpfs, the guest's only writable file system, sets inode flags only with CONFIG_TMPFS_XATTR, which the default guest kernel leaves out; copy_file_range/errors/immutable-output asks it on a kernel that has it"},
 	{Func: "generic_copy_file_checks", Guard: "IS_SWAPFILE", Reason: "needs an active swap file; the guest kernel has no swap (CONFIG_SWAP needs CONFIG_BLOCK, which the guest's tinyconfig leaves out)"},
 }
 
