@@ -17,8 +17,9 @@ type BootOptions struct {
 	// ModulesDir is the module tree the virtio modules are taken from,
 	// for a kernel that builds them as modules.
 	ModulesDir string
-	// GuestBinary is the static guest binary (init, agent and suites),
-	// as guest/build.Guest builds it; required.
+	// GuestBinary is the guest binary (init, agent and suites): the one
+	// guest/build.Guest builds, or patchtest itself (guest/build.Agent);
+	// required.
 	GuestBinary string
 	// NoBusybox leaves busybox out of the guest even when the host has it.
 	NoBusybox bool

@@ -21,7 +21,8 @@ var OptionalModules = []string{"pvpanic_mmio", "pvpanic_pci"}
 
 // GuestImage is what goes into a guest's initramfs.
 type GuestImage struct {
-	// Agent is the static guest binary (init and agent).
+	// Agent is the guest binary (init and agent): static, or dynamically
+	// linked and packed with its loader and libraries.
 	Agent string
 	// Busybox is a static busybox for the guest's shell and tools; empty
 	// leaves it out.
@@ -52,9 +53,6 @@ func PrepareImage(kernel KernelImage, g GuestImage) (Image, error) {
 	id, err := proto.ReadBuildID(g.Agent)
 	if err != nil {
 		return Image{}, &Error{Outcome: BadInput, Msg: "guest binary " + g.Agent, Err: err}
-	}
-	if err := initramfs.CheckStatic(g.Agent); err != nil {
-		return Image{}, &Error{Outcome: BadInput, Msg: "guest binary", Err: err}
 	}
 	base := initramfs.Base{Init: g.Agent, Busybox: g.Busybox, Programs: g.Programs, Trees: g.Trees}
 	if g.ModulesDir != "" {

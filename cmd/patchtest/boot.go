@@ -37,7 +37,7 @@ func (f *bootFlags) register(fs *pflag.FlagSet) {
 	fs.IntVar(&f.opts.MemoryMiB, "mem", 512, "guest memory in MiB")
 	fs.DurationVar(&f.opts.Timeout, "timeout", vm.DefaultTimeout, fmt.Sprintf("boot timeout under KVM (x%d under TCG)", vm.TCGScale))
 	fs.StringVar(&f.opts.QEMU, "qemu", "qemu-system-x86_64", "QEMU binary")
-	fs.StringVar(&f.opts.GuestBinary, "guest-binary", "", "prebuilt guest binary (default: build it from this repository)")
+	fs.StringVar(&f.opts.GuestBinary, "guest-binary", "", "prebuilt guest binary (default: built from the patchtest checkout patchtest runs in, else patchtest itself)")
 	fs.StringVar(&f.opts.CacheDir, "cache-dir", vm.DefaultCacheDir(), "cache directory ($PATCHTEST_CACHE)")
 	fs.StringVar(&f.opts.ConsoleLog, "console-log", "", "file to keep the serial console in (default: under the cache directory)")
 	fs.StringSliceVar(&f.opts.KernelArgs, "append", nil, "extra kernel command-line arguments")
@@ -77,7 +77,7 @@ func (f *bootFlags) guest(ctx context.Context) error {
 	if f.opts.GuestBinary != "" {
 		return nil
 	}
-	agent, err := build.FromSource(ctx, f.opts.CacheDir)
+	agent, _, err := build.Agent(ctx, f.opts.CacheDir)
 	if err != nil {
 		return &vm.Error{Outcome: vm.Infrastructure, Msg: "guest binary", Err: err}
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/patchtest/patchtest/guest/entry"
 	"github.com/patchtest/patchtest/kernels"
 	"github.com/patchtest/patchtest/vm"
 )
@@ -36,6 +37,9 @@ func (e *exitError) Error() string {
 func (e *exitError) Unwrap() error { return e.err }
 
 func main() {
+	if entry.InGuest() {
+		entry.Main() // patchtest is its own guest; never returns
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := newRoot().ExecuteContext(ctx)
 	stop()
@@ -109,6 +113,6 @@ func newRoot() *cobra.Command {
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return &exitError{code: vm.BadInput.ExitCode(), err: fmt.Errorf("%w (see %s --help)", err, c.CommandPath())}
 	})
-	root.AddCommand(newRun(), newPerf(), newBisect(), newCheck(), newNightly(), newResults(), newDiff(), newBoot(), newShell(), newKernel(), newSuites(), newDoctor(), newCoverage(), newMutate())
+	root.AddCommand(newRun(), newPerf(), newBisect(), newCheck(), newNightly(), newResults(), newDiff(), newBoot(), newShell(), newKernel(), newSuites(), newDoctor(), newCoverage(), newMutate(), newVersion())
 	return root
 }

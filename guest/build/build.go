@@ -1,6 +1,6 @@
-// Package build compiles the guest binary (init and agent in one static
-// executable) from this repository's source, and caches it by a hash of
-// that source.
+// Package build finds the guest binary (init, agent and suites in one
+// executable): compiled from this repository's source, and cached by a
+// hash of that source, or patchtest itself where no source is at hand.
 package build
 
 import (
@@ -142,6 +142,59 @@ func Guest(ctx context.Context, src, cacheDir string) (path string, cached bool,
 		return "", false, fmt.Errorf("build guest: %w", err)
 	}
 	return out, false, nil
+}
+
+// Agent returns the guest binary a run boots. Inside a checkout of this
+// repository, with Go installed, it is built from that source (FromSource),
+// so a change to the guest is what runs; anywhere else (patchtest
+// installed with go install, run from a kernel tree) it is patchtest's own
+// executable, which is its own guest (package guest/entry). self says
+// which.
+func Agent(ctx context.Context, cacheDir string) (path string, self bool, err error) {
+	if _, err := FindSource(); err == nil {
+		if _, err := exec.LookPath("go"); err == nil {
+			path, err := FromSource(ctx, cacheDir)
+			return path, false, err
+		}
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return "", false, fmt.Errorf("find patchtest's own executable, its own guest: %w", err)
+	}
+	if exe, err = filepath.EvalSymlinks(exe); err != nil {
+		return "", false, fmt.Errorf("find patchtest's own executable, its own guest: %w", err)
+	}
+	return stripped(ctx, exe, filepath.Join(cacheDir, "guest")), true, nil
+}
+
+// stripped returns a copy of exe without its debug sections, made once
+// into dir with objcopy, or exe itself where objcopy is missing or fails:
+// a quarter of patchtest's size is DWARF the guest never reads, and every
+// byte of /init is unpacked by each boot. The Go build ID (a note, which
+// objcopy keeps) is what the host checks the agent by.
+func stripped(ctx context.Context, exe, dir string) string {
+	st, err := os.Stat(exe)
+	if err != nil {
+		return exe
+	}
+	h := sha256.Sum256([]byte(fmt.Sprintf("%s %d %d", exe, st.Size(), st.ModTime().UnixNano())))
+	out := filepath.Join(dir, "patchtest-self-"+hex.EncodeToString(h[:])[:32])
+	if _, err := os.Stat(out); err == nil {
+		return out
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return exe
+	}
+	tmp := fmt.Sprintf("%s.tmp%d", out, os.Getpid())
+	if err := exec.CommandContext(ctx, "objcopy", "--strip-debug", exe, tmp).Run(); err != nil {
+		os.Remove(tmp)
+		return exe
+	}
+	if err := os.Rename(tmp, out); err != nil {
+		os.Remove(tmp)
+		return exe
+	}
+	return out
 }
 
 // FromSource returns the guest binary of the repository patchtest runs

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/patchtest/patchtest/guest/proto"
 )
 
 // The source key hashes only guest/; a guest package that imported another
@@ -73,5 +75,37 @@ func TestFindSourceFromEnv(t *testing.T) {
 	t.Setenv("PATCHTEST_SRC", t.TempDir())
 	if _, err := FindSource(); err == nil {
 		t.Error("FindSource accepted a PATCHTEST_SRC without the module")
+	}
+}
+
+// patchtest as its own guest loses its debug sections, once, and keeps
+// the Go build ID the host checks the agent by.
+func TestStrippedKeepsBuildID(t *testing.T) {
+	if _, err := exec.LookPath("objcopy"); err != nil {
+		t.Skip("no objcopy")
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	out := stripped(context.Background(), exe, dir)
+	if out == exe {
+		t.Fatalf("stripped(%s) returned the executable itself", exe)
+	}
+	before, _ := os.Stat(exe)
+	after, err := os.Stat(out)
+	if err != nil || after.Size() >= before.Size() {
+		t.Errorf("stripped copy %v (%v); want smaller than %d bytes", after, err, before.Size())
+	}
+	want, err := proto.ReadBuildID(exe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := proto.ReadBuildID(out); err != nil || got != want {
+		t.Errorf("build ID of the stripped copy %q (%v); want %q", got, err, want)
+	}
+	if again := stripped(context.Background(), exe, dir); again != out {
+		t.Errorf("a second call made %s; want the cached %s", again, out)
 	}
 }

@@ -85,7 +85,8 @@ func Write(w io.Writer, files []File) error {
 
 // Base is what goes into the cached part of the initramfs.
 type Base struct {
-	// Init is the static guest binary; it becomes /init.
+	// Init is the guest binary; it becomes /init. A dynamically linked one
+	// brings its loader and libraries (as Programs do).
 	Init string
 	// Busybox, when set, is a static busybox; it becomes /bin/busybox with
 	// a link for each of its applets, so that a shell and the usual tools
@@ -143,6 +144,10 @@ func (b Base) Files() ([]File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("guest init: %w", err)
 	}
+	libs, err := initLibraries(b.Init)
+	if err != nil {
+		return nil, err
+	}
 	files := []File{
 		{Path: "/init", Mode: 0o755, Data: init},
 		{Path: "/etc/patchtest", Mode: fs.ModeDir | 0o755},
@@ -168,6 +173,13 @@ func (b Base) Files() ([]File, error) {
 			}
 			files = append(files, File{Path: "/bin/" + a, Link: "busybox"})
 		}
+	}
+	for _, d := range libs {
+		data, err := os.ReadFile(d)
+		if err != nil {
+			return nil, fmt.Errorf("guest init: %w", err)
+		}
+		files = append(files, File{Path: d, Mode: 0o755, Data: data})
 	}
 	for _, p := range b.Programs {
 		deps, err := programFiles(p)
@@ -238,6 +250,20 @@ func programFiles(p string) ([]string, error) {
 	return files, nil
 }
 
+// initLibraries returns the loader and shared libraries a dynamically
+// linked init needs (patchtest itself, built with cgo, as its own guest),
+// at the paths they have on the host; a static init needs none.
+func initLibraries(init string) ([]string, error) {
+	if init == "" || !dynamic(init) {
+		return nil, nil
+	}
+	deps, err := programFiles(init)
+	if err != nil {
+		return nil, fmt.Errorf("guest init: %w", err)
+	}
+	return deps[1:], nil
+}
+
 // Applets lists the applets of a busybox binary, as `busybox --list` says.
 func Applets(busybox string) ([]string, error) {
 	out, err := exec.Command(busybox, "--list").Output()
@@ -263,6 +289,21 @@ func CheckStatic(path string) error {
 	return nil
 }
 
+// dynamic reports whether path is an ELF executable with a loader.
+func dynamic(path string) bool {
+	f, err := elf.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_INTERP {
+			return true
+		}
+	}
+	return false
+}
+
 // Key returns the cache key of b: a hash of every byte that goes into it.
 func (b Base) Key() (string, error) {
 	h := sha256.New()
@@ -286,6 +327,17 @@ func (b Base) Key() (string, error) {
 	for _, m := range b.Modules {
 		fmt.Fprintf(h, "module %s %d\n", m.Name, len(m.Image))
 		h.Write(m.Image)
+	}
+	libs, err := initLibraries(b.Init)
+	if err != nil {
+		return "", err
+	}
+	for _, d := range libs {
+		st, err := os.Stat(d)
+		if err != nil {
+			return "", err
+		}
+		fmt.Fprintf(h, "init library %s %d %d\n", d, st.Size(), st.ModTime().UnixNano())
 	}
 	for _, p := range b.Programs {
 		deps, err := programFiles(p)

@@ -345,3 +345,35 @@ func TestBaseProgramsBringTheirLibraries(t *testing.T) {
 		t.Errorf("missing program: %v", err)
 	}
 }
+
+// A dynamically linked init (patchtest as its own guest) is /init with
+// its loader and libraries beside it, and they are in the key.
+func TestBaseDynamicInitBringsItsLibraries(t *testing.T) {
+	ls, err := exec.LookPath("ls")
+	if err != nil || CheckStatic(ls) == nil {
+		t.Skip("no dynamically linked ls here")
+	}
+	files, err := Base{Init: ls}.Files()
+	if err != nil {
+		t.Fatal(err)
+	}
+	have := map[string]bool{}
+	for _, f := range files {
+		have[f.Path] = true
+	}
+	libc, loader := false, false
+	for p := range have {
+		libc = libc || strings.Contains(p, "libc.so")
+		loader = loader || strings.Contains(p, "ld-linux")
+	}
+	if !have["/init"] || !libc || !loader {
+		t.Errorf("/init %v, libc %v, loader %v in %v", have["/init"], libc, loader, have)
+	}
+	static := filepath.Join(t.TempDir(), "init")
+	os.WriteFile(static, []byte("init"), 0o755)
+	k1, _ := Base{Init: static}.Key()
+	k2, err := Base{Init: ls}.Key()
+	if err != nil || k1 == k2 {
+		t.Errorf("keys %q and %q (%v)", k1, k2, err)
+	}
+}

@@ -114,7 +114,7 @@ func Coverage(ctx context.Context, o CoverageOptions) (*CoverageResult, error) {
 	boot := o.Boot
 	boot.Kernel = bld.BzImage
 	if boot.GuestBinary == "" {
-		if boot.GuestBinary, err = build.FromSource(ctx, o.CacheDir); err != nil {
+		if boot.GuestBinary, _, err = build.Agent(ctx, o.CacheDir); err != nil {
 			return nil, &vm.Error{Outcome: vm.Infrastructure, Msg: "guest binary", Err: err}
 		}
 	}

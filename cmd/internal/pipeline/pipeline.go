@@ -229,7 +229,7 @@ func execute(ctx context.Context, o Options) (*results.Record, *resolved, error)
 		return nil, nil, err
 	}
 	if o.Boot.GuestBinary == "" {
-		if o.Boot.GuestBinary, err = build.FromSource(ctx, o.CacheDir); err != nil {
+		if o.Boot.GuestBinary, _, err = build.Agent(ctx, o.CacheDir); err != nil {
 			return nil, nil, &vm.Error{Outcome: vm.Infrastructure, Msg: "guest binary", Err: err}
 		}
 	}
