@@ -43,7 +43,7 @@ does (the lines say it); 2 when the check could not be done.`,
 				defer file.Close()
 				in = file
 			}
-			cfg, dir, err := loadRunConfig(f.configFile)
+			cfg, dir, err := loadRunConfig(f.configFile, f.boot.opts.CacheDir)
 			if err != nil {
 				return &exitError{code: 2, err: err}
 			}

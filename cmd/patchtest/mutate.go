@@ -37,7 +37,7 @@ Exit status: 0 when every mutant that built was killed, 1 when one
 survived, 2 when mutation could not be run.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
-			cfg, dir, err := loadRunConfig(f.configFile)
+			cfg, dir, err := loadRunConfig(f.configFile, f.boot.opts.CacheDir)
 			if err != nil {
 				return &exitError{code: 2, err: err}
 			}

@@ -49,7 +49,7 @@ commit in the case's area since last night.`,
 			if i := strings.LastIndexByte(repo, '@'); i > 0 {
 				repo, branch = repo[:i], repo[i+1:]
 			}
-			cfg, dir, err := loadRunConfig(f.configFile)
+			cfg, dir, err := loadRunConfig(f.configFile, f.boot.opts.CacheDir)
 			if err != nil {
 				return &exitError{code: 2, err: err}
 			}

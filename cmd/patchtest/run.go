@@ -14,6 +14,7 @@ import (
 	"github.com/patchtest/patchtest/configs"
 	"github.com/patchtest/patchtest/guest/build"
 	"github.com/patchtest/patchtest/kernels"
+	"github.com/patchtest/patchtest/kernels/patches"
 	"github.com/patchtest/patchtest/results"
 	"github.com/patchtest/patchtest/vm"
 )
@@ -124,7 +125,7 @@ not be done (a harness or host problem, not the kernel's).`,
 // suites, a perf level by default).
 func execute(c *cobra.Command, f *runFlags, perfOnly bool) error {
 	stderr := c.ErrOrStderr()
-	cfg, dir, err := loadRunConfig(f.configFile)
+	cfg, dir, err := loadRunConfig(f.configFile, f.boot.opts.CacheDir)
 	if err != nil {
 		return &exitError{code: 2, err: err}
 	}
@@ -176,19 +177,23 @@ func execute(c *cobra.Command, f *runFlags, perfOnly bool) error {
 }
 
 // loadRunConfig reads the run configuration and returns the directory its
-// relative paths are relative to: the file's, or the repository's for the
-// built-in one.
-func loadRunConfig(path string) (*configs.Run, string, error) {
+// relative paths are relative to: the file's, or for the built-in one the
+// repository's when patchtest runs in it, else the copy of the reference
+// series the binary carries, written under cacheDir.
+func loadRunConfig(path, cacheDir string) (*configs.Run, string, error) {
 	if path != "" {
 		cfg, err := configs.LoadRunFile(path)
 		return cfg, filepath.Dir(path), err
 	}
-	src, err := build.FindSource()
+	cfg, err := configs.LoadRun(configs.DefaultRunName, configs.DefaultRun)
 	if err != nil {
 		return nil, "", err
 	}
-	cfg, err := configs.LoadRun(configs.DefaultRunName, configs.DefaultRun)
-	return cfg, src, err
+	if src, err := build.FindSource(); err == nil {
+		return cfg, src, nil
+	}
+	root, err := patches.Root(cacheDir)
+	return cfg, root, err
 }
 
 // given collects the flags set on the command line, for
