@@ -5,6 +5,7 @@ import (
 	"math"
 	"path"
 	"sort"
+	"strings"
 
 	"golang.org/x/perf/benchmath"
 
@@ -54,6 +55,10 @@ const (
 	PerfImprovement = "improvement" // significant and above the threshold, for the better
 	PerfRegression  = "regression"  // significant and above the threshold, for the worse
 	PerfUnknown     = "?"           // too few samples to tell
+	// PerfSuspect is an improvement, or the calibration's own change,
+	// called while the calibration moved (Suspect): the measurement is
+	// in doubt, so nothing is claimed for the better.
+	PerfSuspect = "suspect"
 )
 
 // Dist summarises one side's samples of a metric.
@@ -233,6 +238,38 @@ func dist(s *benchmath.Sample, confidence float64) Dist {
 		d.StddevPct = math.Sqrt(ss/float64(d.N-1)) / math.Abs(d.Mean) * 100
 	}
 	return d
+}
+
+// Suspect checks the measurement itself: the calibration (pread from
+// tmpfs, perf.Calibration) is a benchmark no patch to the splice family
+// reaches, so when it moves — significant at alpha and beyond the
+// threshold, before Holm's correction, either way — the samples carry
+// something other than the change (work left over from earlier samples,
+// a host effect). Suspect then returns why, in one line, and turns the
+// calibration's verdict and every improvement into PerfSuspect: a
+// comparison that cannot hold its own yardstick still claims no
+// improvement. Regressions stay as they are, and fail the run as before.
+// It returns "" and leaves cs alone when the calibration held or did not
+// run.
+func Suspect(cs []PerfChange) string {
+	calib := func(c PerfChange) bool {
+		return strings.HasPrefix(c.Bench, perf.Calibration+"/") && (c.Significant() || c.Verdict == PerfFamily)
+	}
+	var moved []string
+	for _, c := range cs {
+		if calib(c) {
+			moved = append(moved, fmt.Sprintf("%s %s %+.1f%% (p=%.3f)", c.Bench, c.Metric, c.ChangePct, c.P))
+		}
+	}
+	if len(moved) == 0 {
+		return ""
+	}
+	for i, c := range cs {
+		if calib(c) || c.Verdict == PerfImprovement {
+			cs[i].Verdict = PerfSuspect
+		}
+	}
+	return "the calibration, which the change cannot reach, moved: " + strings.Join(moved, ", ")
 }
 
 // PerfExpectation declares a perf change a series means to make:

@@ -365,3 +365,50 @@ func TestCopies(t *testing.T) {
 		t.Error("copies without the calibration")
 	}
 }
+
+// A calibration that moves puts the measurement in doubt: its own verdict
+// and every improvement become suspect, regressions stay and still fail;
+// a calibration that held changes nothing.
+func TestSuspect(t *testing.T) {
+	calib := perf.Calibration + "/1MiB"
+	for _, tc := range []struct {
+		name    string
+		calib   string // the calibration's verdict
+		suspect bool
+	}{
+		{"calibration held", PerfSame, false},
+		{"calibration below the threshold", PerfBelow, false},
+		{"calibration improved", PerfImprovement, true},
+		{"calibration regressed", PerfRegression, true},
+		{"calibration moved, not after Holm", PerfFamily, true},
+		{"calibration unknown", PerfUnknown, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cs := []PerfChange{
+				{Bench: calib, Metric: perf.Throughput, ChangePct: 7.3, P: 0.002, Verdict: tc.calib},
+				{Bench: "splice/file-pipe-tcp/1MiB", Metric: perf.Throughput, ChangePct: 4, P: 0.001, Verdict: PerfImprovement},
+				{Bench: "sendfile/file-tcp/1MiB", Metric: perf.CPUPerGiB, ChangePct: 7.6, P: 0.001, Verdict: PerfRegression},
+				{Bench: "tee/pipe-pipe/64KiB", Metric: perf.Throughput, ChangePct: 0.1, P: 0.6, Verdict: PerfSame},
+			}
+			why := Suspect(cs)
+			if (why != "") != tc.suspect {
+				t.Fatalf("Suspect = %q; want suspect %v", why, tc.suspect)
+			}
+			want := []string{tc.calib, PerfImprovement, PerfRegression, PerfSame}
+			if tc.suspect {
+				want = []string{PerfSuspect, PerfSuspect, PerfRegression, PerfSame}
+				if !strings.Contains(why, calib) || !strings.Contains(why, "+7.3%") {
+					t.Errorf("Suspect = %q; want it to name %s and its change", why, calib)
+				}
+			}
+			for i, c := range cs {
+				if c.Verdict != want[i] {
+					t.Errorf("%s: verdict %q, want %q", c.Bench, c.Verdict, want[i])
+				}
+			}
+			if regs := PerfRegressions(cs, 2); len(regs) != 1 || regs[0].Bench != "sendfile/file-tcp/1MiB" {
+				t.Errorf("regressions failing the run: %v", regs)
+			}
+		})
+	}
+}

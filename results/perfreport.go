@@ -59,6 +59,8 @@ func mark(c PerfChange) string {
 		s = "<thr"
 	case PerfFamily:
 		s = "holm"
+	case PerfSuspect:
+		s = "suspect"
 	}
 	if c.Expected != "" {
 		s += " exp"

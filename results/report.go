@@ -187,6 +187,11 @@ func writePerf(b *strings.Builder, p *PerfResult) {
 		w("one metric in %.0f may come out significant by chance; many more", 1/p.Stats.Alpha)
 		w("mean this host does not measure well enough to trust a comparison.")
 	}
+	if p.Suspect != "" {
+		w("MEASUREMENT SUSPECT: %s.", p.Suspect)
+		w("Something other than the change moved the samples; no improvement")
+		w("is claimed (suspect). Run perf again before trusting this comparison.")
+	}
 	if len(p.Regressions) > 0 {
 		w("UNEXPECTED regressions of %.3g%% or more (they fail the run):", p.FailPct)
 		for _, c := range p.Regressions {

@@ -47,6 +47,9 @@ type PerfResult struct {
 	Null bool `json:"null,omitempty"`
 	// Copies are the benchmarks' copies per byte (see Copies).
 	Copies []CopyRow `json:"copies,omitempty"`
+	// Suspect says why the measurement itself is in doubt (see Suspect):
+	// the calibration moved. Improvements are then not claimed.
+	Suspect string `json:"suspect,omitempty"`
 }
 
 // KernelResult is one side of a run.

@@ -219,6 +219,7 @@ func mergePerf(recs []*Record) *PerfResult {
 	}
 	sort.SliceStable(res.Run.Benchmarks, func(i, j int) bool { return order[res.Run.Benchmarks[i]] < order[res.Run.Benchmarks[j]] })
 	res.Changes = ComparePerf(res.Run, res.Stats)
+	res.Suspect = Suspect(res.Changes)
 	res.Regressions = PerfRegressions(res.Changes, res.FailPct)
 	res.Copies = Copies(res.Changes)
 	return res

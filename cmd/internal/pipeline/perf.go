@@ -75,6 +75,7 @@ func measurePerf(ctx context.Context, o Options, boots []vm.BootOptions, expect 
 		res.BaselineFault = se.Side == results.Baseline
 	}
 	res.Changes = results.ComparePerf(run, res.Stats)
+	res.Suspect = results.Suspect(res.Changes)
 	if expect != nil {
 		results.MarkExpected(res.Changes, expect.Perf)
 	}
