@@ -3,6 +3,7 @@ package suites
 import (
 	"fmt"
 	"os"
+	"strconv"
 
 	"golang.org/x/sys/unix"
 )
@@ -88,6 +89,57 @@ func sendfileCases() []*Case {
 				n, err := unix.Sendfile(w, f, nil, 1000)
 				pos, _ := unix.Seek(f, 0, unix.SEEK_CUR)
 				return Seq(res(n, err), kv("position", pos))
+			},
+		},
+		&Case{
+			ID: "sendfile/short-write/offset-follows-written", Desc: "a file sent to a file that takes only 1000 of 4096 bytes (RLIMIT_FSIZE): the count, the offset and the input's position say 1000",
+			Calls: "setrlimit(FSIZE, 1000); sendfile(file, file, &0, 4096); lseek(in)",
+			Run: func(t *T) Observation {
+				_, in := t.File("in", Pattern(page, 118), unix.O_RDONLY)
+				_, out := t.File("out", nil, unix.O_WRONLY)
+				off := int64(0)
+				n, err := withFileSizeLimit(1000, func() (int, error) { return unix.Sendfile(out, in, &off, page) })
+				pos, _ := unix.Seek(in, 0, unix.SEEK_CUR)
+				return Seq(res(n, err), kv("offset", off), kv("position", pos))
+			},
+		},
+		&Case{
+			ID: "sendfile/short-write/position-follows-written", Desc: "without an offset, into a file that takes only 1000 of 4096 bytes (RLIMIT_FSIZE): the input's position moves by 1000",
+			Calls: "setrlimit(FSIZE, 1000); sendfile(file, file, NULL, 4096); lseek(in)",
+			Run: func(t *T) Observation {
+				_, in := t.File("in", Pattern(page, 119), unix.O_RDONLY)
+				_, out := t.File("out", nil, unix.O_WRONLY)
+				n, err := withFileSizeLimit(1000, func() (int, error) { return unix.Sendfile(out, in, nil, page) })
+				pos, _ := unix.Seek(in, 0, unix.SEEK_CUR)
+				return Seq(res(n, err), kv("position", pos))
+			},
+		},
+		&Case{
+			ID: "sendfile/errors/output-read-end", Desc: "a pipe's read end as the output, which is not open for writing",
+			Calls: "sendfile(r, file, NULL, 100)",
+			Run: func(t *T) Observation {
+				_, f := t.File("f", Pattern(100, 120), unix.O_RDONLY)
+				r, _ := t.Pipe(0)
+				n, err := unix.Sendfile(r, f, nil, 100)
+				return Seq(res(n, err), kv("queued", pipeHolds(r)))
+			},
+		},
+		&Case{
+			ID: "sendfile/errors/output-read-only-file", Desc: "a regular file opened read-only as the output",
+			Calls: "sendfile(file O_RDONLY, file, NULL, 100)",
+			Run: func(t *T) Observation {
+				_, f := t.File("f", Pattern(100, 121), unix.O_RDONLY)
+				_, out := t.File("out", nil, unix.O_RDONLY)
+				return Result(unix.Sendfile(out, f, nil, 100))
+			},
+		},
+		&Case{
+			ID: "sendfile/errors/input-write-only", Desc: "an input file opened write-only",
+			Calls: "sendfile(pipe, file O_WRONLY, NULL, 100)",
+			Run: func(t *T) Observation {
+				_, f := t.File("f", Pattern(100, 122), unix.O_WRONLY)
+				_, w := t.Pipe(0)
+				return Result(unix.Sendfile(w, f, nil, 100))
 			},
 		},
 		&Case{
@@ -349,6 +401,58 @@ func teeCases() []*Case {
 				return Result(tee(f, w, 100, 0))
 			},
 		},
+		{
+			ID: "tee/len/partial-buffer", Desc: "tee of 100 bytes from a pipe holding a page: 100 duplicated, the source untouched",
+			Calls: "write(w1, 4 KiB); tee(r1, w2, 100); FIONREAD both; read both",
+			Run: func(t *T) Observation {
+				r1, w1 := t.Pipe(0)
+				r2, w2 := t.Pipe(0)
+				data := Pattern(page, 114)
+				Must(writeAll(w1, data))
+				n, err := tee(r1, w2, 100, 0)
+				return Seq(res(n, err), kv("held", pipeHolds(r2)), kv("source", pipeHolds(r1)),
+					Intact(readAll(r2, pipeHolds(r2)), data[:100]).Value, Intact(readAll(r1, pipeHolds(r1)), data).Value)
+			},
+		},
+		{
+			ID: "tee/data/partial-buffer-then-write", Desc: "4 of 10 bytes teed from pipe A to pipe B, then 2 bytes written to B: A keeps its 10, B gets 4+2, neither writes into the other's page",
+			Calls: "write(A, 10); tee(A, B, 4); write(B, 2); read both",
+			Run: func(t *T) Observation {
+				r1, w1 := t.Pipe(0)
+				r2, w2 := t.Pipe(0)
+				Must(writeAll(w1, []byte("0123456789")))
+				n, err := tee(r1, w2, 4, 0)
+				Must(writeAll(w2, []byte("XY")))
+				return Seq(res(n, err), kv("A", strconv.Quote(string(readAll(r1, pipeHolds(r1))))), kv("B", strconv.Quote(string(readAll(r2, pipeHolds(r2))))))
+			},
+		},
+		{
+			ID: "tee/data/source-page-reused", Desc: "a page teed from pipe A to pipe B, A read, then new data written to A: B still holds the first data",
+			Calls: "write(A, X); tee(A, B, 4 KiB); read(A); write(A, Y); read(B)",
+			Run: func(t *T) Observation {
+				r1, w1 := t.Pipe(0)
+				r2, w2 := t.Pipe(0)
+				x, y := Pattern(page, 115), Pattern(page, 116)
+				Must(writeAll(w1, x))
+				if n, err := tee(r1, w2, page, 0); err != nil || n != page {
+					return Result(n, err)
+				}
+				readAll(r1, pipeHolds(r1))
+				Must(writeAll(w1, y))
+				return Seq(Intact(readAll(r2, pipeHolds(r2)), x).Value, Intact(readAll(r1, pipeHolds(r1)), y).Value)
+			},
+		},
+		{
+			ID: "tee/errors/no-reader-sigpipe", Desc: "tee into a pipe whose read end is closed: EPIPE and SIGPIPE to the caller",
+			Calls: "close(r2); tee(r1, w2, 100) with SIGPIPE blocked; sigtimedwait",
+			Run: func(t *T) Observation {
+				r1, w1 := t.Pipe(0)
+				Must(writeAll(w1, Pattern(100, 117)))
+				r2, w2 := t.Pipe(0)
+				t.Close(r2)
+				return sigpipeResult(func() (int, error) { return tee(r1, w2, 100, 0) })
+			},
+		},
 	}
 }
 
@@ -432,6 +536,44 @@ func copyRangeCases() []*Case {
 				_, f := t.File("f", Pattern(1000, 72), unix.O_RDWR)
 				a, b := int64(0), int64(10)
 				return Result(unix.CopyFileRange(f, &a, f, &b, 100, 0))
+			},
+		},
+		{
+			ID: "copy_file_range/same-file/adjacent-ranges", Desc: "one file's first page copied to the page right after it: adjacent ranges do not overlap",
+			Calls: "copy_file_range(f, &0, f, &4096, 4096)",
+			Run: func(t *T) Observation {
+				data := Pattern(2*page, 123)
+				p, f := t.File("f", data, unix.O_RDWR)
+				a, b := int64(0), int64(page)
+				n, err := unix.CopyFileRange(f, &a, f, &b, page, 0)
+				got := readFile(p)
+				return Seq(res(n, err), kv("in", a), kv("out", b), Intact(got[page:], data[:page]).Value)
+			},
+		},
+		{
+			ID: "copy_file_range/offset/in-position-out-offset", Desc: "no input offset, an output offset: the input's position advances, the output's pointer does, the output's position does not",
+			Calls: "copy_file_range(in, NULL, out, &8192, 100); lseek both",
+			Run: func(t *T) Observation {
+				_, in := t.File("in", Pattern(page, 124), unix.O_RDONLY)
+				_, out := t.File("out", nil, unix.O_WRONLY)
+				off := int64(2 * page)
+				n, err := unix.CopyFileRange(in, nil, out, &off, 100, 0)
+				inPos, _ := unix.Seek(in, 0, unix.SEEK_CUR)
+				outPos, _ := unix.Seek(out, 0, unix.SEEK_CUR)
+				return Seq(res(n, err), kv("in-position", inPos), kv("out-offset", off), kv("out-position", outPos))
+			},
+		},
+		{
+			ID: "copy_file_range/offset/in-offset-out-position", Desc: "an input offset, no output offset: the input's pointer advances, its position does not, the output's position does",
+			Calls: "copy_file_range(in, &1000, out, NULL, 100); lseek both",
+			Run: func(t *T) Observation {
+				_, in := t.File("in", Pattern(page, 125), unix.O_RDONLY)
+				_, out := t.File("out", nil, unix.O_WRONLY)
+				off := int64(1000)
+				n, err := unix.CopyFileRange(in, &off, out, nil, 100, 0)
+				inPos, _ := unix.Seek(in, 0, unix.SEEK_CUR)
+				outPos, _ := unix.Seek(out, 0, unix.SEEK_CUR)
+				return Seq(res(n, err), kv("in-offset", off), kv("in-position", inPos), kv("out-position", outPos))
 			},
 		},
 		{

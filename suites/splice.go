@@ -2,6 +2,7 @@ package suites
 
 import (
 	"fmt"
+	"strconv"
 
 	"golang.org/x/sys/unix"
 )
@@ -431,6 +432,134 @@ func spliceCases() []*Case {
 					return Result(n, err)
 				}
 				return Bool(n > 0)
+			},
+		},
+		&Case{
+			ID: "splice/dev/zero-partial-page", Desc: "5000 bytes of /dev/zero spliced into a pipe (a page and a part): what the call returns is what the pipe holds",
+			Calls: "splice(/dev/zero, w, 5000); FIONREAD(r); read(r)",
+			Run: func(t *T) Observation {
+				r, w := t.Pipe(0)
+				z, err := unix.Open("/dev/zero", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+				if err != nil {
+					return Skip("no /dev/zero")
+				}
+				t.Track(z)
+				n, err := splice(z, nil, w, nil, 5000, 0)
+				held := pipeHolds(r)
+				return Seq(res(n, err), kv("held", held), Intact(readAll(r, held), make([]byte, max(n, 0))).Value)
+			},
+		},
+		&Case{
+			ID: "splice/procfs/proc-version-data", Desc: "/proc/version (shorter than a page) spliced into a pipe: the pipe holds what the call returned, the file's bytes",
+			Calls: "splice(/proc/version, w, 4 KiB); FIONREAD(r); read(r)",
+			Run: func(t *T) Observation {
+				r, w := t.Pipe(0)
+				f, err := unix.Open("/proc/version", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+				if err != nil {
+					return Skip("no /proc/version")
+				}
+				t.Track(f)
+				want := readFile("/proc/version")
+				n, err := splice(f, nil, w, nil, page, 0)
+				if err != nil {
+					return Result(n, err)
+				}
+				held := pipeHolds(r)
+				return Seq(kv("returned-all", n == len(want)), kv("held-returned", held == n), Intact(readAll(r, held), want).Value)
+			},
+		},
+		&Case{
+			ID: "splice/pipe-to-file/drains-buffer", Desc: "a page spliced from a pipe into a file uses its buffer up: the pipe is empty, not readable, and takes 64 KiB again",
+			Calls: "write(w, 4 KiB); splice(r, file, 4 KiB); FIONREAD, poll(r); fill(w)",
+			Run: func(t *T) Observation {
+				r, w := t.Pipe(0)
+				Must(writeAll(w, Pattern(page, 106)))
+				_, f := t.File("f", nil, unix.O_WRONLY)
+				n, err := splice(r, nil, f, nil, page, 0)
+				return Seq(res(n, err), kv("held", pipeHolds(r)), kv("readable", readable(r)), kv("room", fillPipe(w)))
+			},
+		},
+		&Case{
+			ID: "splice/pipe-to-file/partial-buffer", Desc: "100 bytes of a page spliced from a pipe into a file: the rest stays, in order",
+			Calls: "write(w, 4 KiB); splice(r, file, 100); read(r)",
+			Run: func(t *T) Observation {
+				r, w := t.Pipe(0)
+				data := Pattern(page, 107)
+				Must(writeAll(w, data))
+				p, f := t.File("f", nil, unix.O_WRONLY)
+				n, err := splice(r, nil, f, nil, 100, 0)
+				return Seq(res(n, err), Intact(readFile(p), data[:100]).Value, Intact(readAll(r, pipeHolds(r)), data[100:]).Value)
+			},
+		},
+		&Case{
+			ID: "splice/socket/partial-buffer", Desc: "100 bytes of a page spliced from a pipe into an AF_UNIX stream socket: only 100 leave the pipe and arrive",
+			Calls: "write(w, 4 KiB); splice(r, unix socket, 100); FIONREAD both",
+			Run: func(t *T) Observation {
+				r, w := t.Pipe(0)
+				data := Pattern(page, 108)
+				Must(writeAll(w, data))
+				a, b := t.SocketPair(unix.SOCK_STREAM)
+				n, err := splice(r, nil, a, nil, 100, 0)
+				return Seq(res(n, err), kv("left", pipeHolds(r)), Intact(readAll(b, fionread(b)), data[:100]).Value)
+			},
+		},
+		&Case{
+			ID: "splice/socket/pipe-page-reused", Desc: "a page spliced from a pipe into an AF_UNIX socket, then new data written to the pipe: the socket's peer still reads the first data",
+			Calls: "write(w, A); splice(r, unix socket, 4 KiB); write(w, B); recv(peer)",
+			Run: func(t *T) Observation {
+				r, w := t.Pipe(0)
+				a, b := Pattern(page, 109), Pattern(page, 110)
+				Must(writeAll(w, a))
+				s1, s2 := t.SocketPair(unix.SOCK_STREAM)
+				if n, err := splice(r, nil, s1, nil, page, 0); err != nil || n != page {
+					return Result(n, err)
+				}
+				Must(writeAll(w, b))
+				return Seq(Intact(readAll(s2, fionread(s2)), a).Value, Intact(readAll(r, pipeHolds(r)), b).Value)
+			},
+		},
+		&Case{
+			ID: "splice/pipe-to-pipe/partial-buffer-then-write", Desc: "4 of 10 bytes spliced from pipe A to pipe B, then 2 bytes written to B: A keeps its 6, B gets 4+2, neither writes into the other's page",
+			Calls: "write(A, 10); splice(A, B, 4); write(B, 2); read both",
+			Run: func(t *T) Observation {
+				r1, w1 := t.Pipe(0)
+				r2, w2 := t.Pipe(0)
+				Must(writeAll(w1, []byte("0123456789")))
+				n, err := splice(r1, nil, w2, nil, 4, 0)
+				Must(writeAll(w2, []byte("XY")))
+				return Seq(res(n, err), kv("A", strconv.Quote(string(readAll(r1, pipeHolds(r1))))), kv("B", strconv.Quote(string(readAll(r2, pipeHolds(r2))))))
+			},
+		},
+		&Case{
+			ID: "splice/errors/no-reader-sigpipe", Desc: "a file spliced into a pipe whose read end is closed: EPIPE and SIGPIPE to the caller",
+			Calls: "close(r); splice(file, w, 100) with SIGPIPE blocked; sigtimedwait",
+			Run: func(t *T) Observation {
+				r, w := t.Pipe(0)
+				t.Close(r)
+				_, f := t.File("f", Pattern(100, 111), unix.O_RDONLY)
+				return sigpipeResult(func() (int, error) { return splice(f, nil, w, nil, 100, 0) })
+			},
+		},
+		&Case{
+			ID: "splice/errors/pipe-to-pipe-no-reader-sigpipe", Desc: "a pipe spliced into a pipe whose read end is closed: EPIPE and SIGPIPE to the caller",
+			Calls: "close(r2); splice(r1, w2, 100) with SIGPIPE blocked; sigtimedwait",
+			Run: func(t *T) Observation {
+				r1, w1 := t.Pipe(0)
+				Must(writeAll(w1, Pattern(100, 112)))
+				r2, w2 := t.Pipe(0)
+				t.Close(r2)
+				return sigpipeResult(func() (int, error) { return splice(r1, nil, w2, nil, 100, 0) })
+			},
+		},
+		&Case{
+			ID: "splice/errors/socket-peer-closed-sigpipe", Desc: "a pipe spliced into an AF_UNIX stream socket whose peer is closed: EPIPE and SIGPIPE",
+			Calls: "close(peer); splice(r, unix socket, 100) with SIGPIPE blocked; sigtimedwait",
+			Run: func(t *T) Observation {
+				r, w := t.Pipe(0)
+				Must(writeAll(w, Pattern(100, 113)))
+				a, b := t.SocketPair(unix.SOCK_STREAM)
+				t.Close(b)
+				return sigpipeResult(func() (int, error) { return splice(r, nil, a, nil, 100, 0) })
 			},
 		},
 	)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"unsafe"
@@ -190,3 +191,48 @@ func kv(k string, v any) string { return fmt.Sprintf("%s=%v", k, v) }
 
 // fsImmutableFL is FS_IMMUTABLE_FL of <linux/fs.h>, for FS_IOC_SETFLAGS.
 const fsImmutableFL = 0x10
+
+// withSIGPIPE runs call on one thread with SIGPIPE blocked there and
+// returns call's result and whether it raised SIGPIPE. The kernel sends
+// the pipe's SIGPIPE to the calling thread (send_sig, thread-directed),
+// so blocked it stays pending on that thread, where it is taken back
+// (rt_sigtimedwait, no wait) before the mask is restored: the case sees
+// the signal without a handler, and Go's runtime never does.
+func withSIGPIPE(call func() (int, error)) (n int, err error, raised bool) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	var set, old unix.Sigset_t
+	set.Val[0] = 1 << (uint(unix.SIGPIPE) - 1)
+	if e := unix.PthreadSigmask(unix.SIG_BLOCK, &set, &old); e != nil {
+		panic(fatal{fmt.Errorf("block SIGPIPE: %w", e)})
+	}
+	defer unix.PthreadSigmask(unix.SIG_SETMASK, &old, nil)
+	n, err = call()
+	var zero unix.Timespec
+	sig, _, e := unix.Syscall6(unix.SYS_RT_SIGTIMEDWAIT, uintptr(unsafe.Pointer(&set)), 0, uintptr(unsafe.Pointer(&zero)), unsafe.Sizeof(set.Val[0]), 0, 0)
+	return n, err, e == 0 && sig == uintptr(unix.SIGPIPE)
+}
+
+// sigpipeResult is call's result and whether it raised SIGPIPE.
+func sigpipeResult(call func() (int, error)) Observation {
+	n, err, raised := withSIGPIPE(call)
+	return Seq(res(n, err), kv("SIGPIPE", raised))
+}
+
+// readable reports whether poll(2) says fd has data to read now.
+func readable(fd int) bool {
+	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+	n, err := unix.Poll(fds, 0)
+	return err == nil && n == 1 && fds[0].Revents&unix.POLLIN != 0
+}
+
+// withFileSizeLimit runs call with the process's RLIMIT_FSIZE soft limit
+// at limit bytes, restored before it returns, so that a write into a file
+// beyond it is cut short (and SIGXFSZ, which Go ignores, is not needed).
+func withFileSizeLimit(limit uint64, call func() (int, error)) (int, error) {
+	var old unix.Rlimit
+	Must(unix.Getrlimit(unix.RLIMIT_FSIZE, &old))
+	Must(unix.Setrlimit(unix.RLIMIT_FSIZE, &unix.Rlimit{Cur: limit, Max: old.Max}))
+	defer unix.Setrlimit(unix.RLIMIT_FSIZE, &old)
+	return call()
+}

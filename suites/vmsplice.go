@@ -547,5 +547,15 @@ func vmspliceCases() []*Case {
 				return Seq(res(n, err), kv("queued", fionread(r)))
 			},
 		},
+		{
+			ID: "vmsplice/errors/no-reader-sigpipe", Desc: "vmsplice into a pipe whose read end is closed: EPIPE and SIGPIPE to the caller",
+			Calls: "close(r); vmsplice(w, 4 KiB, 0) with SIGPIPE blocked; sigtimedwait",
+			Run: func(t *T) Observation {
+				r, w := t.Pipe(0)
+				t.Close(r)
+				mem := t.Mmap(page)
+				return sigpipeResult(func() (int, error) { return vmsplice(w, iov(mem), 0) })
+			},
+		},
 	}
 }
