@@ -443,6 +443,29 @@ func teeCases() []*Case {
 			},
 		},
 		{
+			ID: "tee/nonblock/full-output", Desc: "tee into a full pipe (with a reader) with SPLICE_F_NONBLOCK",
+			Calls: "fill(w2); tee(r1, w2, 100, SPLICE_F_NONBLOCK)",
+			Run: func(t *T) Observation {
+				r1, w1 := t.Pipe(0)
+				Must(writeAll(w1, Pattern(100, 136)))
+				_, w2 := t.Pipe(0)
+				fillPipe(w2)
+				return t.Blocking(func() (int, error) { return tee(r1, w2, 100, unix.SPLICE_F_NONBLOCK) })
+			},
+		},
+		{
+			ID: "tee/errors/full-output-no-reader-sigpipe", Desc: "tee into a full pipe whose read end is closed: EPIPE and SIGPIPE",
+			Calls: "fill(w2); close(r2); tee(r1, w2, 100) with SIGPIPE blocked; sigtimedwait",
+			Run: func(t *T) Observation {
+				r1, w1 := t.Pipe(0)
+				Must(writeAll(w1, Pattern(100, 137)))
+				r2, w2 := t.Pipe(0)
+				fillPipe(w2)
+				t.Close(r2)
+				return sigpipeResult(func() (int, error) { return tee(r1, w2, 100, 0) })
+			},
+		},
+		{
 			ID: "tee/errors/no-reader-sigpipe", Desc: "tee into a pipe whose read end is closed: EPIPE and SIGPIPE to the caller",
 			Calls: "close(r2); tee(r1, w2, 100) with SIGPIPE blocked; sigtimedwait",
 			Run: func(t *T) Observation {

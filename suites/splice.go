@@ -562,6 +562,183 @@ func spliceCases() []*Case {
 				return sigpipeResult(func() (int, error) { return splice(r, nil, a, nil, 100, 0) })
 			},
 		},
+		&Case{
+			ID: "splice/pipe-to-file/pipe-grown-while-waiting", Desc: "a splice from an empty pipe into a file waits; the pipe is grown to 1 MiB (F_SETPIPE_SZ) and written: the splice wakes with the data",
+			Calls: "splice(r, file, 1 MiB) blocks; fcntl(w, F_SETPIPE_SZ, 1 MiB); write(w, 4 KiB)",
+			Run: func(t *T) Observation {
+				r, w := t.Pipe(0)
+				_, f := t.File("f", nil, unix.O_WRONLY)
+				return t.Woken(func() (int, error) { return splice(r, nil, f, nil, 1<<20, 0) }, func() error {
+					if _, err := unix.FcntlInt(uintptr(w), unix.F_SETPIPE_SZ, 1<<20); err != nil {
+						return err
+					}
+					return writeAll(w, Pattern(page, 126))
+				})
+			},
+		},
+		&Case{
+			ID: "splice/pipe-to-file/grown-pipe", Desc: "a pipe grown to 1 MiB and holding 256 KiB spliced into a file in one call",
+			Calls: "fcntl(w, F_SETPIPE_SZ, 1 MiB); write(w, 256 KiB); splice(r, file, 256 KiB)",
+			Run: func(t *T) Observation {
+				r, w := t.Pipe(0)
+				if _, err := unix.FcntlInt(uintptr(w), unix.F_SETPIPE_SZ, 1<<20); err != nil {
+					return Result(0, err)
+				}
+				data := Pattern(256<<10, 127)
+				Must(writeAll(w, data))
+				p, f := t.File("f", nil, unix.O_WRONLY)
+				n, err := splice(r, nil, f, nil, len(data), 0)
+				return Seq(res(n, err), Intact(readFile(p), data[:max(n, 0)]).Value)
+			},
+		},
+		&Case{
+			ID: "splice/socket/empty-pipe-nonblock", Desc: "an empty pipe with a writer spliced into an AF_UNIX socket with SPLICE_F_NONBLOCK",
+			Calls: "splice(r, unix socket, 100, SPLICE_F_NONBLOCK)",
+			Run: func(t *T) Observation {
+				r, _ := t.Pipe(0)
+				a, _ := t.SocketPair(unix.SOCK_STREAM)
+				return t.Blocking(func() (int, error) { return splice(r, nil, a, nil, 100, unix.SPLICE_F_NONBLOCK) })
+			},
+		},
+		&Case{
+			ID: "splice/socket/empty-pipe-waits", Desc: "an empty pipe with a writer spliced into an AF_UNIX socket, flags 0: the call waits, and wakes when data comes",
+			Calls: "splice(r, unix socket, 100) blocks; write(w, 100)",
+			Run: func(t *T) Observation {
+				r, w := t.Pipe(0)
+				a, _ := t.SocketPair(unix.SOCK_STREAM)
+				return t.Woken(func() (int, error) { return splice(r, nil, a, nil, 100, 0) }, func() error { return writeAll(w, Pattern(100, 128)) })
+			},
+		},
+		&Case{
+			ID: "splice/socket/empty-pipe-no-writers", Desc: "an empty pipe without writers spliced into an AF_UNIX socket: end of file",
+			Calls: "close(w); splice(r, unix socket, 100)",
+			Run: func(t *T) Observation {
+				r, w := t.Pipe(0)
+				t.Close(w)
+				a, _ := t.SocketPair(unix.SOCK_STREAM)
+				return t.Blocking(func() (int, error) { return splice(r, nil, a, nil, 100, 0) })
+			},
+		},
+		&Case{
+			ID: "splice/socket/tcp-to-pipe", Desc: "64 KiB received on a TCP socket spliced into a pipe, then read: intact",
+			Calls: "send(client, 64 KiB); splice(server, w, 64 KiB) until done; read(r)",
+			Run: func(t *T) Observation {
+				c, srv := t.TCPPair()
+				data := Pattern(64<<10, 129)
+				Must(writeAll(c, data))
+				r, w := t.Pipe(0)
+				var got []byte
+				for len(got) < len(data) {
+					n, err := splice(srv, nil, w, nil, len(data)-len(got), 0)
+					if err != nil || n == 0 {
+						return Result(n, err)
+					}
+					got = append(got, readAll(r, n)...)
+				}
+				return Intact(got, data)
+			},
+		},
+		&Case{
+			ID: "splice/socket/unix-to-pipe-nonblock-empty", Desc: "an AF_UNIX socket with nothing to read spliced into a pipe with SPLICE_F_NONBLOCK",
+			Calls: "splice(unix socket, w, 100, SPLICE_F_NONBLOCK)",
+			Run: func(t *T) Observation {
+				_, w := t.Pipe(0)
+				a, _ := t.SocketPair(unix.SOCK_STREAM)
+				return t.Blocking(func() (int, error) { return splice(a, nil, w, nil, 100, unix.SPLICE_F_NONBLOCK) })
+			},
+		},
+		&Case{
+			ID: "splice/offsets/null-in-advances-position", Desc: "a file spliced into a pipe without an input offset: the file position advances by what moved",
+			Calls: "splice(file, NULL, w, NULL, 1000); lseek(file, 0, SEEK_CUR)",
+			Run: func(t *T) Observation {
+				_, f := t.File("f", Pattern(page, 130), unix.O_RDONLY)
+				_, w := t.Pipe(0)
+				n, err := splice(f, nil, w, nil, 1000, 0)
+				pos, _ := unix.Seek(f, 0, unix.SEEK_CUR)
+				return Seq(res(n, err), kv("position", pos))
+			},
+		},
+		&Case{
+			ID: "splice/offsets/in-offset-keeps-position", Desc: "a file spliced into a pipe from an input offset: the offset advances, the file position does not",
+			Calls: "splice(file, &100, w, NULL, 1000); lseek(file, 0, SEEK_CUR)",
+			Run: func(t *T) Observation {
+				_, f := t.File("f", Pattern(page, 131), unix.O_RDONLY)
+				_, w := t.Pipe(0)
+				off := int64(100)
+				n, err := splice(f, &off, w, nil, 1000, 0)
+				pos, _ := unix.Seek(f, 0, unix.SEEK_CUR)
+				return Seq(res(n, err), kv("offset", off), kv("position", pos))
+			},
+		},
+		&Case{
+			ID: "splice/offsets/null-out-advances-position", Desc: "a pipe spliced into a file without an output offset, twice: the file position advances and the second lands after the first",
+			Calls: "write(w, 2000); splice(r, file, NULL, 1000) x2; lseek(file, 0, SEEK_CUR); read file",
+			Run: func(t *T) Observation {
+				r, w := t.Pipe(0)
+				data := Pattern(2000, 132)
+				Must(writeAll(w, data))
+				p, f := t.File("f", nil, unix.O_WRONLY)
+				n1, err1 := splice(r, nil, f, nil, 1000, 0)
+				n2, err2 := splice(r, nil, f, nil, 1000, 0)
+				pos, _ := unix.Seek(f, 0, unix.SEEK_CUR)
+				return Seq(res(n1, err1), res(n2, err2), kv("position", pos), Intact(readFile(p), data).Value)
+			},
+		},
+		&Case{
+			ID: "splice/offsets/out-offset-keeps-position", Desc: "a pipe spliced into a file at an output offset: the offset advances, the file position does not",
+			Calls: "write(w, 1000); splice(r, NULL, file, &500, 1000); lseek(file, 0, SEEK_CUR)",
+			Run: func(t *T) Observation {
+				r, w := t.Pipe(0)
+				Must(writeAll(w, Pattern(1000, 133)))
+				_, f := t.File("f", nil, unix.O_WRONLY)
+				off := int64(500)
+				n, err := splice(r, nil, f, &off, 1000, 0)
+				pos, _ := unix.Seek(f, 0, unix.SEEK_CUR)
+				return Seq(res(n, err), kv("offset", off), kv("position", pos))
+			},
+		},
+		&Case{
+			ID: "splice/pipe-to-pipe/full-output-nonblock", Desc: "a pipe spliced into a full pipe (with a reader) with SPLICE_F_NONBLOCK",
+			Calls: "fill(w2); splice(r1, w2, 100, SPLICE_F_NONBLOCK)",
+			Run: func(t *T) Observation {
+				r1, w1 := t.Pipe(0)
+				Must(writeAll(w1, Pattern(100, 134)))
+				_, w2 := t.Pipe(0)
+				fillPipe(w2)
+				return t.Blocking(func() (int, error) { return splice(r1, nil, w2, nil, 100, unix.SPLICE_F_NONBLOCK) })
+			},
+		},
+		&Case{
+			ID: "splice/pipe-to-pipe/full-output-no-reader-sigpipe", Desc: "a pipe spliced into a full pipe whose read end is closed: EPIPE and SIGPIPE",
+			Calls: "fill(w2); close(r2); splice(r1, w2, 100) with SIGPIPE blocked; sigtimedwait",
+			Run: func(t *T) Observation {
+				r1, w1 := t.Pipe(0)
+				Must(writeAll(w1, Pattern(100, 135)))
+				r2, w2 := t.Pipe(0)
+				fillPipe(w2)
+				t.Close(r2)
+				return sigpipeResult(func() (int, error) { return splice(r1, nil, w2, nil, 100, 0) })
+			},
+		},
+		&Case{
+			ID: "splice/pipe-to-pipe/empty-input-nonblock", Desc: "an empty pipe with a writer spliced into another pipe with SPLICE_F_NONBLOCK",
+			Calls: "splice(r1, w2, 100, SPLICE_F_NONBLOCK)",
+			Run: func(t *T) Observation {
+				r1, _ := t.Pipe(0)
+				_, w2 := t.Pipe(0)
+				return t.Blocking(func() (int, error) { return splice(r1, nil, w2, nil, 100, unix.SPLICE_F_NONBLOCK) })
+			},
+		},
+		&Case{
+			ID: "splice/pipe-to-pipe/empty-input-no-writers", Desc: "an empty pipe without writers spliced into another pipe: end of file",
+			Calls: "close(w1); splice(r1, w2, 100)",
+			Run: func(t *T) Observation {
+				r1, w1 := t.Pipe(0)
+				t.Close(w1)
+				_, w2 := t.Pipe(0)
+				return t.Blocking(func() (int, error) { return splice(r1, nil, w2, nil, 100, 0) })
+			},
+		},
 	)
 	return cases
 }
