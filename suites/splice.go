@@ -375,6 +375,21 @@ func spliceCases() []*Case {
 			},
 		},
 		&Case{
+			ID: "splice/dev/pipe-to-null-partial", Desc: "100 bytes of a page spliced from a pipe into /dev/null: only 100 leave the pipe",
+			Calls: "write(w, 4 KiB); splice(r, /dev/null, 100); FIONREAD",
+			Run: func(t *T) Observation {
+				r, w := t.Pipe(0)
+				Must(writeAll(w, Pattern(page, 33)))
+				null, err := unix.Open("/dev/null", unix.O_WRONLY|unix.O_CLOEXEC, 0)
+				if err != nil {
+					return Skip("no /dev/null")
+				}
+				t.Track(null)
+				n, err := splice(r, nil, null, nil, 100, 0)
+				return Seq(res(n, err), kv("left", pipeHolds(r)))
+			},
+		},
+		&Case{
 			ID: "splice/nonblock/full-pipe", Desc: "a file spliced into a full O_NONBLOCK pipe",
 			Calls: "fill pipe; splice(file, w, 4 KiB, SPLICE_F_NONBLOCK)",
 			Run: func(t *T) Observation {

@@ -492,6 +492,27 @@ func vmspliceCases() []*Case {
 			},
 		},
 		{
+			ID: "vmsplice/read/partial-buffer", Desc: "vmsplice reads 100 bytes of a page from a pipe: what it returns, what lands, what stays poisoned, what is left",
+			Calls: "write(w, 4 KiB); vmsplice(r, {buf, 100}, 0); FIONREAD",
+			Run: func(t *T) Observation {
+				r, w := t.Pipe(0)
+				data := Pattern(page, 34)
+				Must(writeAll(w, data))
+				mem := t.Mmap(2 * page)
+				Poison(mem)
+				n, err := vmsplice(r, iov(mem[:100]), 0)
+				poisoned := "poison kept"
+				for i := 100; i < len(mem); i++ {
+					if mem[i] != 0xA5 {
+						poisoned = fmt.Sprintf("byte %d past the buffer overwritten", i)
+						break
+					}
+				}
+				return Seq(res(n, err), Intact(mem[:100], data[:100]).Value, poisoned, kv("left", pipeHolds(r)),
+					Intact(readAll(r, pipeHolds(r)), data[100:]).Value)
+			},
+		},
+		{
 			ID: "vmsplice/read/empty-o-nonblock", Desc: "empty O_NONBLOCK pipe read with flags 0",
 			Calls: "pipe2(O_NONBLOCK); vmsplice(r, 4 KiB, 0)",
 			Run: func(t *T) Observation {
