@@ -56,6 +56,11 @@ type Builder struct {
 	CacheDir string
 	// Jobs is make's -j; the number of CPUs when zero.
 	Jobs int
+	// NoCompilerCache builds without ccache. Otherwise a build compiles
+	// through ccache when it is installed (and PATCHTEST_CCACHE is not
+	// "off"), caching in CacheDir/ccache or CCACHE_DIR, with ccache's
+	// own settings (CCACHE_REMOTE_STORAGE) from the environment.
+	NoCompilerCache bool
 	// Progress receives a line for each long step; nil discards them.
 	Progress func(string)
 }
@@ -123,8 +128,19 @@ func (b *Builder) Build(ctx context.Context, req Request) (*Build, error) {
 	if err := b.configure(ctx, p, src, out, logf); err != nil {
 		return nil, err
 	}
-	b.progress("building bzImage with make -j%d (log: %s)", b.jobs(), logPath)
-	if err := b.make(ctx, src, out, logf, "bzImage"); err != nil {
+	var cc *compilerCache
+	if !b.NoCompilerCache {
+		statsLog := filepath.Join(work, "ccache-"+p.key+".log")
+		os.Remove(statsLog)
+		defer os.Remove(statsLog)
+		cc = findCompilerCache(ctx, b.CacheDir, statsLog)
+	}
+	how := ""
+	if cc != nil {
+		how = " through ccache (" + cc.dir + ")"
+	}
+	b.progress("building bzImage with make -j%d%s (log: %s)", b.jobs(), how, logPath)
+	if err := b.make(ctx, src, out, logf, cc, "bzImage"); err != nil {
 		logf.Sync()
 		failed := filepath.Join(b.buildsDir(), "failed-"+p.key+".log")
 		os.MkdirAll(b.buildsDir(), 0o755)
@@ -138,6 +154,9 @@ func (b *Builder) Build(ctx context.Context, req Request) (*Build, error) {
 		Key: p.key, Source: p.src.ID, SourceSpec: p.src.Spec, Base: p.base,
 		Compiler: p.compiler, Built: time.Now().UTC(), Duration: time.Since(start),
 		Git: p.src.gitIdentity(ctx),
+	}
+	if cc != nil {
+		bld.CompilerCache = cc.stats()
 	}
 	for _, f := range p.fragments {
 		bld.Fragments = append(bld.Fragments, f.name)
@@ -154,7 +173,12 @@ func (b *Builder) Build(ctx context.Context, req Request) (*Build, error) {
 		return nil, err
 	}
 	os.Remove(logPath) // stored with the build
-	b.progress("built %s in %v", bld.BzImage, bld.Duration.Round(time.Second))
+	if c := bld.CompilerCache; c != nil {
+		b.progress("built %s in %v; ccache: %d of %d compilations hit (%.0f %%)", bld.BzImage, bld.Duration.Round(time.Second),
+			c.Hits, c.Hits+c.Misses, 100*c.HitRate())
+	} else {
+		b.progress("built %s in %v", bld.BzImage, bld.Duration.Round(time.Second))
+	}
 	return bld, nil
 }
 

@@ -31,10 +31,16 @@ func makeEnv() []string {
 	)
 }
 
-func (b *Builder) make(ctx context.Context, src, out string, log io.Writer, targets ...string) error {
-	args := append([]string{"-C", src, "O=" + out, "ARCH=x86_64", fmt.Sprintf("-j%d", b.jobs())}, targets...)
-	cmd := exec.CommandContext(ctx, "make", args...)
-	cmd.Env = makeEnv()
+// make runs make's targets for the tree src into out, compiling
+// through cc when it is not nil.
+func (b *Builder) make(ctx context.Context, src, out string, log io.Writer, cc *compilerCache, targets ...string) error {
+	args := []string{"-C", src, "O=" + out, "ARCH=x86_64", fmt.Sprintf("-j%d", b.jobs())}
+	env := makeEnv()
+	if cc != nil {
+		env = append(env, cc.env(b.workRoot())...)
+	}
+	cmd := exec.CommandContext(ctx, "make", append(args, targets...)...)
+	cmd.Env = env
 	pr, pw := io.Pipe()
 	cmd.Stdout, cmd.Stderr = pw, pw
 	done := make(chan struct{})

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 )
 
 // Check is one finding of Doctor.
@@ -70,6 +71,21 @@ func Doctor(ctx context.Context, cacheDir, qemu string) []Check {
 		} else {
 			add(Check{Name: h.pkg, OK: true, Detail: h.file})
 		}
+	}
+	if p, err := exec.LookPath("ccache"); err != nil {
+		add(Check{Name: "ccache", Optional: true, Detail: "not found; kernels build without a compiler cache", Fix: "apt-get install ccache (optional)"})
+	} else if os.Getenv("PATCHTEST_CCACHE") == "off" {
+		add(Check{Name: "ccache", OK: true, Detail: p + "; not used (PATCHTEST_CCACHE=off)"})
+	} else {
+		dir := os.Getenv("CCACHE_DIR")
+		if dir == "" {
+			dir = filepath.Join(cacheDir, "ccache")
+		}
+		d := p + "; kernels compile through it, cache " + dir
+		if r := os.Getenv("CCACHE_REMOTE_STORAGE"); r != "" {
+			d += ", remote storage set (CCACHE_REMOTE_STORAGE)"
+		}
+		add(Check{Name: "ccache", OK: true, Detail: d})
 	}
 	add(Check{Name: "cache", OK: true, Detail: fmt.Sprintf("%s (set PATCHTEST_CACHE to move it)", cacheDir)})
 	return checks

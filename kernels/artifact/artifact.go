@@ -33,6 +33,9 @@ type Build struct {
 	Compiler  string        `json:"compiler"`
 	Built     time.Time     `json:"built"`
 	Duration  time.Duration `json:"duration_ns"`
+	// CompilerCache is what ccache did for this build; nil when it was
+	// built without.
+	CompilerCache *CompilerCache `json:"compiler_cache,omitempty"`
 	// Cached is set when Build found the kernel in the cache.
 	Cached bool `json:"cached"`
 }
@@ -44,4 +47,26 @@ type GitIdentity struct {
 	Commit string `json:"commit"`
 	URL    string `json:"url,omitempty"`
 	Branch string `json:"branch,omitempty"`
+}
+
+// CompilerCache is what ccache did for one build: its compilations
+// served from the cache (local or remote), those compiled and stored,
+// and those it cannot cache (preprocessing, linking, probes).
+type CompilerCache struct {
+	Tool   string `json:"tool"`
+	Dir    string `json:"dir"`
+	Remote string `json:"remote,omitempty"`
+	Hits   int    `json:"hits"`
+	// RemoteHits are the hits the remote storage served.
+	RemoteHits  int `json:"remote_hits,omitempty"`
+	Misses      int `json:"misses"`
+	Uncacheable int `json:"uncacheable"`
+}
+
+// HitRate is the share of cacheable compilations served from the cache.
+func (c *CompilerCache) HitRate() float64 {
+	if c == nil || c.Hits+c.Misses == 0 {
+		return 0
+	}
+	return float64(c.Hits) / float64(c.Hits+c.Misses)
 }
