@@ -372,6 +372,26 @@ func teeCases() []*Case {
 			},
 		},
 		{
+			ID: "tee/errors/bad-flags-zero-len", Desc: "an undefined flag bit with a zero length: which check comes first",
+			Calls: "tee(r, w2, 0, 0x100)",
+			Run: func(t *T) Observation {
+				r, w := t.Pipe(0)
+				Must(writeAll(w, Pattern(100, 88)))
+				_, w2 := t.Pipe(0)
+				return Result(tee(r, w2, 0, 0x100))
+			},
+		},
+		{
+			ID: "tee/len/zero-closed-fds", Desc: "a zero length on closed descriptors: which check comes first",
+			Calls: "tee(closed, closed, 0, 0)",
+			Run: func(t *T) Observation {
+				r, w := t.Pipe(0)
+				t.Close(r)
+				t.Close(w)
+				return Result(tee(r, w, 0, 0))
+			},
+		},
+		{
 			ID: "tee/errors/write-end-input", Desc: "tee from a pipe's write end",
 			Calls: "tee(w, w2, 100, 0)",
 			Run: func(t *T) Observation {
@@ -597,6 +617,31 @@ func copyRangeCases() []*Case {
 				inPos, _ := unix.Seek(in, 0, unix.SEEK_CUR)
 				outPos, _ := unix.Seek(out, 0, unix.SEEK_CUR)
 				return Seq(res(n, err), kv("in-offset", off), kv("in-position", inPos), kv("out-position", outPos))
+			},
+		},
+		{
+			ID: "copy_file_range/offset/short-copy-positions", Desc: "a page asked of a 100-byte file, no offsets: 100 copied, and both positions advance by 100",
+			Calls: "copy_file_range(in, NULL, out, NULL, 4 KiB); lseek both",
+			Run: func(t *T) Observation {
+				_, in := t.File("in", Pattern(100, 131), unix.O_RDONLY)
+				_, out := t.File("out", nil, unix.O_WRONLY)
+				n, err := unix.CopyFileRange(in, nil, out, nil, page, 0)
+				inPos, _ := unix.Seek(in, 0, unix.SEEK_CUR)
+				outPos, _ := unix.Seek(out, 0, unix.SEEK_CUR)
+				return Seq(res(n, err), kv("in-position", inPos), kv("out-position", outPos))
+			},
+		},
+		{
+			ID: "copy_file_range/offset/short-copy-offsets", Desc: "a page asked of a 100-byte file, both offsets given: 100 copied, both pointers advance by 100, neither position moves",
+			Calls: "copy_file_range(in, &0, out, &0, 4 KiB); lseek both",
+			Run: func(t *T) Observation {
+				_, in := t.File("in", Pattern(100, 132), unix.O_RDONLY)
+				_, out := t.File("out", nil, unix.O_WRONLY)
+				var offIn, offOut int64
+				n, err := unix.CopyFileRange(in, &offIn, out, &offOut, page, 0)
+				inPos, _ := unix.Seek(in, 0, unix.SEEK_CUR)
+				outPos, _ := unix.Seek(out, 0, unix.SEEK_CUR)
+				return Seq(res(n, err), kv("in-offset", offIn), kv("out-offset", offOut), kv("in-position", inPos), kv("out-position", outPos))
 			},
 		},
 		{

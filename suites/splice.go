@@ -320,6 +320,25 @@ func spliceCases() []*Case {
 			},
 		},
 		&Case{
+			ID: "splice/errors/bad-flags-zero-len", Desc: "an undefined flag bit with a zero length: which check comes first",
+			Calls: "splice(file, w, 0, 0x100)",
+			Run: func(t *T) Observation {
+				_, w := t.Pipe(0)
+				_, f := t.File("f", Pattern(100, 29), unix.O_RDONLY)
+				return Result(splice(f, nil, w, nil, 0, 0x100))
+			},
+		},
+		&Case{
+			ID: "splice/len/zero-closed-fds", Desc: "a zero length on closed descriptors: which check comes first",
+			Calls: "splice(closed, closed, 0, 0)",
+			Run: func(t *T) Observation {
+				r, w := t.Pipe(0)
+				t.Close(r)
+				t.Close(w)
+				return Result(splice(r, nil, w, nil, 0, 0))
+			},
+		},
+		&Case{
 			ID: "splice/errors/negative-offset", Desc: "a negative file offset",
 			Calls: "splice(file, &-1, w)",
 			Run: func(t *T) Observation {
@@ -604,6 +623,30 @@ func spliceCases() []*Case {
 				p, f := t.File("f", nil, unix.O_WRONLY)
 				n, err := splice(r, nil, f, nil, len(data), 0)
 				return Seq(res(n, err), Intact(readFile(p), data[:max(n, 0)]).Value)
+			},
+		},
+		&Case{
+			ID: "splice/pipesize/shrink-to-held", Desc: "a pipe holding two pages spliced from a file shrunk to two pages (F_SETPIPE_SZ): it fits exactly, and the data stays",
+			Calls: "splice(file, w, 8 KiB); fcntl(w, F_SETPIPE_SZ, 8 KiB); read(r)",
+			Run: func(t *T) Observation {
+				r, w := t.Pipe(0)
+				data := Pattern(2*page, 128)
+				_, f := t.File("f", data, unix.O_RDONLY)
+				n, err := splice(f, nil, w, nil, len(data), 0)
+				sz, serr := unix.FcntlInt(uintptr(w), unix.F_SETPIPE_SZ, 2*page)
+				return Seq(res(n, err), res(sz, serr), Intact(readAll(r, pipeHolds(r)), data[:max(n, 0)]).Value)
+			},
+		},
+		&Case{
+			ID: "splice/pipesize/shrink-below-held", Desc: "a pipe holding three pages spliced from a file shrunk to two (F_SETPIPE_SZ): refused, the data stays",
+			Calls: "splice(file, w, 12 KiB); fcntl(w, F_SETPIPE_SZ, 8 KiB); read(r)",
+			Run: func(t *T) Observation {
+				r, w := t.Pipe(0)
+				data := Pattern(3*page, 129)
+				_, f := t.File("f", data, unix.O_RDONLY)
+				n, err := splice(f, nil, w, nil, len(data), 0)
+				sz, serr := unix.FcntlInt(uintptr(w), unix.F_SETPIPE_SZ, 2*page)
+				return Seq(res(n, err), res(sz, serr), Intact(readAll(r, pipeHolds(r)), data[:max(n, 0)]).Value)
 			},
 		},
 		&Case{

@@ -277,6 +277,23 @@ func vmspliceCases() []*Case {
 			},
 		},
 		{
+			ID: "vmsplice/errors/bad-flags-no-iovecs", Desc: "an undefined flag bit with no iovecs: which check comes first",
+			Calls: "vmsplice(w, NULL, 0, 0x100)",
+			Run: func(t *T) Observation {
+				_, w := t.Pipe(0)
+				return Result(vmsplice(w, nil, 0x100))
+			},
+		},
+		{
+			ID: "vmsplice/errors/no-iovecs-closed-fd", Desc: "no iovecs on a closed descriptor: which check comes first",
+			Calls: "vmsplice(closed, NULL, 0, 0)",
+			Run: func(t *T) Observation {
+				_, w := t.Pipe(0)
+				t.Close(w)
+				return Result(vmsplice(w, nil, 0))
+			},
+		},
+		{
 			ID: "vmsplice/errors/iov-max-plus-1", Desc: "IOV_MAX+1 iovecs",
 			Calls: "vmsplice(w, 1025 x 1 byte, 0)",
 			Run: func(t *T) Observation {
@@ -447,6 +464,19 @@ func vmspliceCases() []*Case {
 				mem := t.Mmap(1 << 20)
 				n, verr := vmsplice(w, iov(mem), unix.SPLICE_F_NONBLOCK)
 				return Seq(res(sz, err), res(n, verr))
+			},
+		},
+		{
+			ID: "vmsplice/pipesize/shrink-to-held", Desc: "a pipe holding two vmspliced pages shrunk to two pages (F_SETPIPE_SZ): it fits exactly",
+			Calls: "vmsplice(w, 8 KiB); fcntl(w, F_SETPIPE_SZ, 8 KiB); read(r)",
+			Run: func(t *T) Observation {
+				r, w := t.Pipe(0)
+				mem := t.Mmap(2 * page)
+				data := Pattern(2*page, 130)
+				copy(mem, data)
+				n, err := vmsplice(w, iov(mem), 0)
+				sz, serr := unix.FcntlInt(uintptr(w), unix.F_SETPIPE_SZ, 2*page)
+				return Seq(res(n, err), res(sz, serr), Intact(readAll(r, pipeHolds(r)), data[:max(n, 0)]).Value)
 			},
 		},
 
