@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/patchtest/patchtest/kernels"
 	"github.com/patchtest/patchtest/vm"
 	"github.com/patchtest/patchtest/vm/initramfs"
 	"github.com/patchtest/patchtest/vm/vmtest"
@@ -130,4 +131,27 @@ func qemuVersion(b *testing.B) string {
 		b.Skip(err)
 	}
 	return q.Version
+}
+
+// BenchmarkBootToReadyInstructionClock boots the project's stock kernel
+// under TCG with the instruction clock, as perf boots it, and reports
+// the mean seconds from QEMU's start to the agent's hello:
+//
+//	go test ./vm -run '^$' -bench BootToReadyInstructionClock -benchtime 5x
+func BenchmarkBootToReadyInstructionClock(b *testing.B) {
+	integration(b)
+	kernel := vmtest.Built(b, kernels.Request{Source: kernels.DefaultSource}).BzImage
+	var total time.Duration
+	for b.Loop() {
+		m, err := vm.Boot(context.Background(), vm.BootOptions{
+			Kernel: kernel, GuestBinary: vmtest.Guest(b), CacheDir: vm.DefaultCacheDir(),
+			Accel: vm.TCG, Clock: vm.Instructions,
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		total += m.Info().Ready
+		m.Close()
+	}
+	b.ReportMetric(total.Seconds()/float64(b.N), "s/boot")
 }

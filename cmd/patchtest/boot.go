@@ -194,9 +194,31 @@ Failures that are not the command's have their own exit codes:
 		},
 	}
 	f.register(c.Flags())
+	c.Flags().Var(clockFlag{&f.opts.Clock}, "clock", "what guest time counts under TCG: real, or icount (executed instructions, as perf measures)")
 	c.Flags().SetInterspersed(false)
 	return c
 }
+
+// clockFlag is a --clock flag parsed into a vm.Clock.
+type clockFlag struct{ c *vm.Clock }
+
+func (f clockFlag) String() string {
+	if f.c == nil {
+		return ""
+	}
+	return string(*f.c)
+}
+
+func (f clockFlag) Set(s string) error {
+	c, err := vm.ParseClock(s)
+	if err != nil {
+		return err
+	}
+	*f.c = c
+	return nil
+}
+
+func (clockFlag) Type() string { return "string" }
 
 func newShell() *cobra.Command {
 	var f bootFlags
