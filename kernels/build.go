@@ -125,15 +125,15 @@ func (b *Builder) Build(ctx context.Context, req Request) (*Build, error) {
 		return nil, err
 	}
 	defer logf.Close()
-	if err := b.configure(ctx, p, src, out, logf); err != nil {
-		return nil, err
-	}
 	var cc *compilerCache
 	if !b.NoCompilerCache {
 		statsLog := filepath.Join(work, "ccache-"+p.key+".log")
 		os.Remove(statsLog)
 		defer os.Remove(statsLog)
 		cc = findCompilerCache(ctx, b.CacheDir, statsLog)
+	}
+	if err := b.configure(ctx, p, src, out, cc, logf); err != nil {
+		return nil, err
 	}
 	how := ""
 	if cc != nil {
@@ -173,6 +173,10 @@ func (b *Builder) Build(ctx context.Context, req Request) (*Build, error) {
 		return nil, err
 	}
 	os.Remove(logPath) // stored with the build
+	if cc != nil {
+		// which files missed, for whoever asks why a build was slow
+		copyFile(filepath.Join(bld.Dir, "ccache.log"), cc.statsLog)
+	}
 	if c := bld.CompilerCache; c != nil {
 		b.progress("built %s in %v; ccache: %d of %d compilations hit (%.0f %%)", bld.BzImage, bld.Duration.Round(time.Second),
 			c.Hits, c.Hits+c.Misses, 100*c.HitRate())

@@ -84,7 +84,7 @@ func configured(out, key string) bool {
 // configure writes out/.config: the base, the fragments merged with the
 // kernel's merge_config.sh, olddefconfig, and a check that every requested
 // option stuck.
-func (b *Builder) configure(ctx context.Context, p *plan, src, out string, log io.Writer) error {
+func (b *Builder) configure(ctx context.Context, p *plan, src, out string, cc *compilerCache, log io.Writer) error {
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return err
 	}
@@ -99,13 +99,13 @@ func (b *Builder) configure(ctx context.Context, p *plan, src, out string, log i
 		if err := os.WriteFile(filepath.Join(out, ".config"), p.config, 0o644); err != nil {
 			return err
 		}
-		if err := b.make(ctx, src, out, log, nil, "olddefconfig"); err != nil {
+		if err := b.make(ctx, src, out, log, cc, "olddefconfig"); err != nil {
 			return fmt.Errorf("make olddefconfig: %w", err)
 		}
 		return b.stampConfig(out, key)
 	}
 	b.progress("configuring: %s + %s", p.base, strings.Join(fragmentNames(p.fragments), " + "))
-	if err := b.make(ctx, src, out, log, nil, p.base); err != nil {
+	if err := b.make(ctx, src, out, log, cc, p.base); err != nil {
 		return fmt.Errorf("make %s: %w", p.base, err)
 	}
 	fragDir := filepath.Join(filepath.Dir(out), "fragments")
@@ -128,7 +128,7 @@ func (b *Builder) configure(ctx context.Context, p *plan, src, out string, log i
 	if err := cmd.Run(); err != nil {
 		return fmt.Errorf("merge_config.sh: %w", err)
 	}
-	if err := b.make(ctx, src, out, log, nil, "olddefconfig"); err != nil {
+	if err := b.make(ctx, src, out, log, cc, "olddefconfig"); err != nil {
 		return fmt.Errorf("make olddefconfig: %w", err)
 	}
 	if err := verifyConfig(filepath.Join(out, ".config"), p.fragments); err != nil {
