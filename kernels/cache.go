@@ -198,13 +198,3 @@ func copyFile(dst, src string) error {
 	}
 	return out.Close()
 }
-
-// workRoot is the directory every source's work directory is in, as an
-// absolute path.
-func (b *Builder) workRoot() string {
-	dir := filepath.Join(b.CacheDir, "kernels", "work")
-	if abs, err := filepath.Abs(dir); err == nil {
-		return abs
-	}
-	return dir
-}

@@ -3,6 +3,7 @@ package kernels
 import (
 	"bufio"
 	"context"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -70,25 +71,39 @@ func masquerade(bin, tool string) error {
 	if err := os.MkdirAll(bin, 0o755); err != nil {
 		return err
 	}
-	tmp := link + ".tmp"
-	os.Remove(tmp)
-	if err := os.Symlink(tool, tmp); err != nil {
+	// A name of its own, so that builds starting at once do not undo
+	// each other's link; the last rename wins, and all name ccache.
+	tmp, err := os.MkdirTemp(bin, ".gcc-")
+	if err != nil {
 		return err
 	}
-	return os.Rename(tmp, link)
+	defer os.RemoveAll(tmp)
+	if err := os.Symlink(tool, filepath.Join(tmp, "gcc")); err != nil {
+		return err
+	}
+	if err := os.Rename(filepath.Join(tmp, "gcc"), link); err != nil {
+		if t, rerr := os.Readlink(link); rerr == nil && t == tool {
+			return nil
+		}
+		return err
+	}
+	return nil
 }
 
-// env is ccache's environment for a build in work. Paths under the
-// kernels' work directory are rewritten relative to make's directory, so
-// one source built in two work directories (a new version, an emptied
-// kernel cache) shares the cache; the kernel's fixed build timestamp
-// makes __DATE__ harmless, and a freshly unpacked tree's new ctimes
-// would otherwise keep ccache from its direct mode.
-func (c *compilerCache) env(workRoot string) []string {
+// env is ccache's environment for a build. No base directory is set:
+// ccache would hand the compiler the rewritten, relative paths, and
+// Kbuild's -fmacro-prefix-map, which strips the absolute source path,
+// would then leave __FILE__ (in every WARN's and BUG's title) as
+// "../src/fs/splice.c" instead of "fs/splice.c". A work directory's path
+// depends only on the source and the cache directory, so a kernel cache
+// emptied in place, or restored at the same path, still hits. The
+// kernel's fixed build timestamp makes __DATE__ harmless, and a freshly
+// unpacked tree's new ctimes would otherwise keep ccache from its
+// direct mode.
+func (c *compilerCache) env() []string {
 	return []string{
 		"PATH=" + c.bin + string(os.PathListSeparator) + os.Getenv("PATH"),
 		"CCACHE_DIR=" + c.dir,
-		"CCACHE_BASEDIR=" + workRoot,
 		"CCACHE_STATSLOG=" + c.statsLog,
 		"CCACHE_SLOPPINESS=time_macros,include_file_mtime,include_file_ctime",
 	}
@@ -123,19 +138,20 @@ func (c *compilerCache) stats() *artifact.CompilerCache {
 	return s
 }
 
-// redactURL drops the user information (a password) from a remote
-// storage URL before it is recorded.
-func redactURL(u string) string {
-	scheme, rest, ok := strings.Cut(u, "://")
-	if !ok {
-		return u
+// redactURL keeps of ccache's remote storage setting (one or more
+// URLs separated by spaces, each perhaps with |attributes) only each
+// URL's scheme, host and path: user information and attributes (a
+// bearer token) may be secrets.
+func redactURL(setting string) string {
+	var out []string
+	for _, entry := range strings.Fields(setting) {
+		u, _, _ := strings.Cut(entry, "|")
+		p, err := url.Parse(u)
+		if err != nil || p.Scheme == "" {
+			out = append(out, "(unparsed)")
+			continue
+		}
+		out = append(out, (&url.URL{Scheme: p.Scheme, Host: p.Host, Path: p.Path}).String())
 	}
-	authority, path := rest, ""
-	if slash := strings.Index(rest, "/"); slash >= 0 {
-		authority, path = rest[:slash], rest[slash:]
-	}
-	if at := strings.LastIndex(authority, "@"); at >= 0 {
-		authority = authority[at+1:]
-	}
-	return scheme + "://" + authority + path
+	return strings.Join(out, " ")
 }

@@ -41,22 +41,25 @@ func TestCompilerCacheStats(t *testing.T) {
 
 func TestRedactURL(t *testing.T) {
 	for in, want := range map[string]string{
-		"":                                   "",
-		"redis://cache.example:6379":         "redis://cache.example:6379",
-		"redis://user:secret@cache:6379":     "redis://cache:6379",
-		"http://u:p@host/path@v|layout=flat": "http://host/path@v|layout=flat",
-		"file:///srv/ccache":                 "file:///srv/ccache",
+		"":                                     "",
+		"redis://cache.example:6379":           "redis://cache.example:6379",
+		"redis://user:secret@cache:6379":       "redis://cache:6379",
+		"redis://:p/ss@host":                   "(unparsed)",
+		"http://u:p@host/path|layout=flat":     "http://host/path",
+		"http://host/c|bearer-token=SECRET":    "http://host/c",
+		"redis://:pw1@a:6379 http://u:pw2@b/c": "redis://a:6379 http://b/c",
+		"file:///srv/ccache":                   "file:///srv/ccache",
 	} {
-		if got := redactURL(in); got != want {
+		if got := redactURL(in); got != want || strings.Contains(got, "pw") || strings.Contains(got, "SECRET") {
 			t.Errorf("redactURL(%q) = %q, want %q", in, got, want)
 		}
 	}
 }
 
 // TestCompilerCacheRealCcache compiles one file twice through the
-// installed ccache with the environment a kernel build gets, from two
-// work directories as an emptied kernel cache would, and reads the hit
-// back from the stats log.
+// installed ccache with the environment a kernel build gets, as make
+// runs it ("gcc" from the build's PATH), and reads the miss and the hit
+// back from the stats log; the object keeps the source's path as given.
 func TestCompilerCacheRealCcache(t *testing.T) {
 	if _, err := exec.LookPath("ccache"); err != nil {
 		t.Skip("ccache is not installed (apt-get install ccache)")
@@ -65,7 +68,6 @@ func TestCompilerCacheRealCcache(t *testing.T) {
 	t.Setenv("CCACHE_DIR", "")
 	t.Setenv("CCACHE_REMOTE_STORAGE", "")
 	cacheDir := t.TempDir()
-	b := &Builder{CacheDir: cacheDir}
 	log := filepath.Join(t.TempDir(), "stats")
 	cc := findCompilerCache(context.Background(), cacheDir, log)
 	if cc == nil {
@@ -74,35 +76,45 @@ func TestCompilerCacheRealCcache(t *testing.T) {
 	if want := filepath.Join(cacheDir, "ccache"); cc.dir != want {
 		t.Errorf("cache dir %s, want %s", cc.dir, want)
 	}
-	for _, work := range []string{"one", "two"} {
-		dir := filepath.Join(b.workRoot(), work, "out")
-		src := filepath.Join(b.workRoot(), work, "src", "a.c")
-		os.MkdirAll(dir, 0o755)
-		os.MkdirAll(filepath.Dir(src), 0o755)
-		if err := os.WriteFile(src, []byte("int f(void) { return __LINE__; }\n"), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		// As make runs it: "gcc" from the PATH the build gets.
-		env := append(os.Environ(), cc.env(b.workRoot())...)
-		cmd := exec.Command("gcc", "-O2", "-c", src, "-o", filepath.Join(dir, "a.o"))
-		for _, kv := range env {
-			if p, ok := strings.CutPrefix(kv, "PATH="); ok {
-				gcc, err := lookPathIn("gcc", p)
-				if err != nil {
-					t.Fatal(err)
-				}
-				cmd.Path = gcc
+	work := t.TempDir()
+	src := filepath.Join(work, "src", "a.c")
+	out := filepath.Join(work, "out")
+	os.MkdirAll(filepath.Dir(src), 0o755)
+	os.MkdirAll(out, 0o755)
+	if err := os.WriteFile(src, []byte("const char *f(void) { return __FILE__; }\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env := append(os.Environ(), cc.env()...)
+	var gcc string
+	for _, kv := range env {
+		if p, ok := strings.CutPrefix(kv, "PATH="); ok {
+			var err error
+			if gcc, err = lookPathIn("gcc", p); err != nil {
+				t.Fatal(err)
 			}
 		}
-		cmd.Dir = dir
+	}
+	if target, err := os.Readlink(gcc); err != nil || target != cc.tool {
+		t.Fatalf("gcc on the build's PATH is %s (-> %q, %v), not a link to %s", gcc, target, err, cc.tool)
+	}
+	for range 2 {
+		cmd := exec.Command(gcc, "-O2", "-c", src, "-o", filepath.Join(out, "a.o"))
+		cmd.Dir = out
 		cmd.Env = env
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("ccache gcc: %v\n%s", err, out)
+		if b, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("gcc through ccache: %v\n%s", err, b)
 		}
 	}
 	got := cc.stats()
 	if got.Hits != 1 || got.Misses != 1 {
-		t.Errorf("two compilations of one file in two work directories: %+v, want 1 hit and 1 miss", *got)
+		t.Errorf("two compilations of one file: %+v, want 1 hit and 1 miss", *got)
+	}
+	obj, err := os.ReadFile(filepath.Join(out, "a.o"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(obj), src) {
+		t.Errorf("a.o does not hold __FILE__ as the compiler was given it (%s): ccache rewrote the path", src)
 	}
 }
 

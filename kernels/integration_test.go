@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/patchtest/patchtest/kernels"
 	"github.com/patchtest/patchtest/vm"
+	"github.com/patchtest/patchtest/vm/setup"
 	"github.com/patchtest/patchtest/vm/vmtest"
 )
 
@@ -190,4 +192,72 @@ func BenchmarkCachedBuild(b *testing.B) {
 			b.Fatal("not a cache hit")
 		}
 	}
+}
+
+// TestIntegrationCompilerCache builds a one-patch series through an
+// empty ccache, forgets the built kernel, builds it again and boots it:
+// the second build takes the patched file from the compiler cache.
+func TestIntegrationCompilerCache(t *testing.T) {
+	vmtest.Integration(t)
+	if _, err := setup.Program(t.Context(), setup.Need{Program: "ccache", Package: "ccache", Why: "to test builds through it"}, false, os.Stderr); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATCHTEST_CCACHE", "")
+	t.Setenv("CCACHE_REMOTE_STORAGE", "")
+	t.Setenv("CCACHE_DIR", filepath.Join(t.TempDir(), "ccache"))
+	// A comment no earlier run has built, so the kernel is not cached.
+	nonce := fmt.Sprintf("%d", time.Now().UnixNano())
+	series := filepath.Join(t.TempDir(), "0001-nonce.patch")
+	os.WriteFile(series, []byte(`Subject: [PATCH] splice: a comment (patchtest ccache test `+nonce+`)
+
+---
+--- a/fs/splice.c
++++ b/fs/splice.c
+@@ -1,3 +1,4 @@
++// patchtest ccache test `+nonce+`
+ // SPDX-License-Identifier: GPL-2.0-only
+ /*
+  * "splice": joining two ropes together by interweaving their strands.
+`), 0o644)
+	req := kernels.Request{Patches: series}
+	first := buildKernel(t, req)
+	defer os.RemoveAll(first.Dir)
+	if c := first.CompilerCache; c == nil || c.Misses == 0 || c.Dir != os.Getenv("CCACHE_DIR") {
+		t.Fatalf("first build through an empty ccache in %s: %+v, want misses there", os.Getenv("CCACHE_DIR"), c)
+	}
+	if spliceServed(t, first.Dir) {
+		t.Errorf("first build: fs/splice.c came from an empty cache")
+	}
+	os.RemoveAll(first.Dir)
+	second := buildKernel(t, req)
+	defer os.RemoveAll(second.Dir)
+	if second.Cached {
+		t.Fatal("second build was found in the kernel cache after it was removed")
+	}
+	if c := second.CompilerCache; c == nil || c.Hits == 0 {
+		t.Fatalf("second build: %+v, want hits", c)
+	}
+	if !spliceServed(t, second.Dir) {
+		t.Errorf("second build compiled fs/splice.c again; ccache.log:\n%s", mustRead(t, filepath.Join(second.Dir, "ccache.log")))
+	}
+	if got := bootUname(t, second.BzImage); !strings.HasPrefix(got, "6.12") {
+		t.Errorf("uname -rv = %q", got)
+	}
+}
+
+// spliceServed says whether the build in dir took fs/splice.c from the
+// compiler cache, from the ccache.log kept with it.
+func spliceServed(t *testing.T, dir string) bool {
+	t.Helper()
+	file, hit := "", false
+	for _, line := range strings.Split(mustRead(t, filepath.Join(dir, "ccache.log")), "\n") {
+		if f, ok := strings.CutPrefix(line, "# "); ok {
+			file = f
+			continue
+		}
+		if strings.HasSuffix(file, "fs/splice.c") && (line == "direct_cache_hit" || line == "preprocessed_cache_hit") {
+			hit = true
+		}
+	}
+	return hit
 }

@@ -37,7 +37,7 @@ func (b *Builder) make(ctx context.Context, src, out string, log io.Writer, cc *
 	args := []string{"-C", src, "O=" + out, "ARCH=x86_64", fmt.Sprintf("-j%d", b.jobs())}
 	env := makeEnv()
 	if cc != nil {
-		env = append(env, cc.env(b.workRoot())...)
+		env = append(env, cc.env()...)
 	}
 	cmd := exec.CommandContext(ctx, "make", append(args, targets...)...)
 	cmd.Env = env
