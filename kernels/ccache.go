@@ -106,6 +106,11 @@ func (c *compilerCache) env() []string {
 		"CCACHE_DIR=" + c.dir,
 		"CCACHE_STATSLOG=" + c.statsLog,
 		"CCACHE_SLOPPINESS=time_macros,include_file_mtime,include_file_ctime",
+		// A miss compiles once: the dependencies come from the
+		// compiler's own -MMD output (Kbuild passes -Wp,-MMD), not from
+		// a separate run of the preprocessor, which made a cold build
+		// through ccache about a third slower.
+		"CCACHE_DEPEND=true",
 	}
 }
 
