@@ -628,26 +628,12 @@ func spliceCases() []*Case {
 		&Case{
 			ID: "splice/pipesize/shrink-to-held", Desc: "a pipe holding two pages spliced from a file shrunk to two pages (F_SETPIPE_SZ): it fits exactly, and the data stays",
 			Calls: "splice(file, w, 8 KiB); fcntl(w, F_SETPIPE_SZ, 8 KiB); read(r)",
-			Run: func(t *T) Observation {
-				r, w := t.Pipe(0)
-				data := Pattern(2*page, 128)
-				_, f := t.File("f", data, unix.O_RDONLY)
-				n, err := splice(f, nil, w, nil, len(data), 0)
-				sz, serr := unix.FcntlInt(uintptr(w), unix.F_SETPIPE_SZ, 2*page)
-				return Seq(res(n, err), res(sz, serr), Intact(readAll(r, pipeHolds(r)), data[:max(n, 0)]).Value)
-			},
+			Run:   func(t *T) Observation { return spliceThenShrink(t, 2, 128) },
 		},
 		&Case{
 			ID: "splice/pipesize/shrink-below-held", Desc: "a pipe holding three pages spliced from a file shrunk to two (F_SETPIPE_SZ): refused, the data stays",
 			Calls: "splice(file, w, 12 KiB); fcntl(w, F_SETPIPE_SZ, 8 KiB); read(r)",
-			Run: func(t *T) Observation {
-				r, w := t.Pipe(0)
-				data := Pattern(3*page, 129)
-				_, f := t.File("f", data, unix.O_RDONLY)
-				n, err := splice(f, nil, w, nil, len(data), 0)
-				sz, serr := unix.FcntlInt(uintptr(w), unix.F_SETPIPE_SZ, 2*page)
-				return Seq(res(n, err), res(sz, serr), Intact(readAll(r, pipeHolds(r)), data[:max(n, 0)]).Value)
-			},
+			Run:   func(t *T) Observation { return spliceThenShrink(t, 3, 129) },
 		},
 		&Case{
 			ID: "splice/socket/empty-pipe-nonblock", Desc: "an empty pipe with a writer spliced into an AF_UNIX socket with SPLICE_F_NONBLOCK",
@@ -799,4 +785,16 @@ func spliceCases() []*Case {
 		},
 	)
 	return cases
+}
+
+// spliceThenShrink splices pages pages of a file into a pipe, shrinks the
+// pipe to two pages with F_SETPIPE_SZ and reads it: what the splice and
+// the resize return, and whether the data stayed.
+func spliceThenShrink(t *T, pages int, seed byte) Observation {
+	r, w := t.Pipe(0)
+	data := Pattern(pages*page, seed)
+	_, f := t.File("f", data, unix.O_RDONLY)
+	n, err := splice(f, nil, w, nil, len(data), 0)
+	sz, serr := unix.FcntlInt(uintptr(w), unix.F_SETPIPE_SZ, 2*page)
+	return Seq(res(n, err), res(sz, serr), Intact(readAll(r, pipeHolds(r)), data[:max(n, 0)]).Value)
 }
