@@ -67,6 +67,12 @@ type Run struct {
 		Rounds     int           `yaml:"rounds"`
 		SampleTime time.Duration `yaml:"sample_time"`
 	} `yaml:"perf"`
+	// Fuzz fuzzes both kernels with the same programs after the
+	// catalogue: for Duration (none when zero), programs from Seed.
+	Fuzz struct {
+		Duration time.Duration `yaml:"duration"`
+		Seed     uint64        `yaml:"seed"`
+	} `yaml:"fuzz"`
 	Out string `yaml:"out"`
 }
 
@@ -216,6 +222,9 @@ func (r *Run) check() error {
 	case "", "real", "icount":
 	default:
 		return fmt.Errorf("perf.clock: %q, want real or icount", r.Perf.Clock)
+	}
+	if r.Fuzz.Duration < 0 {
+		return errors.New("fuzz.duration must not be negative")
 	}
 	if r.Perf.Alpha < 0 || r.Perf.Alpha >= 1 {
 		return fmt.Errorf("perf.alpha: %v, want a value in (0, 1), e.g. 0.05", r.Perf.Alpha)

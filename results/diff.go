@@ -208,7 +208,22 @@ func LoadExpect(p string) (*Expect, error) {
 
 func (x Expectation) matches(c Change) bool {
 	ok, _ := path.Match(x.Cases, c.ID)
-	return ok && (x.From == "" || x.From == c.From) && (x.To == "" || x.To == c.To)
+	return ok && outcomeMatches(x.From, c.From) && outcomeMatches(x.To, c.To)
+}
+
+// outcomeMatches says whether an outcome fits a declared one: empty
+// matches anything; one with * or ? is a glob (a fuzz difference's
+// outcomes carry counts and checksums: "-1 *", "* data=*"); else the
+// outcome itself.
+func outcomeMatches(want, got string) bool {
+	if want == "" || want == got {
+		return true
+	}
+	if !strings.ContainsAny(want, "*?") {
+		return false
+	}
+	ok, _ := path.Match(want, got)
+	return ok
 }
 
 // Verdict says how observed changes compare with the declared ones.

@@ -53,7 +53,7 @@ func (r *Record) Markdown() string {
 	}
 	w("")
 	switch {
-	case r.Baseline.Run != nil && len(r.Baseline.Run.Results) == 0:
+	case r.Baseline.Run != nil && len(r.Baseline.Run.Results) == 0 && len(r.Changes) == 0:
 		w("The correctness suites were not run.")
 	case len(r.Changes) == 0:
 		w("No observation changed.")
@@ -106,6 +106,12 @@ func (r *Record) Markdown() string {
 	if pl := r.PeerLines(); len(pl) > 0 {
 		w("")
 		for _, l := range pl {
+			w("%s", l)
+		}
+	}
+	if r.Fuzz != nil {
+		w("")
+		for _, l := range r.Fuzz.Lines() {
 			w("%s", l)
 		}
 	}

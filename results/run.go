@@ -132,7 +132,10 @@ type Record struct {
 	Expect     string      `json:"expect,omitempty"`
 	Verdict    *Verdict    `json:"verdict,omitempty"`
 	Perf       *PerfResult `json:"perf,omitempty"`
-	Dir        string      `json:"dir"`
+	// Fuzz is set when the run fuzzed both kernels with the same
+	// programs (its differences are among Changes).
+	Fuzz *FuzzRun `json:"fuzz,omitempty"`
+	Dir  string   `json:"dir"`
 
 	log *eventLog
 }
@@ -157,6 +160,9 @@ func (r *Record) Failed() bool {
 		return true
 	}
 	if r.PerPatch != nil && r.PerPatch.Failed() {
+		return true
+	}
+	if r.Fuzz != nil && r.Fuzz.Fault != nil && r.Fuzz.Fault.Side == Candidate {
 		return true
 	}
 
@@ -281,6 +287,9 @@ func (r *Record) Write(dir string) error {
 		return err
 	}
 	if err := renameio.WriteFile(filepath.Join(r.Dir, "report.md"), []byte(r.Markdown()), 0o644); err != nil {
+		return err
+	}
+	if err := r.writeFuzz(); err != nil {
 		return err
 	}
 	j, err := r.JUnit()

@@ -23,6 +23,8 @@ func TestRunSchema(t *testing.T) {
 		{Index: 2, Total: 2, Name: "0002.patch", Subject: "b", Status: PatchNoBuild, Reason: "fs/splice.c:1: error: x"},
 	}}
 	r.PerPatch.BuildMatrix(r.Baseline.Run.Results)
+	r.Fuzz = sampleFuzz()
+	r.Fuzz.Fault = &FuzzFault{Side: Candidate, Error: "kernel panic", Program: r.Fuzz.Differences[0].Program}
 	if err := r.Validate(); err != nil {
 		t.Fatalf("a record does not validate against its own schema: %v", err)
 	}

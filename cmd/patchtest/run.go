@@ -46,6 +46,10 @@ type runFlags struct {
 	gitRange   string
 	peer       []string
 	peerSource string
+	fuzz       time.Duration
+	fuzzSeed   uint64
+	// fuzzOnly is patchtest fuzz: no catalogue, --time and --seed.
+	fuzzOnly bool
 }
 
 func (f *runFlags) register(fl *pflag.FlagSet) {
@@ -118,6 +122,8 @@ not be done (a harness or host problem, not the kernel's).`,
 	f.register(fl)
 	f.registerSelection(fl)
 	f.registerPeer(fl)
+	fl.DurationVar(&f.fuzz, "fuzz", 0, "after the catalogue, fuzz both kernels with the same generated programs this long (e.g. 2m) and report every difference, minimized, with a C reproducer (default: the configuration's, none)")
+	fl.Uint64Var(&f.fuzzSeed, "fuzz-seed", 0, "seed of the fuzzing programs (default: the configuration's, 1)")
 	return c
 }
 
@@ -249,6 +255,22 @@ func (f *runFlags) given(fl *pflag.FlagSet, perfOnly bool) pipeline.Flags {
 	}
 	if fl.Changed("clock") {
 		g.Clock = &f.clock
+	}
+	for _, name := range []string{"fuzz", "time"} {
+		if fl.Lookup(name) != nil && fl.Changed(name) {
+			g.Fuzz = &f.fuzz
+		}
+	}
+	for _, name := range []string{"fuzz-seed", "seed"} {
+		if fl.Lookup(name) != nil && fl.Changed(name) {
+			g.FuzzSeed = &f.fuzzSeed
+		}
+	}
+	if f.fuzzOnly {
+		g.FuzzOnly = true
+		if g.Fuzz == nil {
+			g.Fuzz = &f.fuzz
+		}
 	}
 	return g
 }

@@ -1,6 +1,6 @@
 // Package entry is the guest program's entry point: init as PID 1, the
 // agent it starts, and the commands the host runs in the guest (suites,
-// perf, gcov, sysrq). The guest binary built from source is only this;
+// perf, fuzz, gcov, sysrq). The guest binary built from source is only this;
 // the patchtest binary is its own guest and enters here when it runs as
 // the guest's /init (InGuest).
 package entry
@@ -17,6 +17,7 @@ import (
 	"github.com/patchtest/patchtest/guest/pid1"
 	"github.com/patchtest/patchtest/guest/proto"
 	"github.com/patchtest/patchtest/suites"
+	"github.com/patchtest/patchtest/suites/fuzz"
 	"github.com/patchtest/patchtest/suites/perf"
 )
 
@@ -47,6 +48,9 @@ func Main() {
 	}
 	if len(os.Args) > 2 && os.Args[1] == "perf" {
 		os.Exit(runPerf(os.Args[2:]))
+	}
+	if len(os.Args) > 2 && os.Args[1] == "fuzz" {
+		os.Exit(runFuzz(os.Args[2:]))
 	}
 	if len(os.Args) > 2 && os.Args[1] == "gcov" {
 		os.Exit(runGcov(os.Args[2], os.Args[3:]))
@@ -99,6 +103,26 @@ func runPerf(args []string) int {
 	}
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "perf: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+// runFuzz is `fuzz serve` (programs on standard input, traces on
+// standard output, one worker process each) and `fuzz worker` (one
+// program on standard input).
+func runFuzz(args []string) int {
+	var err error
+	switch args[0] {
+	case "serve":
+		err = fuzz.Serve(context.Background(), "/proc/self/exe", os.Stdin, os.Stdout)
+	case "worker":
+		err = fuzz.Worker(os.Stdin, os.Stdout)
+	default:
+		err = fmt.Errorf("usage: fuzz serve | fuzz worker")
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "fuzz: %v\n", err)
 		return 1
 	}
 	return 0

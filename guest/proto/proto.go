@@ -44,6 +44,8 @@ var (
 	SuitesRun = []string{Init, "suites", "run", "--ack"}
 	// PerfServe answers perf requests on stdin with samples on stdout.
 	PerfServe = []string{Init, "perf", "serve"}
+	// FuzzServe answers programs on stdin with their traces on stdout.
+	FuzzServe = []string{Init, "fuzz", "serve"}
 )
 
 // Sysrq is the command that asks the kernel for the magic SysRq actions

@@ -46,6 +46,7 @@ func FromConfig(cfg *configs.Run, dir string) Options {
 		o.setPerf(l, cfg.Perf.Rounds, cfg.Perf.SampleTime)
 	}
 	o.Benchmarks = cfg.Perf.Benchmarks
+	o.Fuzz, o.FuzzSeed = cfg.Fuzz.Duration, cfg.Fuzz.Seed
 	o.PerfStats = results.PerfStats{Alpha: cfg.Perf.Alpha, Threshold: cfg.Perf.ThresholdPct}
 	o.PerfFailPct, o.PerfCountedFailPct = cfg.Perf.FailPct, cfg.Perf.CountedFailPct
 	o.RequireKVM = cfg.Perf.RequireKVM
@@ -129,6 +130,11 @@ type Flags struct {
 	// tree the kselftests are built from.
 	Peer       []string
 	PeerSource *string
+	// Fuzz is how long to fuzz both kernels; FuzzSeed seeds the
+	// programs. FuzzOnly leaves the catalogue out (patchtest fuzz).
+	Fuzz     *time.Duration
+	FuzzSeed *uint64
+	FuzzOnly bool
 }
 
 // Configure is the one place where the command line overrides a run
@@ -231,7 +237,22 @@ func Configure(cfg *configs.Run, dir string, boot vm.BootOptions, f Flags) (Opti
 	if f.Out != nil {
 		o.OutDir = *f.Out
 	}
-	o.SkipSuites = f.PerfOnly
+	o.SkipSuites = f.PerfOnly || f.FuzzOnly
+	if f.Fuzz != nil {
+		o.Fuzz = *f.Fuzz
+	}
+	if f.FuzzSeed != nil {
+		o.FuzzSeed = *f.FuzzSeed
+	}
+	if o.Fuzz < 0 {
+		return bad("--fuzz %v: want a duration such as 2m, or 0 for none", o.Fuzz)
+	}
+	if f.FuzzOnly && o.Fuzz == 0 {
+		return bad("--time %v: patchtest fuzz needs a duration such as 2m", o.Fuzz)
+	}
+	if o.Fuzz > 0 && o.PerPatch {
+		return bad("--fuzz compares two kernels; it cannot go with --per-patch")
+	}
 	level := cfg.Perf.Level
 	if f.Perf != nil {
 		level = *f.Perf

@@ -93,6 +93,10 @@ type Options struct {
 	// PeerSource is the kernel source tree the kselftests are built
 	// from; the candidate's own tree when empty.
 	PeerSource string
+	// Fuzz is how long to fuzz both kernels with the same programs after
+	// the catalogue (no fuzzing when zero); FuzzSeed seeds the programs.
+	Fuzz     time.Duration
+	FuzzSeed uint64
 }
 
 // shardOf narrows o to its shard: the selected cases and benchmarks
@@ -297,12 +301,19 @@ func execute(ctx context.Context, o Options) (*results.Record, *resolved, error)
 		wg.Wait()
 		runErr = errors.Join(errs...)
 	}
+	var fuzzErr error
+	if o.Fuzz > 0 && runErr == nil && ctx.Err() == nil {
+		fuzzErr = runFuzz(ctx, o, boots, rec, emit)
+	}
 	rec.Baseline, rec.Candidate = *sides[0], *sides[1]
 	rec.Changes = results.Diff(rec.Baseline.Run.Results, rec.Candidate.Run.Results)
+	if rec.Fuzz != nil {
+		rec.Changes = append(rec.Changes, rec.Fuzz.Changes()...)
+	}
 	rec.NotComparable = results.NotComparable(rec.Baseline.Run.Results, rec.Candidate.Run.Results)
 	rec.Mismatch = results.CompareKernels(&rec.Baseline, &rec.Candidate, kcfgs[0], kcfgs[1])
 	compareTreeConfigs(rec.TreeBase, kcfgs[0], kcfgs[1])
-	if expect != nil && !o.SkipSuites {
+	if expect != nil && (!o.SkipSuites || rec.Fuzz != nil) {
 		v := expect.Check(rec.Changes, results.Compared(rec.Baseline.Run.Results, rec.Candidate.Run.Results))
 		rec.Verdict = &v
 	}
@@ -340,7 +351,7 @@ func execute(ctx context.Context, o Options) (*results.Record, *resolved, error)
 	if runErr != nil {
 		return rec, res, runErr
 	}
-	return rec, res, perfErr
+	return rec, res, errors.Join(fuzzErr, perfErr)
 }
 
 func firstLine(s string) string {

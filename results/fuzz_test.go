@@ -1,0 +1,108 @@
+package results
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/patchtest/patchtest/suites/fuzz"
+)
+
+func sampleFuzz() *FuzzRun {
+	p := fuzz.Prog{Calls: []fuzz.Call{
+		{Op: "pipe2", Args: []int64{0, 1, 0x800}},
+		{Op: "mmap", Args: []int64{0, 1}},
+		{Op: "vmsplice", Args: []int64{1, 0, 0, 4096, 1, 0}},
+		{Op: "poke", Args: []int64{0, 0, 0}},
+		{Op: "read", Args: []int64{0, 4096}},
+	}}
+	id := "fuzz/read/" + p.Shape()
+	return &FuzzRun{Seed: 1, Programs: 10, Coverage: "outcome signatures", Differences: []FuzzDifference{{
+		ID: id, Step: 4, Call: p.Calls[4].String(), Program: p, Original: 9, File: FuzzFile(id),
+		Baseline:  fuzz.Trace{"0 pipe2(r0, r1, O_NONBLOCK) = 0", "1 mmap(b0, 1) = 0", "2 vmsplice(r1, b0, 0, 4096, 1, 0) = 4096 buf=1", "3 poke(b0, 0, 0) = 0", "4 read(r0, 4096) = 4096 data=aaaaaaaa"},
+		Candidate: fuzz.Trace{"0 pipe2(r0, r1, O_NONBLOCK) = 0", "1 mmap(b0, 1) = 0", "2 vmsplice(r1, b0, 0, 4096, 1, 0) = 4096 buf=1", "3 poke(b0, 0, 0) = 0", "4 read(r0, 4096) = 4096 data=bbbbbbbb"},
+		CSource:   fuzz.CSource(p, "test", nil),
+	}}}
+}
+
+func TestFuzzDifferenceChange(t *testing.T) {
+	f := sampleFuzz()
+	c := f.Changes()
+	if len(c) != 1 || c[0].ID != "fuzz/read/pipe2-mmap-vmsplice-poke-read" || c[0].From != "4096 data=aaaaaaaa" || c[0].To != "4096 data=bbbbbbbb" {
+		t.Fatalf("changes %+v", c)
+	}
+	// A trace that ends early: the missing line is named.
+	d := f.Differences[0]
+	d.Candidate = d.Candidate[:4]
+	if got := d.Change().To; got != "(no line)" {
+		t.Errorf("short trace: to %q", got)
+	}
+}
+
+// expect.yaml declares fuzz differences by ID glob and outcome glob;
+// an exact outcome still matches only itself.
+func TestExpectOutcomeGlobs(t *testing.T) {
+	ch := sampleFuzz().Changes()[0]
+	for _, tc := range []struct {
+		x    Expectation
+		want bool
+	}{
+		{Expectation{Cases: "fuzz/read/*vmsplice*", From: "* data=*", To: "* data=*"}, true},
+		{Expectation{Cases: "fuzz/read/*"}, true},
+		{Expectation{Cases: "fuzz/read/*", To: "-1 *"}, false},
+		{Expectation{Cases: "fuzz/splice/*"}, false},
+		{Expectation{Cases: "fuzz/read/*", From: "4096 data=aaaaaaaa"}, true},
+		{Expectation{Cases: "fuzz/read/*", From: "4096"}, false},
+	} {
+		if got := tc.x.matches(ch); got != tc.want {
+			t.Errorf("%+v matches %v: %v, want %v", tc.x, ch, got, tc.want)
+		}
+	}
+	e := &Expect{Changes: []Expectation{{Cases: "fuzz/read/*", From: "* data=*", To: "* data=*"}}}
+	v := e.Check([]Change{ch, {ID: "fuzz/splice/pipe2-splice", From: "0", To: "-1 EINVAL"}}, nil)
+	if len(v.Expected) != 1 || len(v.Unexpected) != 1 || v.Unexpected[0].ID != "fuzz/splice/pipe2-splice" || len(v.Unmet) != 0 {
+		t.Errorf("verdict %+v", v)
+	}
+}
+
+// The record carries fuzzing everywhere: the change fails a run with no
+// expect.yaml, the report shows both traces and the reproducer, and the
+// run folder holds the C file.
+func TestFuzzInRecord(t *testing.T) {
+	r := NewRecord("")
+	r.Fuzz = sampleFuzz()
+	r.Changes = r.Fuzz.Changes()
+	r.Baseline.Run, r.Candidate.Run = &SuiteRun{}, &SuiteRun{}
+	if !r.Failed() {
+		t.Error("an undeclared fuzz difference does not fail the run")
+	}
+	md := r.Markdown()
+	for _, want := range []string{"fuzz/read/pipe2-mmap-vmsplice-poke-read", "- 4 read(r0, 4096) = 4096 data=aaaaaaaa", "+ 4 read(r0, 4096) = 4096 data=bbbbbbbb", "reproducer: fuzz/read_pipe2-mmap-vmsplice-poke-read.c", "10 programs"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("report lacks %q:\n%s", want, md)
+		}
+	}
+	dir := t.TempDir()
+	if err := r.Write(dir); err != nil {
+		t.Fatal(err)
+	}
+	src, err := os.ReadFile(filepath.Join(r.Dir, r.Fuzz.Differences[0].File))
+	if err != nil || !strings.Contains(string(src), `begin(4, "read(r0, 4096)")`) {
+		t.Errorf("reproducer in the run folder: %v\n%s", err, src)
+	}
+	back, err := LoadRecord(r.Dir)
+	if err != nil || back.Fuzz == nil || len(back.Fuzz.Differences) != 1 {
+		t.Fatalf("run.json round trip: %v %+v", err, back)
+	}
+	// A candidate lost under a program fails the run; the baseline's alone does not.
+	r.Changes, r.Fuzz.Differences = nil, nil
+	r.Fuzz.Fault = &FuzzFault{Side: Baseline, Error: "panic"}
+	if r.Failed() {
+		t.Error("a baseline lost under a program fails the run")
+	}
+	r.Fuzz.Fault.Side = Candidate
+	if !r.Failed() {
+		t.Error("a candidate lost under a program does not fail the run")
+	}
+}

@@ -1,0 +1,238 @@
+package fuzz
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/patchtest/patchtest/vm/setup"
+)
+
+// The test binary is its own fuzz worker when this is set: the tests
+// run programs as the guest does, one process each.
+const workerEnv = "PATCHTEST_FUZZ_TEST_WORKER"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(workerEnv) != "" {
+		if err := Worker(os.Stdin, os.Stdout); err != nil {
+			os.Stderr.WriteString(err.Error() + "\n")
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// runHost runs p in a worker process on this host's kernel.
+func runHost(t *testing.T, p Prog) Trace {
+	t.Helper()
+	b, _ := json.Marshal(p)
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = append(os.Environ(), workerEnv+"=1", "GODEBUG=asyncpreemptoff=1")
+	cmd.Stdin = bytes.NewReader(b)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("worker on %s: %v", b, err)
+	}
+	return Trace(strings.Split(strings.TrimRight(string(out), "\n"), "\n"))
+}
+
+func TestGeneratorDeterministic(t *testing.T) {
+	a, b := NewGenerator(7), NewGenerator(7)
+	other := NewGenerator(8)
+	same := 0
+	for range 500 {
+		p, q, r := a.Generate(), b.Generate(), other.Generate()
+		if err := p.Check(); err != nil {
+			t.Fatalf("generated %v: %v", p, err)
+		}
+		if m := a.Mutate(p); m.Check() != nil || len(m.Calls) > MaxCalls {
+			t.Fatalf("mutated %v into %v: %v", p, m, m.Check())
+		}
+		b.Mutate(q)
+		if p.Hash() != q.Hash() {
+			t.Fatalf("seed 7 gave %v and %v", p, q)
+		}
+		if p.Hash() == r.Hash() {
+			same++
+		}
+	}
+	if same > 10 {
+		t.Errorf("seeds 7 and 8 gave %d of 500 programs alike", same)
+	}
+}
+
+func TestGeneratorReachesEveryOperation(t *testing.T) {
+	g := NewGenerator(1)
+	seen := map[string]bool{}
+	for range 3000 {
+		for _, c := range g.Generate().Calls {
+			seen[c.Op] = true
+		}
+	}
+	for _, op := range Ops() {
+		if !seen[op] {
+			t.Errorf("3000 programs never call %s", op)
+		}
+	}
+}
+
+func TestCallString(t *testing.T) {
+	for _, tc := range []struct {
+		c    Call
+		want string
+	}{
+		{Call{"splice", []int64{0, NoOff, 3, 0, 4096, spliceNonblock | spliceMore}}, "splice(r0, NULL, r3, &0, 4096, NONBLOCK|MORE)"},
+		{Call{"splice", []int64{0, 5, 1, NoOff, -1, 0x80000010}}, "splice(r0, &5, r1, NULL, -1, 0x80000010)"},
+		{Call{"vmsplice", []int64{1, 2, 100, 4097, 3, spliceGift}}, "vmsplice(r1, b2, 100, 4097, 3, GIFT)"},
+		{Call{"pipe2", []int64{0, 1, oNONBLOCK | oDIRECT}}, "pipe2(r0, r1, O_NONBLOCK|O_DIRECT)"},
+		{Call{"pwritev2", []int64{2, 1, -1, rwfNOWAIT | 0x80}}, "pwritev2(r2, 1, -1, RWF_NOWAIT|0x80)"},
+	} {
+		if got := tc.c.String(); got != tc.want {
+			t.Errorf("got %q, want %q", got, tc.want)
+		}
+	}
+}
+
+func TestCheckRefuses(t *testing.T) {
+	for _, p := range []Prog{
+		{Calls: []Call{{"nosuch", nil}}},
+		{Calls: []Call{{"close", []int64{}}}},
+		{Calls: []Call{{"close", []int64{FdSlots}}}},
+		{Calls: []Call{{"poke", []int64{BufSlots, 0, 0}}}},
+	} {
+		if p.Check() == nil {
+			t.Errorf("%v passed Check", p)
+		}
+	}
+}
+
+func TestFirstDiff(t *testing.T) {
+	a := Trace{"0 x() = 0", "1 y() = 4096"}
+	for _, tc := range []struct {
+		b    Trace
+		want int
+	}{
+		{Trace{"0 x() = 0", "1 y() = 4096"}, -1},
+		{Trace{"0 x() = 0", "1 y() = -1 EAGAIN"}, 1},
+		{Trace{"0 x() = 0"}, 1},
+		{Trace{"0 x() = -1 EBADF", "1 y() = 4096"}, 0},
+	} {
+		if got := FirstDiff(a, tc.b); got != tc.want {
+			t.Errorf("FirstDiff(%q, %q) = %d, want %d", a, tc.b, got, tc.want)
+		}
+	}
+	if c, o := Step("3 splice(r0, NULL, r1, NULL, 1, 0) = -1 EAGAIN"); c != "splice(r0, NULL, r1, NULL, 1, 0)" || o != "-1 EAGAIN" {
+		t.Errorf("Step: %q %q", c, o)
+	}
+	if Op("3 splice(r0) = 1") != "splice" || Class("-1 EAGAIN") != "EAGAIN" || Class("4096 data=1") != "value" || Class("blocked") != "blocked" {
+		t.Error("Op or Class")
+	}
+}
+
+// A known program on this host's kernel: the data vmsplice hands a pipe
+// reads back with the buffer's checksum, and the pipe is empty after.
+func TestExecuteKnownProgram(t *testing.T) {
+	p := Prog{Calls: []Call{
+		{"pipe2", []int64{0, 1, oNONBLOCK}},
+		{"mmap", []int64{0, 1}},
+		{"vmsplice", []int64{1, 0, 0, 4096, 1, 0}},
+		{"fionread", []int64{0}},
+		{"read", []int64{0, 65536}},
+		{"read", []int64{0, 1}},
+		{"close", []int64{0}},
+		{"close", []int64{0}},
+		{"tee", []int64{5, 6, 1, 0}},
+	}}
+	page := make([]byte, 4096)
+	fill(page, 100)
+	tr := runHost(t, p)
+	want := []string{
+		"0 pipe2(r0, r1, O_NONBLOCK) = 0",
+		"1 mmap(b0, 1) = 0",
+		"2 vmsplice(r1, b0, 0, 4096, 1, 0) = 4096 buf=" + hex8(Sum(page)),
+		"3 fionread(r0) = 0 n=4096",
+		"4 read(r0, 65536) = 4096 data=" + hex8(Sum(page)),
+		"5 read(r0, 1) = -1 EAGAIN",
+		"6 close(r0) = 0",
+		"7 close(r0) = -1 EBADF",
+		"8 tee(r5, r6, 1, 0) = -1 EBADF",
+	}
+	if !slices.Equal(tr, want) {
+		t.Errorf("trace:\n%s\nwant:\n%s", strings.Join(tr, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+func hex8(v uint32) string {
+	const digits = "0123456789abcdef"
+	b := make([]byte, 8)
+	for i := 7; i >= 0; i-- {
+		b[i] = digits[v&15]
+		v >>= 4
+	}
+	return string(b)
+}
+
+// Generated programs run twice on one kernel give the same trace, and
+// their C reproducers, built with gcc -static, print that trace too.
+func TestCSourceMatchesExecute(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds C programs")
+	}
+	gcc, err := setup.Program(t.Context(), setup.Need{Program: "gcc", Package: "build-essential", Why: "to build the fuzzer's C reproducers"}, false, os.Stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := NewGenerator(42)
+	dir := t.TempDir()
+	compared := 0
+	for i := range 60 {
+		p := g.Generate()
+		a := runHost(t, p)
+		if slices.ContainsFunc(a, func(l string) bool { return strings.HasSuffix(l, "= blocked") }) {
+			continue // 2 s each; the bound is the C's alarm, tested by the known program below
+		}
+		if b := runHost(t, p); !slices.Equal(a, b) {
+			t.Errorf("program %d ran twice gave\n%s\nand\n%s", i, strings.Join(a, "\n"), strings.Join(b, "\n"))
+			continue
+		}
+		src := filepath.Join(dir, "r.c")
+		bin := filepath.Join(dir, "r")
+		os.WriteFile(src, []byte(CSource(p, "test program", nil)), 0o644)
+		if out, err := exec.CommandContext(context.Background(), gcc, "-static", "-O1", "-Wall", "-Werror", "-o", bin, src).CombinedOutput(); err != nil {
+			t.Fatalf("gcc: %v\n%s\n%s", err, out, CSource(p, "", nil))
+		}
+		out, err := exec.Command(bin).Output()
+		if err != nil {
+			t.Fatalf("reproducer: %v", err)
+		}
+		c := Trace(strings.Split(strings.TrimRight(string(out), "\n"), "\n"))
+		if d := FirstDiff(a, c); d >= 0 {
+			t.Errorf("program %d: Go and C differ at line %d:\nGo: %s\nC:  %s\n%s", i, d, a.Line(d), c.Line(d), CSource(p, "", nil))
+		}
+		compared++
+	}
+	if compared < 40 {
+		t.Errorf("only %d of 60 programs compared", compared)
+	}
+}
+
+// A program that blocks is traced "blocked" at the call, by the worker
+// and by its reproducer alike.
+func TestBlockedCall(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits for the bound")
+	}
+	p := Prog{Calls: []Call{{"pipe2", []int64{0, 1, 0}}, {"read", []int64{0, 1}}, {"close", []int64{0}}}}
+	tr := runHost(t, p)
+	want := Trace{"0 pipe2(r0, r1, 0) = 0", "1 read(r0, 1) = blocked"}
+	if !slices.Equal(tr, want) {
+		t.Errorf("trace %q, want %q", tr, want)
+	}
+}

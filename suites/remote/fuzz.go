@@ -1,0 +1,446 @@
+package remote
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/patchtest/patchtest/guest/proto"
+	"github.com/patchtest/patchtest/results"
+	"github.com/patchtest/patchtest/suites/fuzz"
+	"github.com/patchtest/patchtest/vm"
+)
+
+// FuzzOptions configure a differential fuzzing run.
+type FuzzOptions struct {
+	Baseline, Candidate vm.BootOptions
+	// Duration is the time spent generating and running programs;
+	// confirming and minimizing the differences found comes after it.
+	Duration time.Duration
+	Seed     uint64
+	// CorpusFile keeps the programs that reached new outcomes, across
+	// runs; none when empty.
+	CorpusFile string
+	// MaxDifferences bounds how many distinct differences are minimized
+	// (DefaultMaxDifferences when zero).
+	MaxDifferences int
+	// Notice receives a line now and then.
+	Notice func(string)
+}
+
+// Fuzzing's bounds.
+const (
+	DefaultMaxDifferences = 12
+	// minimizeTries bounds the programs run to minimize one difference.
+	minimizeTries = 120
+	// programBound is how long the host waits for a program's trace: the
+	// guest's own bounds, and slack for a slow TCG guest.
+	programBound = fuzz.Bound + 40*time.Second
+	corpusMax    = 4000
+)
+
+// RunFuzz boots both kernels and runs the same programs on each, both at
+// once, until o.Duration is spent; each difference in their traces is
+// confirmed (a program whose trace changes between two runs on one kernel
+// is flaky, never a finding), minimized and given a C reproducer. A
+// kernel lost under a program ends the run with Fault set; the error is
+// the harness's.
+func RunFuzz(ctx context.Context, o FuzzOptions) (*results.FuzzRun, error) {
+	notice := o.Notice
+	if notice == nil {
+		notice = func(string) {}
+	}
+	if o.MaxDifferences <= 0 {
+		o.MaxDifferences = DefaultMaxDifferences
+	}
+	run := &results.FuzzRun{Seed: o.Seed, Budget: o.Duration, CorpusFile: o.CorpusFile,
+		Coverage: "outcome signatures: no KCOV in the guest kernel"}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	// Guest time counts instructions: a blocked call costs the guest's
+	// bound in its own time, not the host's, and timing cannot reach a
+	// trace.
+	for _, b := range []*vm.BootOptions{&o.Baseline, &o.Candidate} {
+		if b.Clock == "" {
+			b.Clock = vm.Instructions
+		}
+	}
+	sides := []*fuzzSide{{role: results.Baseline}, {role: results.Candidate}}
+	errs := make([]error, 2)
+	var wg sync.WaitGroup
+	for i, b := range []vm.BootOptions{o.Baseline, o.Candidate} {
+		wg.Go(func() { errs[i] = sides[i].start(ctx, b) })
+	}
+	wg.Wait()
+	defer func() {
+		for _, s := range sides {
+			s.close()
+		}
+	}()
+	for i, err := range errs {
+		if err != nil {
+			return run, &SideError{Side: sides[i].role, Err: err}
+		}
+	}
+	f := &fuzzer{o: o, run: run, sides: sides, gen: fuzz.NewGenerator(o.Seed), seen: map[string]bool{}, sigs: map[string]bool{}}
+	corpus := loadCorpus(o.CorpusFile)
+	f.replay = len(corpus)
+	start := time.Now()
+	deadline := start.Add(o.Duration)
+	var found []pending
+	classes := map[string]bool{}
+	lastNote := start
+	for i := 0; time.Now().Before(deadline); i++ {
+		if ctx.Err() != nil {
+			return run, &vm.Error{Outcome: vm.Interrupted, Msg: "fuzzing interrupted", Err: context.Cause(ctx)}
+		}
+		p := f.next(i, corpus)
+		tr, err := f.both(ctx, p)
+		if err != nil {
+			return f.fault(p, err)
+		}
+		run.Programs++
+		if f.learn(p, tr[1]) && i >= f.replay {
+			corpus = append(corpus, p)
+		}
+		if d := fuzz.FirstDiff(tr[0], tr[1]); d >= 0 {
+			_, bo := fuzz.Step(tr[0].Line(d))
+			_, co := fuzz.Step(tr[1].Line(d))
+			key := fuzz.Op(tr[1].Line(d)) + " " + fuzz.Class(bo) + " " + fuzz.Class(co)
+			if !classes[key] && len(found) < o.MaxDifferences {
+				classes[key] = true
+				found = append(found, pending{p, d})
+			}
+		}
+		if time.Since(lastNote) > 30*time.Second {
+			lastNote = time.Now()
+			notice(fmt.Sprintf("fuzzing: %d programs, %d differences so far", run.Programs, len(found)))
+		}
+	}
+	run.Wall = time.Since(start)
+	run.PerSecond = float64(run.Programs) / run.Wall.Seconds()
+	run.Signatures = len(f.sigs)
+	run.Corpus = len(corpus)
+	for _, pd := range found {
+		d, err := f.settle(ctx, pd)
+		if err != nil {
+			var fe *fuzzErr
+			if errors.As(err, &fe) {
+				return f.fault(fe.p, fe.err)
+			}
+			return run, err
+		}
+		if d == nil {
+			run.Flaky++
+			continue
+		}
+		if slices.ContainsFunc(run.Differences, func(x results.FuzzDifference) bool { return x.ID == d.ID }) {
+			continue
+		}
+		run.Differences = append(run.Differences, *d)
+		notice("fuzzing: difference " + d.ID)
+	}
+	if err := saveCorpus(o.CorpusFile, corpus); err != nil {
+		notice(fmt.Sprintf("fuzz corpus not saved: %v", err))
+	}
+	return run, nil
+}
+
+type pending struct {
+	p    fuzz.Prog
+	step int
+}
+
+type fuzzer struct {
+	o     FuzzOptions
+	run   *results.FuzzRun
+	sides []*fuzzSide
+	gen   *fuzz.Generator
+	seen  map[string]bool // program hashes run
+	sigs  map[string]bool // (operation, outcome class) pairs seen
+	// replay is how many programs of the corpus file run first.
+	replay int
+}
+
+// next is the i-th program: the corpus first, then new programs and
+// variants of kept ones in turn.
+func (f *fuzzer) next(i int, corpus []fuzz.Prog) fuzz.Prog {
+	if i < f.replay {
+		return corpus[i]
+	}
+	if len(corpus) > 0 && i%2 == 1 {
+		return f.gen.Mutate(corpus[int(uint(i*2654435761)%uint(len(corpus)))])
+	}
+	return f.gen.Generate()
+}
+
+// learn records the trace's outcome signatures and reports whether it
+// reached one no earlier program had.
+func (f *fuzzer) learn(p fuzz.Prog, tr fuzz.Trace) bool {
+	h := p.Hash()
+	if f.seen[h] {
+		return false
+	}
+	f.seen[h] = true
+	fresh := false
+	for _, l := range tr {
+		_, out := fuzz.Step(l)
+		sig := fuzz.Op(l) + " " + fuzz.Class(out)
+		if !f.sigs[sig] {
+			f.sigs[sig] = true
+			fresh = true
+		}
+	}
+	return fresh
+}
+
+// fuzzErr is a kernel lost under a program.
+type fuzzErr struct {
+	side int
+	p    fuzz.Prog
+	err  error
+}
+
+func (e *fuzzErr) Error() string { return e.err.Error() }
+
+// both runs p on both kernels at once.
+func (f *fuzzer) both(ctx context.Context, p fuzz.Prog) ([2]fuzz.Trace, error) {
+	var tr [2]fuzz.Trace
+	var errs [2]error
+	var wg sync.WaitGroup
+	for i, s := range f.sides {
+		wg.Go(func() { tr[i], errs[i] = s.exec(ctx, p) })
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			return tr, &fuzzErr{side: i, p: p, err: err}
+		}
+	}
+	return tr, nil
+}
+
+func (f *fuzzer) fault(p fuzz.Prog, err error) (*results.FuzzRun, error) {
+	var fe *fuzzErr
+	if !errors.As(err, &fe) {
+		return f.run, err
+	}
+	var ve *vm.Error
+	if errors.As(fe.err, &ve) && (ve.Outcome == vm.Interrupted || ve.Outcome == vm.Infrastructure) {
+		return f.run, fe.err
+	}
+	f.run.Fault = &results.FuzzFault{Side: f.sides[fe.side].role, Error: fe.err.Error(), Program: p}
+	return f.run, nil
+}
+
+// settle confirms a difference (each kernel gives its own trace again),
+// minimizes it and writes its reproducer; nil when it is flaky.
+func (f *fuzzer) settle(ctx context.Context, pd pending) (*results.FuzzDifference, error) {
+	first, err := f.both(ctx, pd.p)
+	if err != nil {
+		return nil, err
+	}
+	again, err := f.both(ctx, pd.p)
+	if err != nil {
+		return nil, err
+	}
+	if fuzz.FirstDiff(first[0], again[0]) >= 0 || fuzz.FirstDiff(first[1], again[1]) >= 0 || fuzz.FirstDiff(first[0], first[1]) < 0 {
+		return nil, nil
+	}
+	op := fuzz.Op(first[1].Line(fuzz.FirstDiff(first[0], first[1])))
+	var oracleErr error
+	differs := func(q fuzz.Prog) bool {
+		if oracleErr != nil {
+			return false
+		}
+		tr, err := f.both(ctx, q)
+		if err != nil {
+			oracleErr = err
+			return false
+		}
+		d := fuzz.FirstDiff(tr[0], tr[1])
+		return d >= 0 && fuzz.Op(tr[1].Line(d)) == op
+	}
+	min := fuzz.Minimize(pd.p, differs, minimizeTries)
+	if oracleErr != nil {
+		return nil, oracleErr
+	}
+	// The minimized program's traces, twice, must agree with themselves.
+	a, err := f.both(ctx, min)
+	if err != nil {
+		return nil, err
+	}
+	b, err := f.both(ctx, min)
+	if err != nil {
+		return nil, err
+	}
+	step := fuzz.FirstDiff(a[0], a[1])
+	if step < 0 || fuzz.FirstDiff(a[0], b[0]) >= 0 || fuzz.FirstDiff(a[1], b[1]) >= 0 {
+		return nil, nil
+	}
+	call, _ := fuzz.Step(a[1].Line(step))
+	if call == "" {
+		call, _ = fuzz.Step(a[0].Line(step))
+	}
+	id := "fuzz/" + op + "/" + shapeID(min)
+	d := &results.FuzzDifference{ID: id, Step: step, Call: call, Baseline: a[0], Candidate: a[1],
+		Program: min, Original: len(pd.p.Calls), File: results.FuzzFile(id)}
+	notes := []string{
+		fmt.Sprintf("First difference at line %d, %s:", step, call),
+		"  baseline:  " + a[0].Line(step),
+		"  candidate: " + a[1].Line(step),
+		fmt.Sprintf("Minimized from %d calls (seed %d).", len(pd.p.Calls), f.o.Seed),
+	}
+	d.CSource = fuzz.CSource(min, "patchtest fuzz reproducer: "+id, notes)
+	return d, nil
+}
+
+// shapeID is the program's shape, shortened to a digest when long.
+func shapeID(p fuzz.Prog) string {
+	s := p.Shape()
+	if len(s) > 60 {
+		return s[:40] + "-" + p.Hash()
+	}
+	return s
+}
+
+// fuzzSide is one booted kernel with its guest's fuzz server running.
+type fuzzSide struct {
+	role   string
+	m      *vm.Machine
+	req    io.WriteCloser
+	resp   *bufio.Reader
+	stderr *strings.Builder
+}
+
+func (s *fuzzSide) start(ctx context.Context, o vm.BootOptions) error {
+	m, err := vm.Boot(ctx, o)
+	if err != nil {
+		return err
+	}
+	s.m = m
+	reqR, reqW := io.Pipe()
+	respR, respW := io.Pipe()
+	s.req, s.resp, s.stderr = reqW, bufio.NewReaderSize(respR, 1<<20), &strings.Builder{}
+	go func() {
+		code, err := m.Run(ctx, proto.FuzzServe, reqR, respW, s.stderr)
+		if err == nil && code != 0 {
+			err = fmt.Errorf("fuzz server exited %d: %s", code, strings.TrimSpace(s.stderr.String()))
+		}
+		if err == nil {
+			err = io.EOF
+		}
+		respW.CloseWithError(err)
+	}()
+	return nil
+}
+
+// exec runs p in the guest and returns its trace, waiting at most
+// programBound: a kernel that does not answer within it is hung.
+func (s *fuzzSide) exec(ctx context.Context, p fuzz.Prog) (fuzz.Trace, error) {
+	b, _ := json.Marshal(p)
+	type answer struct {
+		res fuzz.Result
+		err error
+	}
+	ch := make(chan answer, 1)
+	go func() {
+		if _, err := s.req.Write(append(b, '\n')); err != nil {
+			ch <- answer{err: err}
+			return
+		}
+		line, err := s.resp.ReadBytes('\n')
+		if err != nil {
+			ch <- answer{err: err}
+			return
+		}
+		var a answer
+		if err := json.Unmarshal(line, &a.res); err != nil {
+			a.err = fmt.Errorf("fuzz server answered %q: %w", line, err)
+		}
+		ch <- a
+	}()
+	timer := time.NewTimer(programBound)
+	defer timer.Stop()
+	select {
+	case a := <-ch:
+		if a.err != nil {
+			if fault := s.m.Err(); fault != nil {
+				return nil, fault
+			}
+			return nil, &vm.Error{Outcome: vm.Infrastructure, Msg: "fuzz server", Err: a.err}
+		}
+		if a.res.Error != "" {
+			return nil, &vm.Error{Outcome: vm.Infrastructure, Msg: "fuzz worker: " + a.res.Error}
+		}
+		return a.res.Trace, nil
+	case <-timer.C:
+		return nil, &vm.Error{Outcome: vm.NoOutput, Msg: fmt.Sprintf("no trace within %v: the kernel hung under the program", programBound)}
+	case <-ctx.Done():
+		return nil, &vm.Error{Outcome: vm.Interrupted, Msg: "fuzzing interrupted", Err: context.Cause(ctx)}
+	}
+}
+
+func (s *fuzzSide) close() {
+	if s.m == nil {
+		return
+	}
+	s.req.Close()
+	s.m.Close()
+	s.m = nil
+}
+
+// loadCorpus reads a corpus file (one program per line); none, or a
+// file that cannot be read, is an empty corpus.
+func loadCorpus(path string) []fuzz.Prog {
+	if path == "" {
+		return nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil
+	}
+	var out []fuzz.Prog
+	for _, l := range strings.Split(string(b), "\n") {
+		var p fuzz.Prog
+		if json.Unmarshal([]byte(l), &p) == nil && p.Check() == nil && len(p.Calls) > 0 {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// saveCorpus writes the corpus, each program once, the newest kept when
+// it outgrows corpusMax.
+func saveCorpus(path string, corpus []fuzz.Prog) error {
+	if path == "" {
+		return nil
+	}
+	seen := map[string]bool{}
+	var lines []string
+	for i := len(corpus) - 1; i >= 0 && len(lines) < corpusMax; i-- {
+		if h := corpus[i].Hash(); !seen[h] {
+			seen[h] = true
+			b, _ := json.Marshal(corpus[i])
+			lines = append(lines, string(b))
+		}
+	}
+	slices.Reverse(lines)
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
