@@ -7,12 +7,14 @@ import (
 	"fmt"
 	"os"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 
 	"gopkg.in/yaml.v3"
 
 	"github.com/patchtest/patchtest/suites"
+	"github.com/patchtest/patchtest/suites/fuzz"
 )
 
 // CaseOutcome renders a case result as one comparable string: the observation
@@ -291,10 +293,19 @@ func (e *Expect) CheckCatalogue(cat *suites.Registry) error {
 		if _, err := cat.Select(x.Cases); err != nil {
 			// A peer suite's subtests are known only when it runs: a
 			// pattern below a peer case is checked against that case.
-			if parts := strings.Split(x.Cases, "/"); len(parts) > 3 && parts[0] == "peer" {
+			parts := strings.Split(x.Cases, "/")
+			if len(parts) > 3 && parts[0] == "peer" {
 				if _, perr := cat.Select(strings.Join(parts[:3], "/")); perr == nil {
 					continue
 				}
+			}
+			// A fuzz difference's ID is fuzz/CALL/SHAPE: the pattern must
+			// name a call the fuzzer makes.
+			if len(parts) == 3 && parts[0] == "fuzz" {
+				if slices.ContainsFunc(fuzz.Ops(), func(op string) bool { ok, _ := path.Match(parts[1], op); return ok }) {
+					continue
+				}
+				return fmt.Errorf("expectation %d (%s): the fuzzer makes no call %q (it makes %s)", i+1, x.Cases, parts[1], strings.Join(fuzz.Ops(), ", "))
 			}
 			return fmt.Errorf("expectation %d (%s): %w", i+1, x.Cases, err)
 		}

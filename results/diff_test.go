@@ -95,11 +95,13 @@ func TestReferenceExpect(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cat := suites.Catalogue()
-	for _, x := range e.Changes {
-		if _, err := cat.Select(x.Cases); err != nil {
-			t.Errorf("expectation %q selects no case: %v", x.Cases, err)
-		}
+	if err := e.CheckCatalogue(suites.Catalogue()); err != nil {
+		t.Error(err)
+	}
+	// A fuzz pattern must name a call the fuzzer makes.
+	bad := &Expect{Changes: []Expectation{{Cases: "fuzz/vmsplic/*"}}}
+	if err := bad.CheckCatalogue(suites.Catalogue()); err == nil || !strings.Contains(err.Error(), "no call") {
+		t.Errorf("fuzz/vmsplic/*: %v", err)
 	}
 }
 

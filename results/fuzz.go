@@ -145,3 +145,72 @@ func (f *FuzzRun) Lines() []string {
 	}
 	return out
 }
+
+// trace renders both traces of a difference, the differing lines marked.
+func (d FuzzDifference) trace() string {
+	var b strings.Builder
+	for i := range max(len(d.Baseline), len(d.Candidate)) {
+		bl, cl := d.Baseline.Line(i), d.Candidate.Line(i)
+		if bl == cl {
+			fmt.Fprintf(&b, "  %s\n", bl)
+			continue
+		}
+		fmt.Fprintf(&b, "- %s\n+ %s\n", bl, cl)
+	}
+	return b.String()
+}
+
+// fuzzJUnit is one test case for the fuzzing run (its figures; a failure
+// when the candidate was lost under a program) and one per difference: a
+// failure when no expectation declares it.
+func fuzzJUnit(f *FuzzRun, unexpected map[string]Change) junitSuite {
+	s := junitSuite{Name: "fuzz"}
+	run := junitCase{Name: "fuzz/programs", Classname: "fuzz", Time: junitSeconds(f.Wall.Seconds()),
+		SystemOut: fmt.Sprintf("%d programs, %.1f/s, seed %d, corpus %d, %d signatures, %d flaky", f.Programs, f.PerSecond, f.Seed, f.Corpus, f.Signatures, f.Flaky)}
+	if f.Fault != nil {
+		msg := fmt.Sprintf("the %s kernel was lost under a program: %s", f.Fault.Side, firstLine(f.Fault.Error))
+		if f.Fault.Side == Candidate {
+			run.Failure = &junitMsg{Message: msg, Type: "kernel", Text: f.Fault.Error}
+			s.Failures++
+		} else {
+			run.SystemOut += "\n" + msg
+		}
+	}
+	s.Cases = append(s.Cases, run)
+	s.Tests++
+	for _, d := range f.Differences {
+		c := junitCase{Name: d.ID, Classname: classname(d.ID), SystemOut: d.trace() + "reproducer: " + d.File}
+		if ch, ok := unexpected[d.ID]; ok {
+			c.Failure = &junitMsg{Message: "unexpected difference at " + d.Call + ": " + ch.From + " -> " + ch.To, Type: "kernel", Text: d.trace()}
+			s.Failures++
+		}
+		s.Cases = append(s.Cases, c)
+		s.Tests++
+	}
+	return s
+}
+
+// fuzzTests are the fuzzing run's KCIDB tests on the candidate's build:
+// one per difference (FAIL when undeclared, PASS when the series declares
+// it), and the run itself (FAIL when the kernel was lost under a program).
+func fuzzTests(f *FuzzRun, base string, unexpected map[string]Change, env *KCIDBEnvironment) []KCIDBTest {
+	run := KCIDBTest{ID: base + ":fuzz/programs", BuildID: base, Origin: KCIDBOrigin, Path: "patchtest.fuzz.programs", Status: KCIDBPass,
+		Duration: f.Wall.Seconds(), Environment: env,
+		Comment: fmt.Sprintf("%d programs, %.1f/s, seed %d, %d flaky", f.Programs, f.PerSecond, f.Seed, f.Flaky),
+		Misc:    map[string]any{"programs": f.Programs, "programs_per_second": f.PerSecond, "corpus": f.Corpus, "signatures": f.Signatures, "flaky": f.Flaky}}
+	if f.Fault != nil && f.Fault.Side == Candidate {
+		run.Status, run.Comment = KCIDBFail, "the kernel was lost under a program: "+firstLine(f.Fault.Error)
+		run.LogExcerpt = truncate(f.Fault.Error, maxLogExcerpt)
+	}
+	out := []KCIDBTest{run}
+	for _, d := range f.Differences {
+		t := KCIDBTest{ID: base + ":" + d.ID, BuildID: base, Origin: KCIDBOrigin, Path: kcidbPath("patchtest", d.ID), Status: KCIDBPass,
+			Environment: env, Comment: "declared difference at " + d.Call, LogExcerpt: truncate(d.trace(), maxLogExcerpt),
+			Misc: map[string]any{"reproducer": d.File}}
+		if ch, ok := unexpected[d.ID]; ok {
+			t.Status, t.Comment = KCIDBFail, "unexpected difference at "+d.Call+": "+ch.From+" -> "+ch.To
+		}
+		out = append(out, t)
+	}
+	return out
+}

@@ -1,6 +1,7 @@
 package results
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -104,5 +105,52 @@ func TestFuzzInRecord(t *testing.T) {
 	r.Fuzz.Fault.Side = Candidate
 	if !r.Failed() {
 		t.Error("a candidate lost under a program does not fail the run")
+	}
+}
+
+// JUnit and KCIDB carry the fuzzing run: a declared difference passes,
+// an undeclared one fails, and the candidate lost under a program fails
+// the run's own test.
+func TestFuzzJUnitKCIDB(t *testing.T) {
+	r := perfRecord()
+	r.Fuzz = sampleFuzz()
+	declared := r.Fuzz.Differences[0]
+	declared.ID = "fuzz/vmsplice/pipe2-vmsplice"
+	r.Fuzz.Differences = append(r.Fuzz.Differences, declared)
+	r.Fuzz.Fault = &FuzzFault{Side: Candidate, Error: "Kernel panic - not syncing", Program: declared.Program}
+	r.Changes = r.Fuzz.Changes()
+	v := (&Expect{Changes: []Expectation{{Cases: "fuzz/vmsplice/*"}}}).Check(r.Changes, nil)
+	r.Verdict = &v
+	j, err := r.JUnit()
+	if err != nil {
+		t.Fatal(err)
+	}
+	js := string(j)
+	for _, want := range []string{`<testsuite name="fuzz" tests="3" failures="2"`, `name="fuzz/read/pipe2-mmap-vmsplice-poke-read"`, `unexpected difference at read(r0, 4096)`, `the candidate kernel was lost under a program`} {
+		if !strings.Contains(js, want) {
+			t.Errorf("junit.xml lacks %q:\n%s", want, js)
+		}
+	}
+	b, err := r.KCIDBJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ValidateKCIDB(b); err != nil {
+		t.Fatalf("kcidb.json does not validate: %v", err)
+	}
+	var d KCIDBData
+	json.Unmarshal(b, &d)
+	status := map[string]string{}
+	for _, tt := range d.Tests {
+		status[tt.Path] = tt.Status
+	}
+	for path, want := range map[string]string{
+		"patchtest.fuzz.read.pipe2-mmap-vmsplice-poke-read": KCIDBFail,
+		"patchtest.fuzz.vmsplice.pipe2-vmsplice":            KCIDBPass,
+		"patchtest.fuzz.programs":                           KCIDBFail,
+	} {
+		if status[path] != want {
+			t.Errorf("%s: %q, want %q (have %v)", path, status[path], want, status)
+		}
 	}
 }

@@ -151,6 +151,9 @@ func (r *Record) JUnit() ([]byte, error) {
 	if r.Perf != nil {
 		all.add(perfJUnit(r.Perf))
 	}
+	if r.Fuzz != nil {
+		all.add(fuzzJUnit(r.Fuzz, unexpected))
+	}
 	b, err := xml.MarshalIndent(all, "", "  ")
 	if err != nil {
 		return nil, err

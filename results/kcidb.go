@@ -181,6 +181,12 @@ func (r *Record) KCIDB() KCIDBData {
 		for _, c := range r.Verdict.Unexpected {
 			unexpected[c.ID] = c
 		}
+	} else {
+		for _, c := range r.Changes {
+			if strings.HasPrefix(c.ID, "fuzz/") {
+				unexpected[c.ID] = c
+			}
+		}
 	}
 	all := map[string]bool{}
 	for _, side := range []*KernelResult{&r.Baseline, &r.Candidate} {
@@ -228,6 +234,9 @@ func (r *Record) KCIDB() KCIDBData {
 		}
 		if r.Perf != nil {
 			d.Tests = append(d.Tests, perfTests(r.Perf, side.Role, base, env)...)
+		}
+		if r.Fuzz != nil && side.Role == Candidate {
+			d.Tests = append(d.Tests, fuzzTests(r.Fuzz, base, unexpected, env)...)
 		}
 	}
 	if r.PerPatch != nil {

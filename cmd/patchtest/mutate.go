@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -28,7 +29,9 @@ builds each on --source in the one source tree (each build recompiles the
 one file), runs the catalogue on it against the stock kernel, and
 reports each mutant as killed (an observation changed or the kernel
 misbehaved, with what killed it), survived, did-not-build, or
-harness-error, with the score: killed / (killed + survived). A survivor
+harness-error, with the score: killed / (killed + survived). With --fuzz
+each mutant is fuzzed against stock too, and the score is given for the
+catalogue alone, fuzzing alone and both. A survivor
 is a question the catalogue does not ask, or an equivalent mutant.
 --max N runs N mutants spread over the file; each costs a rebuild of the
 file (about 25 s on 2 cores) and two catalogue runs.
@@ -72,6 +75,8 @@ survived, 2 when mutation could not be run.`,
 	c.Flags().StringSliceVar(&mo.Operators, "operators", nil, "operators to use (default all: "+strings.Join(mutate.Operators, ",")+")")
 	c.Flags().StringVar(&mo.Scope, "scope", pipeline.ScopeEntry, "where mutants go: entry (the syscalls' entry points) or file (every function of --file)")
 	c.Flags().IntVar(&mo.Max, "max", 0, "run at most N mutants, spread over the file (default all)")
+	c.Flags().DurationVar(&f.fuzz, "fuzz", 0, "also fuzz each mutant against stock this long after the catalogue, and say which killed it: the catalogue, fuzzing or both")
+	c.Flags().Uint64Var(&f.fuzzSeed, "fuzz-seed", 0, "seed of the fuzzing programs (default: the configuration's, 1)")
 	return c
 }
 
@@ -99,7 +104,14 @@ func printMutants(w io.Writer, r *pipeline.MutateResult) {
 			t.harness++
 			why = m.Reason
 		}
-		fmt.Fprintf(w, "%-13s %s:%d %s: %s\n", m.Verdict, m.File, m.Line, m.Func, strings.TrimSpace(m.New))
+		verdict := m.Verdict
+		switch {
+		case m.Catalogue && m.Fuzz:
+			verdict += " (catalogue+fuzz)"
+		case m.Fuzz:
+			verdict += " (fuzz only)"
+		}
+		fmt.Fprintf(w, "%-13s %s:%d %s: %s\n", verdict, m.File, m.Line, m.Func, strings.TrimSpace(m.New))
 		if why != "" {
 			fmt.Fprintf(w, "              %s\n", why)
 		}
@@ -112,4 +124,8 @@ func printMutants(w io.Writer, r *pipeline.MutateResult) {
 	}
 	k, s, pct := r.Score()
 	fmt.Fprintf(w, "score: %d killed of %d that built and ran (%.0f%%) in %v\n", k, k+s, pct, r.Elapsed.Round(1e9))
+	if slices.ContainsFunc(r.Mutants, func(m pipeline.MutantResult) bool { return m.Fuzz }) || r.Fuzzed {
+		cat, fz, n := r.ScoreBy()
+		fmt.Fprintf(w, "by the catalogue alone: %d of %d; by fuzzing alone: %d of %d; by both together: %d of %d\n", cat, n, fz, n, k, n)
+	}
 }

@@ -39,7 +39,7 @@ type FuzzOptions struct {
 
 // Fuzzing's bounds.
 const (
-	DefaultMaxDifferences = 12
+	DefaultMaxDifferences = 24
 	// minimizeTries bounds the programs run to minimize one difference.
 	minimizeTries = 120
 	// programBound is how long the host waits for a program's trace: the

@@ -55,7 +55,12 @@ type MutantResult struct {
 	mutate.Mutant
 	Verdict string `json:"verdict"`
 	// By are the changes or problems that killed it (the first few).
-	By      []string      `json:"by,omitempty"`
+	By []string `json:"by,omitempty"`
+	// Catalogue and Fuzz say which killed it: the catalogue (a case's
+	// change or a problem under the suites), differential fuzzing (a
+	// fuzz difference, or the kernel lost under a program), or both.
+	Catalogue bool `json:"catalogue,omitempty"`
+	Fuzz      bool `json:"fuzz,omitempty"`
 	Reason  string        `json:"reason,omitempty"`
 	Elapsed time.Duration `json:"elapsed_ns"`
 }
@@ -67,6 +72,8 @@ type MutateResult struct {
 	Mutants []MutantResult `json:"mutants"`
 	Dir     string         `json:"dir"`
 	Elapsed time.Duration  `json:"elapsed_ns"`
+	// Fuzzed says each mutant was fuzzed against stock too.
+	Fuzzed bool `json:"fuzzed,omitempty"`
 }
 
 // Score is killed over killed plus survived, in percent: the mutants
@@ -82,6 +89,24 @@ func (r *MutateResult) Score() (killed, survived int, pct float64) {
 	}
 	if killed+survived > 0 {
 		pct = 100 * float64(killed) / float64(killed+survived)
+	}
+	return
+}
+
+// ScoreBy counts the mutants the catalogue killed and those fuzzing
+// killed, of the mutants with a verdict (killed or survived).
+func (r *MutateResult) ScoreBy() (catalogue, fuzz, judged int) {
+	for _, m := range r.Mutants {
+		if m.Verdict != Killed && m.Verdict != Survived {
+			continue
+		}
+		judged++
+		if m.Catalogue {
+			catalogue++
+		}
+		if m.Fuzz {
+			fuzz++
+		}
 	}
 	return
 }
@@ -156,7 +181,7 @@ func Mutate(ctx context.Context, o MutateOptions) (*MutateResult, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	res := &MutateResult{File: o.File, Scope: o.Scope, Dir: dir}
+	res := &MutateResult{File: o.File, Scope: o.Scope, Dir: dir, Fuzzed: ro.Fuzz > 0}
 	progress(fmt.Sprintf("mutate: %d of %d mutants of %s (scope %s)", len(picked), len(all), o.File, o.Scope))
 	for i, m := range picked {
 		if ctx.Err() != nil {
@@ -205,9 +230,21 @@ func runMutant(ctx context.Context, ro Options, series string, m mutate.Mutant) 
 	case rec.Failed():
 		mr.Verdict = Killed
 		for _, c := range rec.Changes {
+			if strings.HasPrefix(c.ID, "fuzz/") {
+				mr.Fuzz = true
+			} else {
+				mr.Catalogue = true
+			}
 			if len(mr.By) < 3 {
 				mr.By = append(mr.By, c.String())
 			}
+		}
+		if f := rec.Fuzz; f != nil && f.Fault != nil && f.Fault.Side == results.Candidate {
+			mr.Fuzz = true
+			mr.By = append(mr.By, "fuzz: the kernel was lost under a program: "+firstLine(f.Fault.Error))
+		}
+		if rec.Candidate.Summary.Findings() || (rec.Candidate.Run != nil && len(rec.Candidate.Run.Failures) > 0) {
+			mr.Catalogue = true
 		}
 		for _, p := range rec.Candidate.Summary.Kernel {
 			if len(mr.By) < 3 {
