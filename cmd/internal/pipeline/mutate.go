@@ -59,10 +59,10 @@ type MutantResult struct {
 	// Catalogue and Fuzz say which killed it: the catalogue (a case's
 	// change or a problem under the suites), differential fuzzing (a
 	// fuzz difference, or the kernel lost under a program), or both.
-	Catalogue bool `json:"catalogue,omitempty"`
-	Fuzz      bool `json:"fuzz,omitempty"`
-	Reason  string        `json:"reason,omitempty"`
-	Elapsed time.Duration `json:"elapsed_ns"`
+	Catalogue bool          `json:"catalogue,omitempty"`
+	Fuzz      bool          `json:"fuzz,omitempty"`
+	Reason    string        `json:"reason,omitempty"`
+	Elapsed   time.Duration `json:"elapsed_ns"`
 }
 
 // MutateResult is a mutation run: every mutant's fate and the score.
