@@ -141,7 +141,7 @@ func (f *FuzzRun) Lines() []string {
 			w("    - %s", b)
 			w("    + %s", c)
 		}
-		w("    reproducer: %s (gcc -static -o repro %s; patchtest boot --kernel K --program $PWD/repro -- $PWD/repro)", d.File, filepath.Base(d.File))
+		w("    reproducer: %s (gcc -static -o repro %s; patchtest boot --kernel K --program $PWD/repro -- $PWD/repro, outside /tmp)", d.File, filepath.Base(d.File))
 	}
 	return out
 }

@@ -20,6 +20,7 @@ func CSource(p Prog, title string, notes []string) string {
 	}
 	b.WriteString("//\n// Build: gcc -static -O1 -o repro repro.c\n")
 	b.WriteString("// Run in a guest: patchtest boot --kernel K --program $PWD/repro -- $PWD/repro\n")
+	b.WriteString("// (from a directory not under /tmp: the guest mounts a tmpfs there)\n")
 	b.WriteString("// It prints one line per call, as patchtest's trace of the program.\n")
 	b.WriteString(cPrelude)
 	b.WriteString("static const char *errname(int e)\n{\n\tstatic char s[16];\n\tswitch (e) {\n")

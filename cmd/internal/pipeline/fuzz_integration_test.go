@@ -85,7 +85,14 @@ func TestIntegrationFuzzReference(t *testing.T) {
 
 	// One reproducer in both guests: the shortest.
 	d := slices.MinFunc(f.Differences, func(a, b results.FuzzDifference) int { return len(a.Program.Calls) - len(b.Program.Calls) })
-	bin := filepath.Join(t.TempDir(), "repro")
+	// Not under /tmp: the guest mounts a tmpfs there, over what the
+	// image carries.
+	rdir, err := os.MkdirTemp(cache, "repro-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(rdir) })
+	bin := filepath.Join(rdir, "repro")
 	if out, err := exec.Command(gcc, "-static", "-O1", "-o", bin, filepath.Join(rec.Dir, d.File)).CombinedOutput(); err != nil {
 		t.Fatalf("gcc -static %s: %v\n%s", d.File, err, out)
 	}
