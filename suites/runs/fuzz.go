@@ -1,0 +1,69 @@
+package runs
+
+import (
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/patchtest/patchtest/suites/fuzz"
+)
+
+// Fuzz is a differential fuzzing run: the same generated programs on
+// both kernels, and the differences between their traces.
+type Fuzz struct {
+	Seed   uint64        `json:"seed"`
+	Budget time.Duration `json:"budget_ns"`
+	Wall   time.Duration `json:"wall_ns"`
+	// Programs ran on both kernels; PerSecond is their rate.
+	Programs  int     `json:"programs"`
+	PerSecond float64 `json:"programs_per_second"`
+	// Flaky programs gave two traces on one kernel: never a finding.
+	Flaky int `json:"flaky"`
+	// Corpus is the number of programs kept (each reached an outcome no
+	// earlier one had), CorpusFile where they are kept across runs.
+	Corpus     int    `json:"corpus"`
+	CorpusFile string `json:"corpus_file,omitempty"`
+	// Signatures is the coverage reached: distinct (operation, outcome
+	// class) pairs seen on the candidate; Coverage says what it counts.
+	Signatures int    `json:"signatures"`
+	Coverage   string `json:"coverage"`
+	// Differences are the confirmed, minimized differences, one per ID.
+	Differences []FuzzDifference `json:"differences"`
+	// Fault is set when a kernel crashed or hung under a program (Side,
+	// the program and what the host saw); the run stopped there.
+	Fault *FuzzFault `json:"fault,omitempty"`
+}
+
+// FuzzFault is a kernel lost under a fuzz program.
+type FuzzFault struct {
+	Side    string    `json:"side"`
+	Error   string    `json:"error"`
+	Program fuzz.Prog `json:"program"`
+}
+
+// FuzzDifference is one program whose trace differs between the
+// kernels, minimized: the smallest program found that still differs at
+// the same operation.
+type FuzzDifference struct {
+	// ID is derived from the minimized program's shape:
+	// fuzz/OP/SHAPE, OP the first differing call's operation.
+	ID string `json:"id"`
+	// Step is the first differing line; Call its call.
+	Step int    `json:"step"`
+	Call string `json:"call"`
+	// Baseline and Candidate are the two traces of Program.
+	Baseline  fuzz.Trace `json:"baseline"`
+	Candidate fuzz.Trace `json:"candidate"`
+	Program   fuzz.Prog  `json:"program"`
+	// Original is the length of the program as generated.
+	Original int `json:"original_calls"`
+	// CSource is the reproducer; File its path in the run folder.
+	CSource string `json:"c_source"`
+	File    string `json:"file"`
+}
+
+// FuzzFile is the reproducer's path in a run folder for a difference ID.
+func FuzzFile(id string) string {
+	name := strings.NewReplacer("/", "_", " ", "_").Replace(strings.TrimPrefix(id, "fuzz/"))
+	return filepath.Join("fuzz", name+".c")
+}
