@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/patchtest/patchtest/suites/runs"
 )
 
 // b4's check contract: one line per finding, failures carrying "ERROR:"
@@ -35,7 +37,7 @@ func TestB4Lines(t *testing.T) {
 // one check per patch.
 func TestPatchworkChecks(t *testing.T) {
 	p := &PerPatch{Columns: []PatchColumn{
-		{Index: 1, Total: 3, Subject: "one", Status: PatchOK, Run: &SuiteRun{}},
+		{Index: 1, Total: 3, Subject: "one", Status: PatchOK, Run: &runs.Suite{}},
 		{Index: 2, Total: 3, Subject: "two", Status: PatchNoBuild, Reason: strings.Repeat("fs/splice.c:1:1: error: x ", 20)},
 		{Index: 3, Total: 3, Subject: "three", Status: PatchNotRun, Reason: "[PATCH 2/3] build-failed"},
 	}}

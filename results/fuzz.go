@@ -10,65 +10,12 @@ import (
 	"github.com/google/renameio/v2"
 
 	"github.com/patchtest/patchtest/suites/fuzz"
+	"github.com/patchtest/patchtest/suites/runs"
 )
 
-// FuzzRun is a differential fuzzing run: the same generated programs on
-// both kernels, and the differences between their traces.
-type FuzzRun struct {
-	Seed   uint64        `json:"seed"`
-	Budget time.Duration `json:"budget_ns"`
-	Wall   time.Duration `json:"wall_ns"`
-	// Programs ran on both kernels; PerSecond is their rate.
-	Programs  int     `json:"programs"`
-	PerSecond float64 `json:"programs_per_second"`
-	// Flaky programs gave two traces on one kernel: never a finding.
-	Flaky int `json:"flaky"`
-	// Corpus is the number of programs kept (each reached an outcome no
-	// earlier one had), CorpusFile where they are kept across runs.
-	Corpus     int    `json:"corpus"`
-	CorpusFile string `json:"corpus_file,omitempty"`
-	// Signatures is the coverage reached: distinct (operation, outcome
-	// class) pairs seen on the candidate; Coverage says what it counts.
-	Signatures int    `json:"signatures"`
-	Coverage   string `json:"coverage"`
-	// Differences are the confirmed, minimized differences, one per ID.
-	Differences []FuzzDifference `json:"differences"`
-	// Fault is set when a kernel crashed or hung under a program (Side,
-	// the program and what the host saw); the run stopped there.
-	Fault *FuzzFault `json:"fault,omitempty"`
-}
-
-// FuzzFault is a kernel lost under a fuzz program.
-type FuzzFault struct {
-	Side    string    `json:"side"`
-	Error   string    `json:"error"`
-	Program fuzz.Prog `json:"program"`
-}
-
-// FuzzDifference is one program whose trace differs between the
-// kernels, minimized: the smallest program found that still differs at
-// the same operation.
-type FuzzDifference struct {
-	// ID is derived from the minimized program's shape:
-	// fuzz/OP/SHAPE, OP the first differing call's operation.
-	ID string `json:"id"`
-	// Step is the first differing line; Call its call.
-	Step int    `json:"step"`
-	Call string `json:"call"`
-	// Baseline and Candidate are the two traces of Program.
-	Baseline  fuzz.Trace `json:"baseline"`
-	Candidate fuzz.Trace `json:"candidate"`
-	Program   fuzz.Prog  `json:"program"`
-	// Original is the length of the program as generated.
-	Original int `json:"original_calls"`
-	// CSource is the reproducer; File its path in the run folder.
-	CSource string `json:"c_source"`
-	File    string `json:"file"`
-}
-
-// Change is the difference as the catalogue's changes are: its ID, and
+// fuzzChange is the difference as the catalogue's changes are: its ID, and
 // the two outcomes of the first differing call.
-func (d FuzzDifference) Change() Change {
+func fuzzChange(d runs.FuzzDifference) Change {
 	_, from := fuzz.Step(d.Baseline.Line(d.Step))
 	_, to := fuzz.Step(d.Candidate.Line(d.Step))
 	return Change{ID: d.ID, From: orMissing(from), To: orMissing(to)}
@@ -81,11 +28,11 @@ func orMissing(s string) string {
 	return s
 }
 
-// Changes are the run's differences as changes.
-func (f *FuzzRun) Changes() []Change {
+// fuzzChanges are the run's differences as changes.
+func fuzzChanges(f *runs.Fuzz) []Change {
 	var out []Change
 	for _, d := range f.Differences {
-		out = append(out, d.Change())
+		out = append(out, fuzzChange(d))
 	}
 	return out
 }
@@ -107,14 +54,8 @@ func (r *Record) writeFuzz() error {
 	return nil
 }
 
-// FuzzFile is the reproducer's path in a run folder for a difference ID.
-func FuzzFile(id string) string {
-	name := strings.NewReplacer("/", "_", " ", "_").Replace(strings.TrimPrefix(id, "fuzz/"))
-	return filepath.Join("fuzz", name+".c")
-}
-
-// FuzzLines render the fuzzing run for the reports.
-func (f *FuzzRun) Lines() []string {
+// fuzzLines render the fuzzing run for the reports.
+func fuzzLines(f *runs.Fuzz) []string {
 	var out []string
 	w := func(format string, a ...any) { out = append(out, fmt.Sprintf(format, a...)) }
 	w("Differential fuzzing (seed %d, %v): %d programs on both kernels, %.1f/s; corpus %d; %d outcome signatures (%s); %d flaky.",
@@ -146,8 +87,8 @@ func (f *FuzzRun) Lines() []string {
 	return out
 }
 
-// trace renders both traces of a difference, the differing lines marked.
-func (d FuzzDifference) trace() string {
+// fuzzTrace renders both traces of a difference, the differing lines marked.
+func fuzzTrace(d runs.FuzzDifference) string {
 	var b strings.Builder
 	for i := range max(len(d.Baseline), len(d.Candidate)) {
 		bl, cl := d.Baseline.Line(i), d.Candidate.Line(i)
@@ -163,13 +104,13 @@ func (d FuzzDifference) trace() string {
 // fuzzJUnit is one test case for the fuzzing run (its figures; a failure
 // when the candidate was lost under a program) and one per difference: a
 // failure when no expectation declares it.
-func fuzzJUnit(f *FuzzRun, unexpected map[string]Change) junitSuite {
+func fuzzJUnit(f *runs.Fuzz, unexpected map[string]Change) junitSuite {
 	s := junitSuite{Name: "fuzz"}
 	run := junitCase{Name: "fuzz/programs", Classname: "fuzz", Time: junitSeconds(f.Wall.Seconds()),
 		SystemOut: fmt.Sprintf("%d programs, %.1f/s, seed %d, corpus %d, %d signatures, %d flaky", f.Programs, f.PerSecond, f.Seed, f.Corpus, f.Signatures, f.Flaky)}
 	if f.Fault != nil {
 		msg := fmt.Sprintf("the %s kernel was lost under a program: %s", f.Fault.Side, firstLine(f.Fault.Error))
-		if f.Fault.Side == Candidate {
+		if f.Fault.Side == runs.Candidate {
 			run.Failure = &junitMsg{Message: msg, Type: "kernel", Text: f.Fault.Error}
 			s.Failures++
 		} else {
@@ -179,9 +120,9 @@ func fuzzJUnit(f *FuzzRun, unexpected map[string]Change) junitSuite {
 	s.Cases = append(s.Cases, run)
 	s.Tests++
 	for _, d := range f.Differences {
-		c := junitCase{Name: d.ID, Classname: classname(d.ID), SystemOut: d.trace() + "reproducer: " + d.File}
+		c := junitCase{Name: d.ID, Classname: classname(d.ID), SystemOut: fuzzTrace(d) + "reproducer: " + d.File}
 		if ch, ok := unexpected[d.ID]; ok {
-			c.Failure = &junitMsg{Message: "unexpected difference at " + d.Call + ": " + ch.From + " -> " + ch.To, Type: "kernel", Text: d.trace()}
+			c.Failure = &junitMsg{Message: "unexpected difference at " + d.Call + ": " + ch.From + " -> " + ch.To, Type: "kernel", Text: fuzzTrace(d)}
 			s.Failures++
 		}
 		s.Cases = append(s.Cases, c)
@@ -193,19 +134,19 @@ func fuzzJUnit(f *FuzzRun, unexpected map[string]Change) junitSuite {
 // fuzzTests are the fuzzing run's KCIDB tests on the candidate's build:
 // one per difference (FAIL when undeclared, PASS when the series declares
 // it), and the run itself (FAIL when the kernel was lost under a program).
-func fuzzTests(f *FuzzRun, base string, unexpected map[string]Change, env *KCIDBEnvironment) []KCIDBTest {
+func fuzzTests(f *runs.Fuzz, base string, unexpected map[string]Change, env *KCIDBEnvironment) []KCIDBTest {
 	run := KCIDBTest{ID: base + ":fuzz/programs", BuildID: base, Origin: KCIDBOrigin, Path: "patchtest.fuzz.programs", Status: KCIDBPass,
 		Duration: f.Wall.Seconds(), Environment: env,
 		Comment: fmt.Sprintf("%d programs, %.1f/s, seed %d, %d flaky", f.Programs, f.PerSecond, f.Seed, f.Flaky),
 		Misc:    map[string]any{"programs": f.Programs, "programs_per_second": f.PerSecond, "corpus": f.Corpus, "signatures": f.Signatures, "flaky": f.Flaky}}
-	if f.Fault != nil && f.Fault.Side == Candidate {
+	if f.Fault != nil && f.Fault.Side == runs.Candidate {
 		run.Status, run.Comment = KCIDBFail, "the kernel was lost under a program: "+firstLine(f.Fault.Error)
 		run.LogExcerpt = truncate(f.Fault.Error, maxLogExcerpt)
 	}
 	out := []KCIDBTest{run}
 	for _, d := range f.Differences {
 		t := KCIDBTest{ID: base + ":" + d.ID, BuildID: base, Origin: KCIDBOrigin, Path: kcidbPath("patchtest", d.ID), Status: KCIDBPass,
-			Environment: env, Comment: "declared difference at " + d.Call, LogExcerpt: truncate(d.trace(), maxLogExcerpt),
+			Environment: env, Comment: "declared difference at " + d.Call, LogExcerpt: truncate(fuzzTrace(d), maxLogExcerpt),
 			Misc: map[string]any{"reproducer": d.File}}
 		if ch, ok := unexpected[d.ID]; ok {
 			t.Status, t.Comment = KCIDBFail, "unexpected difference at "+d.Call+": "+ch.From+" -> "+ch.To

@@ -8,9 +8,10 @@ import (
 	"testing"
 
 	"github.com/patchtest/patchtest/suites/fuzz"
+	"github.com/patchtest/patchtest/suites/runs"
 )
 
-func sampleFuzz() *FuzzRun {
+func sampleFuzz() *runs.Fuzz {
 	p := fuzz.Prog{Calls: []fuzz.Call{
 		{Op: "pipe2", Args: []int64{0, 1, 0x800}},
 		{Op: "mmap", Args: []int64{0, 1}},
@@ -19,8 +20,8 @@ func sampleFuzz() *FuzzRun {
 		{Op: "read", Args: []int64{0, 4096}},
 	}}
 	id := "fuzz/read/" + p.Shape()
-	return &FuzzRun{Seed: 1, Programs: 10, Coverage: "outcome signatures", Differences: []FuzzDifference{{
-		ID: id, Step: 4, Call: p.Calls[4].String(), Program: p, Original: 9, File: FuzzFile(id),
+	return &runs.Fuzz{Seed: 1, Programs: 10, Coverage: "outcome signatures", Differences: []runs.FuzzDifference{{
+		ID: id, Step: 4, Call: p.Calls[4].String(), Program: p, Original: 9, File: runs.FuzzFile(id),
 		Baseline:  fuzz.Trace{"0 pipe2(r0, r1, O_NONBLOCK) = 0", "1 mmap(b0, 1) = 0", "2 vmsplice(r1, b0, 0, 4096, 1, 0) = 4096 buf=1", "3 poke(b0, 0, 0) = 0", "4 read(r0, 4096) = 4096 data=aaaaaaaa"},
 		Candidate: fuzz.Trace{"0 pipe2(r0, r1, O_NONBLOCK) = 0", "1 mmap(b0, 1) = 0", "2 vmsplice(r1, b0, 0, 4096, 1, 0) = 4096 buf=1", "3 poke(b0, 0, 0) = 0", "4 read(r0, 4096) = 4096 data=bbbbbbbb"},
 		CSource:   fuzz.CSource(p, "test", nil),
@@ -29,14 +30,14 @@ func sampleFuzz() *FuzzRun {
 
 func TestFuzzDifferenceChange(t *testing.T) {
 	f := sampleFuzz()
-	c := f.Changes()
+	c := fuzzChanges(f)
 	if len(c) != 1 || c[0].ID != "fuzz/read/pipe2-mmap-vmsplice-poke-read" || c[0].From != "4096 data=aaaaaaaa" || c[0].To != "4096 data=bbbbbbbb" {
 		t.Fatalf("changes %+v", c)
 	}
 	// A trace that ends early: the missing line is named.
 	d := f.Differences[0]
 	d.Candidate = d.Candidate[:4]
-	if got := d.Change().To; got != "(no line)" {
+	if got := fuzzChange(d).To; got != "(no line)" {
 		t.Errorf("short trace: to %q", got)
 	}
 }
@@ -44,7 +45,7 @@ func TestFuzzDifferenceChange(t *testing.T) {
 // expect.yaml declares fuzz differences by ID glob and outcome glob;
 // an exact outcome still matches only itself.
 func TestExpectOutcomeGlobs(t *testing.T) {
-	ch := sampleFuzz().Changes()[0]
+	ch := fuzzChanges(sampleFuzz())[0]
 	for _, tc := range []struct {
 		x    Expectation
 		want bool
@@ -73,8 +74,8 @@ func TestExpectOutcomeGlobs(t *testing.T) {
 func TestFuzzInRecord(t *testing.T) {
 	r := NewRecord("")
 	r.Fuzz = sampleFuzz()
-	r.Changes = r.Fuzz.Changes()
-	r.Baseline.Run, r.Candidate.Run = &SuiteRun{}, &SuiteRun{}
+	r.Changes = fuzzChanges(r.Fuzz)
+	r.Baseline.Run, r.Candidate.Run = &runs.Suite{}, &runs.Suite{}
 	if !r.Failed() {
 		t.Error("an undeclared fuzz difference does not fail the run")
 	}
@@ -98,11 +99,11 @@ func TestFuzzInRecord(t *testing.T) {
 	}
 	// A candidate lost under a program fails the run; the baseline's alone does not.
 	r.Changes, r.Fuzz.Differences = nil, nil
-	r.Fuzz.Fault = &FuzzFault{Side: Baseline, Error: "panic"}
+	r.Fuzz.Fault = &runs.FuzzFault{Side: runs.Baseline, Error: "panic"}
 	if r.Failed() {
 		t.Error("a baseline lost under a program fails the run")
 	}
-	r.Fuzz.Fault.Side = Candidate
+	r.Fuzz.Fault.Side = runs.Candidate
 	if !r.Failed() {
 		t.Error("a candidate lost under a program does not fail the run")
 	}
@@ -117,8 +118,8 @@ func TestFuzzJUnitKCIDB(t *testing.T) {
 	declared := r.Fuzz.Differences[0]
 	declared.ID = "fuzz/vmsplice/pipe2-vmsplice"
 	r.Fuzz.Differences = append(r.Fuzz.Differences, declared)
-	r.Fuzz.Fault = &FuzzFault{Side: Candidate, Error: "Kernel panic - not syncing", Program: declared.Program}
-	r.Changes = r.Fuzz.Changes()
+	r.Fuzz.Fault = &runs.FuzzFault{Side: runs.Candidate, Error: "Kernel panic - not syncing", Program: declared.Program}
+	r.Changes = fuzzChanges(r.Fuzz)
 	v := (&Expect{Changes: []Expectation{{Cases: "fuzz/vmsplice/*"}}}).Check(r.Changes, nil)
 	r.Verdict = &v
 	j, err := r.JUnit()

@@ -12,6 +12,7 @@ import (
 	"gonum.org/v1/plot/vg"
 
 	"github.com/patchtest/patchtest/suites/perf"
+	"github.com/patchtest/patchtest/suites/runs"
 )
 
 // HTML renders the run as one self-contained page: the kernels, the
@@ -215,7 +216,7 @@ func changeChart(cs []PerfChange) (template.HTML, error) {
 
 // samplesChart shows every measured sample of the benchmark's primary
 // metric on both kernels as box plots.
-func samplesChart(run *PerfRun, c PerfChange) (template.HTML, error) {
+func samplesChart(run *runs.Perf, c PerfChange) (template.HTML, error) {
 	pl := plot.New()
 	pl.Title.Text = fmt.Sprintf("%s — %s (%s, p=%.3f)", c.Bench, c.Metric, c.Verdict, c.P)
 	pl.Y.Label.Text = c.Metric
@@ -241,7 +242,7 @@ func samplesChart(run *PerfRun, c PerfChange) (template.HTML, error) {
 		sc.GlyphStyle.Radius = vg.Points(2)
 		pl.Add(sc)
 	}
-	pl.NominalX(Baseline, Candidate)
+	pl.NominalX(runs.Baseline, runs.Candidate)
 	pl.Y.Tick.Marker = humanTicks{}
 	return svgOf(pl, 4*vg.Inch, 3*vg.Inch)
 }
@@ -385,9 +386,9 @@ pre{background:#f6f6f6;padding:1em;overflow-x:auto}
 {{with .PeerFocus}}<h3>Their vmsplice subtests</h3><table id="peer-vmsplice"><tr><th>subtest</th><th>baseline</th><th>candidate</th></tr>
 {{range .}}<tr><td>{{.ID}}</td><td>{{.Baseline}}</td><td>{{.Candidate}}</td></tr>
 {{end}}</table>{{end}}
-{{with .StressMetrics}}<h3>stress-ng</h3><p>One run per kernel ({{$.StressClock}}); no statistics: what stress-ng sees, beside the benchmarks' measurement.</p>
-<table id="stress-ng"><tr><th>stressor</th><th>metric</th><th>baseline</th><th>candidate</th><th>change</th><th>patchtest's nearest benchmark (B/s)</th></tr>
-{{range .}}<tr><td>{{.Stressor}}</td><td>{{.Metric}}</td><td>{{printf "%.4g" .Baseline}}</td><td>{{printf "%.4g" .Candidate}}</td><td>{{printf "%+.1f %%" .ChangePct}}</td><td>{{.Bench}}{{if .BenchChange}}: {{.BenchChange}}{{end}}</td></tr>
+{{with .PeerFigures}}<h3>Peer figures</h3><p>One run per kernel ({{$.FiguresClock}}); no statistics: what the peer programs see, beside the benchmarks' measurement.</p>
+<table id="peer-figures"><tr><th>suite</th><th>case</th><th>metric</th><th>baseline</th><th>candidate</th><th>change</th><th>patchtest's nearest benchmark (B/s)</th></tr>
+{{range .}}<tr><td>{{.Suite}}</td><td>{{.Case}}</td><td>{{.Metric}}</td><td>{{printf "%.4g" .Baseline}}</td><td>{{printf "%.4g" .Candidate}}</td><td>{{printf "%+.1f %%" .ChangePct}}</td><td>{{.Bench}}{{if .BenchChange}}: {{.BenchChange}}{{end}}</td></tr>
 {{end}}</table>{{end}}
 <h2>Problems</h2>
 {{range .Kernels}}{{$k := .}}{{with .Summary}}{{if .Count}}<h3>{{$k.Role}}</h3><ul>

@@ -5,12 +5,13 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"github.com/patchtest/patchtest/suites/perf"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
 	"time"
+
+	"github.com/patchtest/patchtest/suites/perf"
 
 	_ "modernc.org/sqlite" // the "sqlite" database/sql driver, pure Go
 )

@@ -8,17 +8,18 @@ import (
 	"time"
 
 	"github.com/patchtest/patchtest/suites"
+	"github.com/patchtest/patchtest/suites/runs"
 )
 
 func fakeRecord(id string, started time.Time, changes int, withPerf bool) *Record {
 	r := &Record{Schema: SchemaVersion, ID: id, Started: started, Finished: started.Add(time.Minute)}
-	r.Baseline = KernelResult{Role: "baseline", BzImage: "/k/stock", Run: &SuiteRun{}}
-	r.Candidate = KernelResult{Role: "candidate", BzImage: "/k/patched", Run: &SuiteRun{Results: []suites.CaseResult{{ID: "a/b/c"}}}}
+	r.Baseline = KernelResult{Role: "baseline", BzImage: "/k/stock", Run: &runs.Suite{}}
+	r.Candidate = KernelResult{Role: "candidate", BzImage: "/k/patched", Run: &runs.Suite{Results: []suites.CaseResult{{ID: "a/b/c"}}}}
 	for i := range changes {
 		r.Changes = append(r.Changes, Change{ID: "x/y/" + string(rune('a'+i)), From: "1", To: "2"})
 	}
 	if withPerf {
-		r.Perf = &PerfResult{Run: &PerfRun{}, Changes: []PerfChange{
+		r.Perf = &PerfResult{Run: &runs.Perf{}, Changes: []PerfChange{
 			{Bench: "vmsplice/pipe-devnull/64KiB", Metric: "B/s", Base: Dist{Median: 100}, New: Dist{Median: 50}, ChangePct: -50, P: 0.002, Verdict: PerfRegression},
 		}}
 		r.Perf.Regressions = r.Perf.Changes

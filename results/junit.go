@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/patchtest/patchtest/suites"
+	"github.com/patchtest/patchtest/suites/runs"
 )
 
 // JUnit XML, as CI dashboards read it: one test suite per kernel, one
@@ -116,7 +117,7 @@ func (r *Record) JUnit() ([]byte, error) {
 			for _, l := range res.Kmsg {
 				problems = append(problems, "kernel log: "+l)
 			}
-			if ch, ok := unexpected[res.ID]; ok && k.Role == Candidate {
+			if ch, ok := unexpected[res.ID]; ok && k.Role == runs.Candidate {
 				problems = append(problems, "unexpected change: "+ch.From+" -> "+ch.To)
 			}
 			switch {

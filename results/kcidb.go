@@ -8,9 +8,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/patchtest/patchtest/kernels/artifact"
 	"github.com/patchtest/patchtest/suites"
 	"github.com/patchtest/patchtest/suites/perf"
+	"github.com/patchtest/patchtest/suites/runs"
 )
 
 // KCIDB is KernelCI's submission format, schema version 5.3: checkouts
@@ -100,7 +100,7 @@ func kcidbURL(url string) string {
 // commit, URL and branch; the source as the user named it in misc. The
 // tree's common name (mainline, net-next) is not known here and is left
 // out rather than guessed.
-func (co *KCIDBCheckout) identify(bld *artifact.Build) {
+func (co *KCIDBCheckout) identify(bld *runs.Build) {
 	co.PatchsetHash = patchsetHash(bld.Patches)
 	if co.Misc == nil {
 		co.Misc = map[string]any{}
@@ -219,7 +219,7 @@ func (r *Record) KCIDB() KCIDBData {
 			t := KCIDBTest{ID: base + ":" + res.ID, BuildID: b.ID, Origin: KCIDBOrigin, Path: kcidbPath("patchtest", res.ID),
 				Duration: res.Duration.Seconds(), Environment: env}
 			t.Status, t.Comment, t.LogExcerpt = caseStatus(res)
-			if ch, ok := unexpected[res.ID]; ok && side.Role == Candidate && t.Status == KCIDBPass {
+			if ch, ok := unexpected[res.ID]; ok && side.Role == runs.Candidate && t.Status == KCIDBPass {
 				t.Status = KCIDBFail
 				t.Comment = "unexpected change: " + ch.From + " -> " + ch.To
 			}
@@ -235,7 +235,7 @@ func (r *Record) KCIDB() KCIDBData {
 		if r.Perf != nil {
 			d.Tests = append(d.Tests, perfTests(r.Perf, side.Role, base, env)...)
 		}
-		if r.Fuzz != nil && side.Role == Candidate {
+		if r.Fuzz != nil && side.Role == runs.Candidate {
 			d.Tests = append(d.Tests, fuzzTests(r.Fuzz, base, unexpected, env)...)
 		}
 	}
@@ -250,7 +250,7 @@ func (r *Record) KCIDB() KCIDBData {
 // (new and still present: present; fixed: absent) and the run's failing
 // perf regressions into issues present on their metric's test.
 func (r *Record) kcidbIssues(d *KCIDBData) {
-	cand := fmt.Sprintf("%s:%s-%s", KCIDBOrigin, r.ID, Candidate)
+	cand := fmt.Sprintf("%s:%s-%s", KCIDBOrigin, r.ID, runs.Candidate)
 	add := func(key, subject, comment, testID string, present bool) {
 		issue := KCIDBIssue{ID: KCIDBOrigin + ":" + key, Version: 1, Origin: KCIDBOrigin, ReportSubject: subject,
 			Culprit: KCIDBCulprit{Code: true}, Comment: comment}
@@ -361,7 +361,7 @@ func perfTests(p *PerfResult, role, base string, env *KCIDBEnvironment) []KCIDBT
 	var out []KCIDBTest
 	for _, c := range p.Changes {
 		d := c.Base
-		if role == Candidate {
+		if role == runs.Candidate {
 			d = c.New
 		}
 		path := kcidbPath("patchtest.perf", c.Bench) + "." + metricName(c.Metric)
@@ -373,7 +373,7 @@ func perfTests(p *PerfResult, role, base string, env *KCIDBEnvironment) []KCIDBT
 		} else {
 			t.Status = KCIDBMiss
 		}
-		if role == Candidate {
+		if role == runs.Candidate {
 			t.Comment = fmt.Sprintf("%+.2f%% vs baseline, p=%.3f: %s", c.ChangePct, c.P, c.Verdict)
 			t.Misc["change_pct"], t.Misc["p"], t.Misc["verdict"] = c.ChangePct, c.P, c.Verdict
 			if failing[c.Bench+" "+c.Metric] {
@@ -425,7 +425,7 @@ func metricName(m string) string {
 
 // patchsetHash is KCIDB's patchset hash: the SHA-256 of the patches'
 // SHA-256 hex digests, each followed by a newline; empty without patches.
-func patchsetHash(ps []artifact.Patch) string {
+func patchsetHash(ps []runs.Patch) string {
 	if len(ps) == 0 {
 		return ""
 	}

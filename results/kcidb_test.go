@@ -5,8 +5,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/patchtest/patchtest/kernels/artifact"
 	"github.com/patchtest/patchtest/suites"
+	"github.com/patchtest/patchtest/suites/runs"
 )
 
 func TestKCIDBValidates(t *testing.T) {
@@ -78,7 +78,7 @@ func TestKCIDBPerPatch(t *testing.T) {
 	r := perfRecord()
 	r.Perf = nil
 	r.PerPatch = &PerPatch{Columns: []PatchColumn{
-		{Index: 1, Total: 3, Name: "0001.patch", Subject: "one", Status: PatchOK, Run: &SuiteRun{Results: []suites.CaseResult{{ID: "a/b/ok", Obs: &suites.Observation{Type: suites.TResult, Value: "1"}}}}},
+		{Index: 1, Total: 3, Name: "0001.patch", Subject: "one", Status: PatchOK, Run: &runs.Suite{Results: []suites.CaseResult{{ID: "a/b/ok", Obs: &suites.Observation{Type: suites.TResult, Value: "1"}}}}},
 		{Index: 2, Total: 3, Name: "0002.patch", Subject: "two", Status: PatchNoBuild, Reason: "fs/splice.c:1:1: error: x"},
 		{Index: 3, Total: 3, Name: "0003.patch", Subject: "three", Status: PatchNotRun, Reason: "[PATCH 2/3] build-failed"},
 	}}
@@ -156,10 +156,10 @@ func TestKCIDBCheckoutIdentity(t *testing.T) {
 	r := perfRecord()
 	r.Perf = nil
 	commit := strings.Repeat("ab", 20)
-	r.Candidate.Build = &artifact.Build{Source: "git:" + commit, SourceSpec: "git:/home/me/linux@master",
-		Git: &artifact.GitIdentity{Commit: commit, URL: "https://git.kernel.org/pub/scm/linux/kernel/git/torvalds/linux.git", Branch: "master"}}
-	r.Baseline.Build = &artifact.Build{Source: "git:" + commit, SourceSpec: "git:/home/me/linux",
-		Git: &artifact.GitIdentity{Commit: commit, URL: "/srv/mirror/linux"}}
+	r.Candidate.Build = &runs.Build{Source: "git:" + commit, SourceSpec: "git:/home/me/linux@master",
+		Git: &runs.GitIdentity{Commit: commit, URL: "https://git.kernel.org/pub/scm/linux/kernel/git/torvalds/linux.git", Branch: "master"}}
+	r.Baseline.Build = &runs.Build{Source: "git:" + commit, SourceSpec: "git:/home/me/linux",
+		Git: &runs.GitIdentity{Commit: commit, URL: "/srv/mirror/linux"}}
 	r.PerPatch = &PerPatch{Columns: []PatchColumn{{Index: 1, Total: 1, Name: "0001.patch", Subject: "one", Status: PatchNoApply, Reason: "patch does not apply: fs/splice.c"}}}
 	b, err := r.KCIDBJSON()
 	if err != nil {
@@ -177,10 +177,10 @@ func TestKCIDBCheckoutIdentity(t *testing.T) {
 			t.Errorf("%s: tree_name %q guessed", c.ID, c.TreeName)
 		}
 	}
-	if c := byID[Candidate]; c.GitCommitHash != commit || c.GitRepositoryBranch != "master" || !strings.HasPrefix(c.GitRepositoryURL, "https://") {
+	if c := byID[runs.Candidate]; c.GitCommitHash != commit || c.GitRepositoryBranch != "master" || !strings.HasPrefix(c.GitRepositoryURL, "https://") {
 		t.Errorf("candidate checkout %+v", c)
 	}
-	if c := byID[Baseline]; c.GitCommitHash != commit || c.GitRepositoryURL != "" || c.Misc["git_repository"] != "/srv/mirror/linux" {
+	if c := byID[runs.Baseline]; c.GitCommitHash != commit || c.GitRepositoryURL != "" || c.Misc["git_repository"] != "/srv/mirror/linux" {
 		t.Errorf("baseline checkout %+v", c)
 	}
 	if c := byID["1"]; c.Valid == nil || *c.Valid {

@@ -3,8 +3,7 @@ package results
 import (
 	"fmt"
 
-	"github.com/patchtest/patchtest/kernels/kconfig"
-	"github.com/patchtest/patchtest/suites"
+	"github.com/patchtest/patchtest/suites/runs"
 )
 
 // Mismatch is how a run's two kernels differ apart from the patch: their
@@ -15,7 +14,7 @@ type Mismatch struct {
 	// Release is "BASE vs CANDIDATE" when the releases differ.
 	Release string `json:"release,omitempty"`
 	// Config lists the options that differ.
-	Config []kconfig.ConfigDiff `json:"config,omitempty"`
+	Config []runs.ConfigDiff `json:"config,omitempty"`
 	// Unknown names the sides whose configuration was not found.
 	Unknown []string `json:"config_unknown,omitempty"`
 }
@@ -36,32 +35,4 @@ func (m *Mismatch) Lines() []string {
 		out = append(out, "the "+side+" kernel's configuration was not found: config differences cannot be ruled out")
 	}
 	return out
-}
-
-// CompareKernels says how the two kernels differ beyond the patch, given
-// their configurations (nil when not found); nil when they are alike as
-// far as can be told.
-func CompareKernels(base, cand *KernelResult, baseConfig, candConfig *kconfig.Config) *Mismatch {
-	m := &Mismatch{}
-	if base.Run != nil && cand.Run != nil && base.Run.Release != "" && cand.Run.Release != "" && base.Run.Release != cand.Run.Release {
-		m.Release = base.Run.Release + " vs " + cand.Run.Release
-	}
-	switch {
-	case baseConfig != nil && candConfig != nil:
-		opts := append(suites.Catalogue().ConfigOptions(), kconfig.DetectorOptions()...)
-		m.Config = kconfig.DiffConfigs(baseConfig, candConfig, opts)
-	default:
-		for _, k := range []struct {
-			r   *KernelResult
-			cfg *kconfig.Config
-		}{{base, baseConfig}, {cand, candConfig}} {
-			if k.cfg == nil && k.r.Capabilities != nil {
-				m.Unknown = append(m.Unknown, k.r.Role)
-			}
-		}
-	}
-	if m.Release == "" && len(m.Config) == 0 && len(m.Unknown) == 0 {
-		return nil
-	}
-	return m
 }

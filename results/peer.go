@@ -178,10 +178,11 @@ func (r *Record) PeerFocus() []PeerRow {
 	return out
 }
 
-// StressRow is one stress-ng metric on both kernels, beside the change
-// patchtest's nearest benchmark measured.
-type StressRow struct {
-	Stressor, Metric    string
+// PeerFigure is one metric of a peer case (a stress-ng stressor) on both
+// kernels, beside the change patchtest's nearest benchmark measured.
+type PeerFigure struct {
+	// Suite is the peer suite; Case the case's ID's last element.
+	Suite, Case, Metric string
 	Baseline, Candidate float64
 	ChangePct           float64
 	// Bench is patchtest's nearest benchmark; BenchChange its B/s
@@ -189,82 +190,81 @@ type StressRow struct {
 	Bench, BenchChange string
 }
 
-// stressBench maps a stress-ng stressor to patchtest's nearest benchmark.
-var stressBench = map[string]string{
-	"vm-splice": "vmsplice/pipe-devnull/64KiB",
-	"splice":    "splice/zero-pipe-devnull/64KiB",
-	"tee":       "vmsplice/tee-fanout4/64KiB",
-	"sendfile":  "sendfile/file-tcp/1MiB",
-	"pipe":      "write/pipe-devnull/64KiB",
-}
-
-// stressShown says which of a stressor's metrics the report compares:
-// its bogo operations per second and its own rates.
-func stressShown(metric string) bool {
-	return metric == "bogo-ops-per-second-real-time" || (strings.Contains(metric, "per-sec") && !strings.HasPrefix(metric, "bogo-ops"))
-}
-
-// StressMetrics compares the stress-ng stressors' metrics between the
-// kernels. They are one run per kernel, in the suites' guests (not the
-// benchmarks' clock): a rough figure beside the benchmarks' statistics.
-func (r *Record) StressMetrics() []StressRow {
+// PeerFigures compares the metrics of the peer suites that have figures
+// (stress-ng's stressors) between the kernels, in the suites' and their
+// cases' order. They are one run per kernel, in the suites' guests (not
+// the benchmarks' statistics): a rough figure beside the benchmarks.
+func (r *Record) PeerFigures() []PeerFigure {
 	metrics := func(k *KernelResult) map[string]map[string]float64 {
 		out := map[string]map[string]float64{}
 		if k.Run == nil {
 			return out
 		}
 		for _, res := range k.Run.Results {
-			if s, ok := strings.CutPrefix(res.ID, PeerPrefix+"stress-ng/"); ok && !strings.Contains(s, "/") && res.Metrics != nil {
-				out[s] = res.Metrics
+			if res.Metrics != nil {
+				out[res.ID] = res.Metrics
 			}
 		}
 		return out
 	}
 	b, c := metrics(&r.Baseline), metrics(&r.Candidate)
-	var out []StressRow
-	for _, s := range suites.StressNGStressors {
-		bm, cm := b[s], c[s]
-		if bm == nil || cm == nil {
+	var out []PeerFigure
+	for _, p := range suites.Peers() {
+		if p.Figures == nil {
 			continue
 		}
-		var keys []string
-		for k := range bm {
-			if _, ok := cm[k]; ok && stressShown(k) {
-				keys = append(keys, k)
+		for _, cs := range p.Cases() {
+			bm, cm := b[cs.ID], c[cs.ID]
+			if bm == nil || cm == nil {
+				continue
 			}
-		}
-		slices.Sort(keys)
-		for _, k := range keys {
-			row := StressRow{Stressor: s, Metric: k, Baseline: bm[k], Candidate: cm[k], Bench: stressBench[s]}
-			if bm[k] != 0 {
-				row.ChangePct = 100 * (cm[k] - bm[k]) / bm[k]
-			}
-			if r.Perf != nil {
-				for _, pc := range r.Perf.Changes {
-					if pc.Bench == row.Bench && pc.Metric == "B/s" {
-						row.BenchChange = fmt.Sprintf("%+.1f %%, p=%.3f, %s", pc.ChangePct, pc.P, pc.Verdict)
-					}
+			name := strings.TrimPrefix(cs.ID, p.Prefix())
+			var keys []string
+			for k := range bm {
+				if _, ok := cm[k]; ok && p.Figures(k) {
+					keys = append(keys, k)
 				}
 			}
-			out = append(out, row)
+			slices.Sort(keys)
+			for _, k := range keys {
+				row := PeerFigure{Suite: p.Name, Case: name, Metric: k, Baseline: bm[k], Candidate: cm[k], Bench: p.Related[name]}
+				if bm[k] != 0 {
+					row.ChangePct = 100 * (cm[k] - bm[k]) / bm[k]
+				}
+				if r.Perf != nil {
+					for _, pc := range r.Perf.Changes {
+						if pc.Bench == row.Bench && pc.Metric == "B/s" {
+							row.BenchChange = fmt.Sprintf("%+.1f %%, p=%.3f, %s", pc.ChangePct, pc.P, pc.Verdict)
+						}
+					}
+				}
+				out = append(out, row)
+			}
 		}
 	}
 	return out
 }
 
-// StressClock says what the stressors' guest time counted.
-func (r *Record) StressClock() string {
+// FiguresClock says what the peer figures' guest time counted.
+func (r *Record) FiguresClock() string {
 	for _, k := range []KernelResult{r.Baseline, r.Candidate} {
 		if k.Run == nil {
 			continue
 		}
 		for _, b := range k.Run.Boots {
-			if strings.HasPrefix(b.Clock, "icount") {
+			if b.Counted() {
 				return "guest time counts instructions"
 			}
 		}
 	}
 	return "real time: rough under emulation"
+}
+
+// PeerAbout says what a peer suite's figures are ("one 1s run per
+// kernel").
+func PeerAbout(suite string) string {
+	p, _ := suites.LookupPeer(suite)
+	return p.About
 }
 
 // PeerLines renders the peer suites for the reports: each peer case on
@@ -290,21 +290,22 @@ func (r *Record) PeerLines() []string {
 			add("      %s -> %s", row.Baseline, row.Candidate)
 		}
 	}
-	if rows := r.StressMetrics(); len(rows) > 0 {
-		add("")
-		add("stress-ng, one %v run per kernel (%s; no statistics:", suites.StressDuration, r.StressClock())
-		add("what stress-ng sees, beside the benchmarks' measurement):")
-		last := ""
-		for _, row := range rows {
-			if row.Stressor != last {
-				last = row.Stressor
-				add("  %s:", row.Stressor)
-				if row.BenchChange != "" {
-					add("      vs %s B/s: %s", row.Bench, row.BenchChange)
-				}
-			}
-			add("      %s: %.4g -> %.4g (%+.1f %%)", row.Metric, row.Baseline, row.Candidate, row.ChangePct)
+	suite, last := "", ""
+	for _, row := range r.PeerFigures() {
+		if row.Suite != suite {
+			suite, last = row.Suite, ""
+			add("")
+			add("%s, %s (%s; no statistics:", row.Suite, PeerAbout(row.Suite), r.FiguresClock())
+			add("what %s sees, beside the benchmarks' measurement):", row.Suite)
 		}
+		if row.Case != last {
+			last = row.Case
+			add("  %s:", row.Case)
+			if row.BenchChange != "" {
+				add("      vs %s B/s: %s", row.Bench, row.BenchChange)
+			}
+		}
+		add("      %s: %.4g -> %.4g (%+.1f %%)", row.Metric, row.Baseline, row.Candidate, row.ChangePct)
 	}
 	return l
 }

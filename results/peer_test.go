@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/patchtest/patchtest/suites"
+	"github.com/patchtest/patchtest/suites/runs"
 )
 
 func peerRecord() *Record {
@@ -27,8 +28,8 @@ func peerRecord() *Record {
 		{ID: "peer/stress-ng/vm-splice", Obs: &ok, Metrics: map[string]float64{"bogo-ops-per-second-real-time": 1500, "mb-per-sec-vmsplice-rate": 150, "wall-clock-time": 2}},
 	}
 	r := &Record{ID: "20261202T000000Z", Schema: SchemaVersion,
-		Baseline:  KernelResult{Role: Baseline, BzImage: "/k/stock", Run: &SuiteRun{Results: base}},
-		Candidate: KernelResult{Role: Candidate, BzImage: "/k/patched", Run: &SuiteRun{Results: cand}},
+		Baseline:  KernelResult{Role: runs.Baseline, BzImage: "/k/stock", Run: &runs.Suite{Results: base}},
+		Candidate: KernelResult{Role: runs.Candidate, BzImage: "/k/patched", Run: &runs.Suite{Results: cand}},
 	}
 	r.Changes = Diff(base, cand)
 	r.Perf = &PerfResult{Changes: []PerfChange{{Bench: "vmsplice/pipe-devnull/64KiB", Metric: "B/s", ChangePct: -48.2, P: 0.001, Verdict: PerfRegression}}}
@@ -45,9 +46,9 @@ func TestPeerReport(t *testing.T) {
 	if len(focus) != 2 || focus[0].ID != "peer/kselftest/mm.cow/vmsplice-unmap-in-child-with-base-page" || focus[0].Candidate != "outcome:not ok" {
 		t.Fatalf("PeerFocus = %+v", focus)
 	}
-	rows := r.StressMetrics()
+	rows := r.PeerFigures()
 	if len(rows) != 2 || rows[0].Metric != "bogo-ops-per-second-real-time" || rows[0].ChangePct != -50 || !strings.Contains(rows[0].BenchChange, "-48.2 %") {
-		t.Fatalf("StressMetrics = %+v", rows)
+		t.Fatalf("PeerFigures = %+v", rows)
 	}
 	r.Perf = nil // the benchmarks' own section is tested elsewhere
 	md := r.Markdown()
@@ -60,7 +61,7 @@ func TestPeerReport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{`id="peer-table"`, `id="peer-vmsplice"`, `id="stress-ng"`} {
+	for _, want := range []string{`id="peer-table"`, `id="peer-vmsplice"`, `id="peer-figures"`} {
 		if !strings.Contains(string(h), want) {
 			t.Errorf("report.html lacks %s", want)
 		}
@@ -85,7 +86,7 @@ func TestKCIDBPeerPaths(t *testing.T) {
 	json.Unmarshal(b, &d)
 	paths := map[string]string{}
 	for _, x := range d.Tests {
-		if strings.HasSuffix(x.BuildID, Candidate) {
+		if strings.HasSuffix(x.BuildID, runs.Candidate) {
 			paths[x.Path] = x.Status
 		}
 	}

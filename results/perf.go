@@ -9,8 +9,8 @@ import (
 
 	"golang.org/x/perf/benchmath"
 
-	"github.com/patchtest/patchtest/configs"
 	"github.com/patchtest/patchtest/suites/perf"
+	"github.com/patchtest/patchtest/suites/runs"
 )
 
 // PerfStats are the statistics rules of a perf comparison.
@@ -25,19 +25,26 @@ type PerfStats struct {
 	Confidence float64 `json:"confidence"`
 }
 
-// WithDefaults fills the settings left zero: alpha and the threshold
-// from the built-in configuration (configs/default.yaml), a 95 %
-// confidence level.
+// The statistics' rules when none are given: the conventional 5 %
+// significance level, a 1 % threshold and 95 % confidence intervals. The
+// built-in configuration (configs/default.yaml) says the same; a test in
+// the pipeline holds the two together.
+const (
+	DefaultAlpha      = 0.05
+	DefaultThreshold  = 1.0
+	DefaultConfidence = 0.95
+)
+
+// WithDefaults fills the settings left zero with the defaults above.
 func (s PerfStats) WithDefaults() PerfStats {
-	d := configs.MustDefaults().Perf
 	if s.Alpha == 0 {
-		s.Alpha = d.Alpha
+		s.Alpha = DefaultAlpha
 	}
 	if s.Threshold == 0 {
-		s.Threshold = d.ThresholdPct
+		s.Threshold = DefaultThreshold
 	}
 	if s.Confidence == 0 {
-		s.Confidence = 0.95
+		s.Confidence = DefaultConfidence
 	}
 	return s
 }
@@ -98,7 +105,7 @@ func (c PerfChange) Significant() bool {
 // ComparePerf computes, for every benchmark and metric of run, the
 // baseline's and candidate's distributions and whether they differ.
 // Warm-up samples and failed samples are left out.
-func ComparePerf(run *PerfRun, st PerfStats) []PerfChange {
+func ComparePerf(run *runs.Perf, st PerfStats) []PerfChange {
 	st = st.WithDefaults()
 	type key struct{ bench, metric, side string }
 	values := map[key][]float64{}
@@ -124,7 +131,7 @@ func ComparePerf(run *PerfRun, st PerfStats) []PerfChange {
 			continue
 		}
 		for _, m := range b.Metrics {
-			out = append(out, compareMetric(id, m, values[key{id, m, Baseline}], values[key{id, m, Candidate}], st))
+			out = append(out, compareMetric(id, m, values[key{id, m, runs.Baseline}], values[key{id, m, runs.Candidate}], st))
 		}
 	}
 	familyWise(out, st.Alpha)

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/perf/benchfmt"
 
 	"github.com/patchtest/patchtest/suites/perf"
+	"github.com/patchtest/patchtest/suites/runs"
 )
 
 // normal draws n values around mean with the given coefficient of
@@ -116,21 +117,21 @@ func TestShiftDetected(t *testing.T) {
 	}
 }
 
-func fakePerfRun(r *rand.Rand, rounds int, shift float64) *PerfRun {
-	run := &PerfRun{Level: perf.Standard}
+func fakePerfRun(r *rand.Rand, rounds int, shift float64) *runs.Perf {
+	run := &runs.Perf{Level: perf.Standard}
 	bs, _ := perf.Select(perf.Quick)
 	for _, b := range bs {
 		run.Benchmarks = append(run.Benchmarks, b.ID)
 	}
 	for round := range rounds + 1 {
 		for _, id := range run.Benchmarks {
-			for _, side := range []string{Baseline, Candidate} {
+			for _, side := range []string{runs.Baseline, runs.Candidate} {
 				wall := 100 * time.Millisecond
-				if side == Candidate {
+				if side == runs.Candidate {
 					wall = time.Duration(float64(wall) * (1 + shift))
 				}
 				wall = time.Duration(float64(wall) * (1 + 0.01*r.NormFloat64()))
-				run.Samples = append(run.Samples, PerfSample{Side: side, Round: round, Warmup: round == 0, Sample: perf.Sample{
+				run.Samples = append(run.Samples, runs.PerfSample{Side: side, Round: round, Warmup: round == 0, Sample: perf.Sample{
 					ID: id, Bytes: 1 << 30, Ops: 1000, Calls: 2000, Wall: wall, User: wall / 10, Sys: wall / 2, MaxRSSKiB: 100,
 				}})
 			}
@@ -186,7 +187,7 @@ func TestWriteBenchfmtRoundTrip(t *testing.T) {
 	r := rand.New(rand.NewPCG(9, 10))
 	run := fakePerfRun(r, 6, 0)
 	var buf bytes.Buffer
-	if err := WriteBenchfmt(&buf, run, Candidate, "6.12-patched"); err != nil {
+	if err := WriteBenchfmt(&buf, run, runs.Candidate, "6.12-patched"); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.HasPrefix(buf.String(), "# patchtest candidate kernel: 6.12-patched\n") {
@@ -276,24 +277,24 @@ func TestFamilyWiseHolm(t *testing.T) {
 // percent, those over TCP loopback (whose wall time holds idle jumps to
 // the next timer) within about 12 %. shift slows the named benchmark's
 // candidate down, in wall and CPU time.
-func countedRun(r *rand.Rand, slow string, shift float64) *PerfRun {
-	run := &PerfRun{Level: perf.Quick.Counted()}
+func countedRun(r *rand.Rand, slow string, shift float64) *runs.Perf {
+	run := &runs.Perf{Level: perf.Quick.Counted()}
 	bs, _ := perf.Select(perf.Quick)
 	for _, b := range bs {
 		run.Benchmarks = append(run.Benchmarks, b.ID)
 	}
 	for round := range run.Level.Rounds {
 		for _, id := range run.Benchmarks {
-			for _, side := range []string{Baseline, Candidate} {
+			for _, side := range []string{runs.Baseline, runs.Candidate} {
 				cpu, wall := 0.003*r.NormFloat64(), 0.003*r.NormFloat64()
 				if strings.Contains(id, "tcp") || strings.Contains(id, "pingpong") {
 					cpu, wall = 0.01*r.NormFloat64(), 0.12*r.NormFloat64()
 				}
-				if side == Candidate && id == slow {
+				if side == runs.Candidate && id == slow {
 					cpu, wall = cpu+shift, wall+shift
 				}
 				w := 10 * time.Millisecond
-				run.Samples = append(run.Samples, PerfSample{Side: side, Round: round, Sample: perf.Sample{
+				run.Samples = append(run.Samples, runs.PerfSample{Side: side, Round: round, Sample: perf.Sample{
 					ID: id, Bytes: 1 << 23, Ops: 8, Calls: 16, Wall: time.Duration(float64(w) * (1 + wall)),
 					Sys: time.Duration(float64(w) * (1 + cpu)), MaxRSSKiB: 7000,
 				}})

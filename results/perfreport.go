@@ -9,7 +9,7 @@ import (
 	"golang.org/x/perf/benchfmt"
 
 	"github.com/patchtest/patchtest/suites/perf"
-	"github.com/patchtest/patchtest/vm"
+	"github.com/patchtest/patchtest/suites/runs"
 )
 
 // PerfTable renders the comparisons in the columns of the 0-day test
@@ -86,7 +86,7 @@ func human(v float64) string {
 
 // PerfLegend explains the table and says what the numbers can be trusted
 // for; accel is the accelerator both kernels ran under.
-func PerfLegend(run *PerfRun, st PerfStats) string {
+func PerfLegend(run *runs.Perf, st PerfStats) string {
 	st = st.WithDefaults()
 	var b strings.Builder
 	if run.Counted() {
@@ -113,7 +113,7 @@ func PerfLegend(run *PerfRun, st PerfStats) string {
 		fmt.Fprintf(&b, "binary give (nearly) the same count whatever the host does; what\n")
 		fmt.Fprintf(&b, "it ranks is work done, which is what a copy or an extra code path\n")
 		fmt.Fprintf(&b, "costs, not real speed.\n")
-	case len(run.Boots) > 0 && run.Boots[0].Accel != vm.KVM:
+	case len(run.Boots) > 0 && run.Boots[0].Accel != runs.KVM:
 		fmt.Fprintf(&b, "Under %s (emulation): absolute numbers are emulation numbers;\n", run.Boots[0].Accel)
 		fmt.Fprintf(&b, "only the ratio between kernels under identical conditions means\n")
 		fmt.Fprintf(&b, "anything.\n")
@@ -125,7 +125,7 @@ func PerfLegend(run *PerfRun, st PerfStats) string {
 // format, so that `benchstat perf-baseline.txt perf-candidate.txt`
 // compares them directly. The kernel is named in a leading comment line
 // (benchfmt skips lines that are not results or configuration).
-func WriteBenchfmt(w io.Writer, run *PerfRun, side, kernel string) error {
+func WriteBenchfmt(w io.Writer, run *runs.Perf, side, kernel string) error {
 	if _, err := fmt.Fprintf(w, "# patchtest %s kernel: %s\n", side, kernel); err != nil {
 		return err
 	}

@@ -6,8 +6,8 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/patchtest/patchtest/kernels/artifact"
 	"github.com/patchtest/patchtest/suites"
+	"github.com/patchtest/patchtest/suites/runs"
 )
 
 // Column statuses of a series run patch by patch.
@@ -32,12 +32,12 @@ type PatchColumn struct {
 	Subject string `json:"subject"`
 	Status  string `json:"status"`
 	// Reason says why a column is not ok.
-	Reason string          `json:"reason,omitempty"`
-	Build  *artifact.Build `json:"build,omitempty"`
+	Reason string      `json:"reason,omitempty"`
+	Build  *runs.Build `json:"build,omitempty"`
 	// Warnings are compiler warnings in the files the patch touches that
 	// the base's build did not print.
 	Warnings []string        `json:"warnings,omitempty"`
-	Run      *SuiteRun       `json:"run,omitempty"`
+	Run      *runs.Suite     `json:"run,omitempty"`
 	Summary  ProblemsSummary `json:"summary"`
 	// Introduced are the observations that changed from the column
 	// before (the base for the first patch): what this patch did.

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/patchtest/patchtest/suites"
+	"github.com/patchtest/patchtest/suites/runs"
 )
 
 // The matrix attributes each change to the patch that first made it, and
@@ -13,7 +14,7 @@ func TestPerPatchMatrix(t *testing.T) {
 	obs := func(id, v string) suites.CaseResult {
 		return suites.CaseResult{ID: id, Obs: &suites.Observation{Type: suites.TAliasing, Value: v}}
 	}
-	run := func(rs ...suites.CaseResult) *SuiteRun { return &SuiteRun{Results: rs} }
+	run := func(rs ...suites.CaseResult) *runs.Suite { return &runs.Suite{Results: rs} }
 	base := []suites.CaseResult{obs("a/b/kept", "shared"), obs("a/b/reverted", "shared"), obs("a/b/altered", "shared"), obs("a/b/same", "shared")}
 	p := &PerPatch{Columns: []PatchColumn{
 		{Index: 1, Total: 4, Subject: "one", Status: PatchOK, Run: run(obs("a/b/kept", "copied"), obs("a/b/reverted", "copied"), obs("a/b/altered", "shared"), obs("a/b/same", "shared"))},

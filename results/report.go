@@ -3,6 +3,8 @@ package results
 import (
 	"fmt"
 	"strings"
+
+	"github.com/patchtest/patchtest/suites/runs"
 )
 
 // Markdown renders the run as plain text that reads well both in a
@@ -111,7 +113,7 @@ func (r *Record) Markdown() string {
 	}
 	if r.Fuzz != nil {
 		w("")
-		for _, l := range r.Fuzz.Lines() {
+		for _, l := range fuzzLines(r.Fuzz) {
 			w("%s", l)
 		}
 	}
@@ -296,7 +298,7 @@ func (r *Record) Caveats() []string {
 }
 
 // perfClock is what the perf run's guest time counted.
-func perfClock(run *PerfRun) string {
+func perfClock(run *runs.Perf) string {
 	if run == nil || len(run.Boots) == 0 {
 		return ""
 	}

@@ -1,6 +1,7 @@
 package results
 
 import (
+	"bytes"
 	"encoding/xml"
 	"os"
 	"path/filepath"
@@ -8,12 +9,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/patchtest/patchtest/kernels/kconfig"
 	"github.com/patchtest/patchtest/suites"
+	"github.com/patchtest/patchtest/suites/runs"
 )
 
 func record(changes []Change, v *Verdict, cand ProblemsSummary) *Record {
-	run := &SuiteRun{Results: []suites.CaseResult{{ID: "a/b/c", Obs: obs(suites.TBool, "yes")}}}
+	run := &runs.Suite{Results: []suites.CaseResult{{ID: "a/b/c", Obs: obs(suites.TBool, "yes")}}}
 	return &Record{
 		ID:        "20260101T000000Z",
 		Baseline:  KernelResult{Role: "baseline", BzImage: "/k/stock", Run: run},
@@ -58,7 +59,7 @@ func TestFailedAndReport(t *testing.T) {
 }
 
 func TestSummarize(t *testing.T) {
-	s := Summarize(&SuiteRun{
+	s := Summarize(&runs.Suite{
 		BootReports: []string{"warning: WARNING: CPU: 0 PID: 1 at init/main.c:1 x"},
 		Failures:    []string{"guest lost between cases: lost connection"},
 		Results: []suites.CaseResult{
@@ -70,7 +71,7 @@ func TestSummarize(t *testing.T) {
 			{ID: "a/b/h", NotRun: "the run was interrupted"},
 			{ID: "a/b/i", Obs: obs(suites.TBool, "true"), Wedged: true},
 		},
-	})
+	}, testHeadline)
 	if len(s.Invariants) != 1 || s.Crashes[0] != "a/b/d: Kernel panic" || len(s.Kmsg) != 1 {
 		t.Errorf("summary %+v", s)
 	}
@@ -101,7 +102,7 @@ func TestJUnit(t *testing.T) {
 		{ID: "tee/x/skip", Obs: obs(suites.TSkip, "no AF_ALG")},
 	}
 	rec := record([]Change{{ID: "vmsplice/alias/read", From: "aliasing:aliased", To: "aliasing:copied"}}, &Verdict{Unexpected: []Change{{ID: "vmsplice/alias/read", From: "aliasing:aliased", To: "aliasing:copied"}}}, ProblemsSummary{})
-	rec.Candidate.Run = &SuiteRun{Release: "6.12.117", Results: results}
+	rec.Candidate.Run = &runs.Suite{Release: "6.12.117", Results: results}
 	b, err := rec.JUnit()
 	if err != nil {
 		t.Fatal(err)
@@ -152,7 +153,8 @@ func TestWriteAndLoadRecord(t *testing.T) {
 
 func TestRender(t *testing.T) {
 	r := perfRecord()
-	for _, f := range []string{"md", "html", "junit", "kcidb", "json", "benchstat-baseline", "benchstat-candidate"} {
+	for _, f := range Formats() {
+		f := f.Name
 		b, err := r.Render(f)
 		if err != nil || len(b) == 0 {
 			t.Errorf("%s: %d bytes, %v", f, len(b), err)
@@ -190,26 +192,6 @@ func TestWriteSameSecond(t *testing.T) {
 	}
 }
 
-// A kernel log's headline is the line the console's recogniser names as
-// a report's start, whatever came before it.
-func TestHeadline(t *testing.T) {
-	for _, tc := range []struct {
-		lines []string
-		want  string
-	}{
-		{[]string{"<4> ------------[ cut here ]------------", "<4> WARNING: CPU: 0 PID: 42 at fs/read_write.c:1362 do_sendfile+0x10a/0x250", "<4> Modules linked in:"},
-			"WARNING: CPU: 0 PID: 42 at fs/read_write.c:1362 do_sendfile+0x10a/0x250 (+2 more lines in run.json)"},
-		{[]string{"<3> INFO: task init:38 blocked for more than 5 seconds."}, "INFO: task init:38 blocked for more than 5 seconds."},
-		{[]string{"<1> BUG: kernel NULL pointer dereference, address: 0000000000000000", "<1> #PF: supervisor write access in kernel mode"},
-			"BUG: kernel NULL pointer dereference, address: 0000000000000000 (+1 more lines in run.json)"},
-		{[]string{"<4> something odd", "<4> more"}, "something odd (+1 more lines in run.json)"},
-	} {
-		if got := Headline(tc.lines); got != tc.want {
-			t.Errorf("Headline(%q) = %q\nwant %q", tc.lines, got, tc.want)
-		}
-	}
-}
-
 // A verdict says what weakens it: a candidate that cannot report its
 // warnings, kernels that differ beyond the patch.
 func TestCaveats(t *testing.T) {
@@ -217,12 +199,50 @@ func TestCaveats(t *testing.T) {
 	if q := r.Caveats(); len(q) != 0 || strings.Contains(r.Markdown(), "Caveat") {
 		t.Errorf("caveats on a clean run: %q", q)
 	}
-	r.Candidate.Capabilities = &kconfig.Capabilities{Config: "x", Limits: []kconfig.Limit{{Option: "CONFIG_BUG", Effect: "kernel warnings cannot be detected"}}}
+	r.Candidate.Capabilities = &runs.Capabilities{Config: "x", Limits: []runs.Limit{{Option: "CONFIG_BUG", Effect: "kernel warnings cannot be detected"}}}
 	r.Mismatch = &Mismatch{Release: "6.12.1 vs 6.13.0"}
 	md := r.Markdown()
 	for _, want := range []string{"kernel warnings cannot be detected (CONFIG_BUG is not set)", "Caveat: the candidate cannot report everything", "Caveat: the kernels differ", "releases differ: 6.12.1 vs 6.13.0"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("report lacks %q:\n%s", want, md)
+		}
+	}
+}
+
+// testHeadline names a kernel log by its first line, as console.Headline
+// does for a log without a report's start.
+func testHeadline(lines []string) string { return lines[0] }
+
+// A run folder holds every format's file, and each is what show renders
+// in that format; a run without perf has no benchstat files.
+func TestWriteEveryFormat(t *testing.T) {
+	for _, withPerf := range []bool{true, false} {
+		r := perfRecord()
+		if !withPerf {
+			r.Perf = nil
+		}
+		if err := r.Write(t.TempDir()); err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range Formats() {
+			b, err := os.ReadFile(filepath.Join(r.Dir, f.File))
+			if !withPerf && strings.HasPrefix(f.Name, "benchstat") {
+				if err == nil {
+					t.Errorf("%s written for a run without perf", f.File)
+				}
+				continue
+			}
+			if err != nil {
+				t.Errorf("%s: %v", f.Name, err)
+				continue
+			}
+			if f.Name == "json" {
+				continue // Write set the record's folder after it was rendered
+			}
+			want, err := r.Render(f.Name)
+			if err != nil || !bytes.Equal(b, want) {
+				t.Errorf("%s: the file is not what show renders (%v)", f.File, err)
+			}
 		}
 	}
 }

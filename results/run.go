@@ -14,22 +14,15 @@ import (
 
 	"github.com/google/renameio/v2"
 
-	"github.com/patchtest/patchtest/configs"
-	"github.com/patchtest/patchtest/kernels/artifact"
-	"github.com/patchtest/patchtest/kernels/kconfig"
-	"github.com/patchtest/patchtest/vm/console"
+	"github.com/patchtest/patchtest/suites/runs"
 )
 
 // SchemaVersion is the version of the run record's JSON schema.
 const SchemaVersion = 2
 
-// KernelSpec says where one side's kernel comes from (configs'
-// description, recorded as it was run).
-type KernelSpec = configs.KernelSpec
-
 // PerfResult is the perf part of a run.
 type PerfResult struct {
-	Run     *PerfRun     `json:"run"`
+	Run     *runs.Perf   `json:"run"`
 	Stats   PerfStats    `json:"stats"`
 	Changes []PerfChange `json:"changes"`
 	FailPct float64      `json:"fail_pct"`
@@ -55,14 +48,14 @@ type PerfResult struct {
 // KernelResult is one side of a run.
 type KernelResult struct {
 	Role    string          `json:"role"`
-	Spec    KernelSpec      `json:"spec"`
+	Spec    runs.KernelSpec `json:"spec"`
 	BzImage string          `json:"bzimage"`
-	Build   *artifact.Build `json:"build,omitempty"`
+	Build   *runs.Build     `json:"build,omitempty"`
 	// Capabilities say what the kernel can report, read from its
 	// configuration before it booted.
-	Capabilities *kconfig.Capabilities `json:"capabilities,omitempty"`
-	Run          *SuiteRun             `json:"run"`
-	Summary      ProblemsSummary       `json:"summary"`
+	Capabilities *runs.Capabilities `json:"capabilities,omitempty"`
+	Run          *runs.Suite        `json:"run"`
+	Summary      ProblemsSummary    `json:"summary"`
 }
 
 // Label names the kernel in one short phrase: its release when it ran,
@@ -134,8 +127,8 @@ type Record struct {
 	Perf       *PerfResult `json:"perf,omitempty"`
 	// Fuzz is set when the run fuzzed both kernels with the same
 	// programs (its differences are among Changes).
-	Fuzz *FuzzRun `json:"fuzz,omitempty"`
-	Dir  string   `json:"dir"`
+	Fuzz *runs.Fuzz `json:"fuzz,omitempty"`
+	Dir  string     `json:"dir"`
 
 	log *eventLog
 }
@@ -162,7 +155,7 @@ func (r *Record) Failed() bool {
 	if r.PerPatch != nil && r.PerPatch.Failed() {
 		return true
 	}
-	if r.Fuzz != nil && r.Fuzz.Fault != nil && r.Fuzz.Fault.Side == Candidate {
+	if r.Fuzz != nil && r.Fuzz.Fault != nil && r.Fuzz.Fault.Side == runs.Candidate {
 		return true
 	}
 
@@ -172,8 +165,9 @@ func (r *Record) Failed() bool {
 	return r.Candidate.Summary.Findings()
 }
 
-// Summarize lists what is wrong on one kernel by itself.
-func Summarize(run *SuiteRun) ProblemsSummary {
+// Summarize lists what is wrong on one kernel by itself; headline names
+// a kernel log in one line (console.Headline).
+func Summarize(run *runs.Suite, headline func(lines []string) string) ProblemsSummary {
 	var s ProblemsSummary
 	s.Kernel = append(s.Kernel, prefixed("while booting: ", run.BootReports)...)
 	s.Kernel = append(s.Kernel, run.Failures...)
@@ -195,7 +189,7 @@ func Summarize(run *SuiteRun) ProblemsSummary {
 			s.Kernel = append(s.Kernel, r.ID+": closing the case's descriptors blocked in the kernel; the cases after it ran in a fresh guest")
 		}
 		if len(r.Kmsg) > 0 {
-			s.Kmsg = append(s.Kmsg, r.ID+": "+Headline(r.Kmsg))
+			s.Kmsg = append(s.Kmsg, r.ID+": "+headline(r.Kmsg))
 		}
 	}
 	return s
@@ -207,27 +201,6 @@ func prefixed(p string, l []string) []string {
 		out[i] = p + x
 	}
 	return out
-}
-
-// Headline is the line of a kernel report that names it (the
-// WARNING:, BUG: or Oops line), with the count of the others; the whole
-// report stays in the case's result.
-func Headline(lines []string) string {
-	head := ""
-	for _, l := range lines {
-		t := strings.TrimSpace(strings.TrimLeft(l, "<0123456789>"))
-		if head == "" && t != "" && !strings.Contains(t, "cut here") {
-			head = t
-		}
-		if _, ok := console.Classify(t); ok {
-			head = t
-			break
-		}
-	}
-	if len(lines) > 1 {
-		head += fmt.Sprintf(" (+%d more lines in run.json)", len(lines)-1)
-	}
-	return head
 }
 
 func firstLine(s string) string {
@@ -259,9 +232,10 @@ func hostDesc() string {
 	return fmt.Sprintf("%s %s/%s, %d CPUs", h, runtime.GOOS, runtime.GOARCH, runtime.NumCPU())
 }
 
-// Write stores the record as run.json, report.md, junit.xml, report.html,
-// kcidb.json and, with perf, perf-baseline.txt and perf-candidate.txt, in a new
-// folder of dir, each file written atomically.
+// Write stores the record in a new folder of dir in every format of
+// Formats that has something to show (run.json, report.md, …), with the
+// fuzzer's reproducers, the event log and a shard's manifest, each file
+// written atomically.
 func (r *Record) Write(dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
@@ -279,24 +253,7 @@ func (r *Record) Write(dir string) error {
 		}
 		r.ID = fmt.Sprintf("%s-%d", base, n)
 	}
-	b, err := json.MarshalIndent(r, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := renameio.WriteFile(filepath.Join(r.Dir, "run.json"), append(b, '\n'), 0o644); err != nil {
-		return err
-	}
-	if err := renameio.WriteFile(filepath.Join(r.Dir, "report.md"), []byte(r.Markdown()), 0o644); err != nil {
-		return err
-	}
 	if err := r.writeFuzz(); err != nil {
-		return err
-	}
-	j, err := r.JUnit()
-	if err != nil {
-		return err
-	}
-	if err := renameio.WriteFile(filepath.Join(r.Dir, "junit.xml"), j, 0o644); err != nil {
 		return err
 	}
 	if r.log != nil {
@@ -317,38 +274,16 @@ func (r *Record) Write(dir string) error {
 			return err
 		}
 	}
-	pw, err := json.MarshalIndent(r.PatchworkChecks(""), "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := renameio.WriteFile(filepath.Join(r.Dir, "patchwork.json"), append(pw, '\n'), 0o644); err != nil {
-		return err
-	}
-	k, err := r.KCIDBJSON()
-	if err != nil {
-		return err
-	}
-	if err := renameio.WriteFile(filepath.Join(r.Dir, "kcidb.json"), k, 0o644); err != nil {
-		return err
-	}
-	h, err := r.HTML()
-	if err != nil {
-		return err
-	}
-	if err := renameio.WriteFile(filepath.Join(r.Dir, "report.html"), h, 0o644); err != nil {
-		return err
-	}
-	if r.Perf != nil && r.Perf.Run != nil {
-		// Go benchmark format, one file per kernel:
-		// benchstat perf-baseline.txt perf-candidate.txt
-		for _, side := range []*KernelResult{&r.Baseline, &r.Candidate} {
-			var buf bytes.Buffer
-			if err := WriteBenchfmt(&buf, r.Perf.Run, side.Role, side.Label()); err != nil {
-				return err
-			}
-			if err := renameio.WriteFile(filepath.Join(r.Dir, "perf-"+side.Role+".txt"), buf.Bytes(), 0o644); err != nil {
-				return err
-			}
+	for _, f := range Formats() {
+		b, err := f.Render(r)
+		if errors.Is(err, ErrNotInRun) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", f.File, err)
+		}
+		if err := renameio.WriteFile(filepath.Join(r.Dir, f.File), b, 0o644); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -376,37 +311,10 @@ func LoadRecord(p string) (*Record, error) {
 // Side returns the kernel result for role (baseline or candidate).
 func (r *Record) Side(role string) (*KernelResult, error) {
 	switch role {
-	case Baseline:
+	case runs.Baseline:
 		return &r.Baseline, nil
-	case Candidate:
+	case runs.Candidate:
 		return &r.Candidate, nil
 	}
 	return nil, fmt.Errorf("side %q: want baseline or candidate", role)
-}
-
-// Render renders the record in one of the formats a run writes: md,
-// html, junit, kcidb, json, benchstat-baseline or benchstat-candidate.
-func (r *Record) Render(format string) ([]byte, error) {
-	switch format {
-	case "md", "markdown", "":
-		return []byte(r.Markdown()), nil
-	case "html":
-		return r.HTML()
-	case "junit":
-		return r.JUnit()
-	case "kcidb":
-		return r.KCIDBJSON()
-	case "json":
-		b, err := json.MarshalIndent(r, "", "  ")
-		return append(b, '\n'), err
-	case "benchstat-baseline", "benchstat-candidate":
-		if r.Perf == nil || r.Perf.Run == nil {
-			return nil, fmt.Errorf("run %s has no perf samples", r.ID)
-		}
-		side, _ := r.Side(strings.TrimPrefix(format, "benchstat-"))
-		var b bytes.Buffer
-		err := WriteBenchfmt(&b, r.Perf.Run, side.Role, side.Label())
-		return b.Bytes(), err
-	}
-	return nil, fmt.Errorf("format %q: want md, html, junit, kcidb, json, benchstat-baseline or benchstat-candidate", format)
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/patchtest/patchtest/suites/runs"
 )
 
 // RunDiff compares one side of two runs: e.g. the candidates of v1 and v2
@@ -51,7 +53,7 @@ func DiffRuns(a, b *Record, side string, st PerfStats) (*RunDiff, error) {
 	if a.Perf != nil && b.Perf != nil {
 		// The side's samples of run a become the baseline, b's the
 		// candidate, and the usual statistics apply.
-		merged := &PerfRun{Level: b.Perf.Run.Level}
+		merged := &runs.Perf{Level: b.Perf.Run.Level}
 		inA := map[string]bool{}
 		for _, id := range a.Perf.Run.Benchmarks {
 			inA[id] = true
@@ -63,13 +65,13 @@ func DiffRuns(a, b *Record, side string, st PerfStats) (*RunDiff, error) {
 		}
 		for _, s := range a.Perf.Run.Samples {
 			if s.Side == side {
-				s.Side = Baseline
+				s.Side = runs.Baseline
 				merged.Samples = append(merged.Samples, s)
 			}
 		}
 		for _, s := range b.Perf.Run.Samples {
 			if s.Side == side {
-				s.Side = Candidate
+				s.Side = runs.Candidate
 				merged.Samples = append(merged.Samples, s)
 			}
 		}

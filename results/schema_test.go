@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/patchtest/patchtest/suites"
-	"github.com/patchtest/patchtest/vm"
+	"github.com/patchtest/patchtest/suites/runs"
 )
 
 func TestRunSchema(t *testing.T) {
@@ -16,7 +16,7 @@ func TestRunSchema(t *testing.T) {
 		{ID: "vmsplice/alias/read", Obs: &suites.Observation{Type: suites.TAliasing, Value: "copied"}},
 		{ID: "splice/errors/same-pipe", Crash: "Kernel panic"},
 	}
-	r.Candidate.Run.Boots = []vm.Info{{Accel: vm.TCG, CPUs: 1, MachineType: "pc"}}
+	r.Candidate.Run.Boots = []runs.Machine{{Accel: runs.TCG, CPUs: 1, MachineType: "pc"}}
 	r.Verdict.Unmet = []Expectation{{Cases: "x/*", To: "y"}}
 	r.PerPatch = &PerPatch{Columns: []PatchColumn{
 		{Index: 1, Total: 2, Name: "0001.patch", Subject: "a", Status: PatchOK, Run: r.Candidate.Run, Introduced: []Change{{ID: "vmsplice/alias/read", From: "x", To: "y"}}},
@@ -24,7 +24,7 @@ func TestRunSchema(t *testing.T) {
 	}}
 	r.PerPatch.BuildMatrix(r.Baseline.Run.Results)
 	r.Fuzz = sampleFuzz()
-	r.Fuzz.Fault = &FuzzFault{Side: Candidate, Error: "kernel panic", Program: r.Fuzz.Differences[0].Program}
+	r.Fuzz.Fault = &runs.FuzzFault{Side: runs.Candidate, Error: "kernel panic", Program: r.Fuzz.Differences[0].Program}
 	if err := r.Validate(); err != nil {
 		t.Fatalf("a record does not validate against its own schema: %v", err)
 	}

@@ -9,10 +9,10 @@ import (
 	"os"
 	"slices"
 	"sort"
-	"strings"
 
 	"github.com/patchtest/patchtest/suites"
 	"github.com/patchtest/patchtest/suites/perf"
+	"github.com/patchtest/patchtest/suites/runs"
 )
 
 // Shard is the manifest of one shard of a run split over machines
@@ -80,8 +80,8 @@ func KernelID(k *KernelResult) string {
 // count, each index at most once; the cases of a missing shard are not
 // run ("MISS" in KCIDB) with the reason. The merged record's changes,
 // verdict (against the shards' expect.yaml) and perf comparison are
-// computed afresh.
-func MergeShards(recs []*Record) (*Record, error) {
+// computed afresh; headline names a kernel log (console.Headline).
+func MergeShards(recs []*Record, headline func(lines []string) string) (*Record, error) {
 	if len(recs) == 0 {
 		return nil, errors.New("merge: no shard runs given")
 	}
@@ -117,63 +117,48 @@ func MergeShards(recs []*Record) (*Record, error) {
 	if err != nil {
 		return nil, fmt.Errorf("merge: %w", err)
 	}
-	planned := map[string]bool{}
+	var planned []string
 	for _, c := range cases {
-		planned[c.ID] = true
+		planned = append(planned, c.ID)
+	}
+	notRun := func(id string) string {
+		if seen[ShardOf(id, f.Count)] != "" {
+			return fmt.Sprintf("shard %d/%d did not run it", ShardOf(id, f.Count), f.Count)
+		}
+		return fmt.Sprintf("shard %d/%d is missing", ShardOf(id, f.Count), f.Count)
+	}
+	for _, r := range recs {
+		if r.Started.Before(out.Started) {
+			out.Started = r.Started
+		}
+		if r.Finished.After(out.Finished) {
+			out.Finished = r.Finished
+		}
 	}
 	for _, side := range []*KernelResult{&out.Baseline, &out.Candidate} {
-		byID := map[string]suites.CaseResult{}
-		subs := map[string][]suites.CaseResult{} // a peer case's subtests
-
-		run := &SuiteRun{}
+		var parts []*runs.Suite
 		for _, r := range recs {
-			sr := r.Baseline.Run
-			if side.Role == Candidate {
-				sr = r.Candidate.Run
-			}
-			if r.Started.Before(out.Started) {
-				out.Started = r.Started
-			}
-			if r.Finished.After(out.Finished) {
-				out.Finished = r.Finished
-			}
-			if sr == nil {
-				continue
-			}
-			run.Absorb(sr)
-			for _, res := range sr.Results {
-				if i := strings.LastIndex(res.ID, "/"); !planned[res.ID] && i > 0 {
-					subs[res.ID[:i]] = append(subs[res.ID[:i]], res)
-					continue
-				}
-				if _, dup := byID[res.ID]; dup {
-					return nil, fmt.Errorf("merge: case %s ran in two shards", res.ID)
-				}
-				byID[res.ID] = res
+			if side.Role == runs.Candidate {
+				parts = append(parts, r.Candidate.Run)
+			} else {
+				parts = append(parts, r.Baseline.Run)
 			}
 		}
-		for _, c := range cases {
-			res, ok := byID[c.ID]
-			if !ok {
-				res = suites.CaseResult{ID: c.ID, NotRun: fmt.Sprintf("shard %d/%d is missing", ShardOf(c.ID, f.Count), f.Count)}
-				if seen[ShardOf(c.ID, f.Count)] != "" {
-					res.NotRun = fmt.Sprintf("shard %d/%d did not run it", ShardOf(c.ID, f.Count), f.Count)
-				}
-			}
-			run.Results = append(run.Results, res)
-			run.Results = append(run.Results, subs[c.ID]...)
+		run, err := MergeSuiteRuns(planned, parts, notRun)
+		if err != nil {
+			return nil, fmt.Errorf("merge: %w", err)
 		}
-		side.Run, side.Summary = run, Summarize(run)
-	}
-	out.Changes = Diff(out.Baseline.Run.Results, out.Candidate.Run.Results)
-	out.NotComparable = NotComparable(out.Baseline.Run.Results, out.Candidate.Run.Results)
-	if out.Expect != "" {
-		if x, err := LoadExpect(out.Expect); err == nil {
-			v := x.Check(out.Changes, Compared(out.Baseline.Run.Results, out.Candidate.Run.Results))
-			out.Verdict = &v
-		}
+		side.Run, side.Summary = run, Summarize(run, headline)
 	}
 	out.Perf = mergePerf(recs)
+	var x *Expect
+	if out.Expect != "" {
+		// The shards checked it when they ran; one that cannot be read
+		// now leaves the merged run without a verdict, as a run with no
+		// expect.yaml.
+		x, _ = LoadExpect(out.Expect)
+	}
+	out.Finish(x)
 	var missing []string
 	for i := 1; i <= f.Count; i++ {
 		if seen[i] == "" {
@@ -188,7 +173,7 @@ func MergeShards(recs []*Record) (*Record, error) {
 }
 
 // mergePerf joins the shards' perf samples (each benchmark ran, both
-// kernels, in one shard) and compares them again.
+// kernels, in one shard); Finish compares them again.
 func mergePerf(recs []*Record) *PerfResult {
 	var res *PerfResult
 	for _, r := range recs {
@@ -218,9 +203,5 @@ func mergePerf(recs []*Record) *PerfResult {
 		order[b.ID] = i
 	}
 	sort.SliceStable(res.Run.Benchmarks, func(i, j int) bool { return order[res.Run.Benchmarks[i]] < order[res.Run.Benchmarks[j]] })
-	res.Changes = ComparePerf(res.Run, res.Stats)
-	res.Suspect = Suspect(res.Changes)
-	res.Regressions = PerfRegressions(res.Changes, res.FailPct)
-	res.Copies = Copies(res.Changes)
 	return res
 }

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/patchtest/patchtest/suites"
+	"github.com/patchtest/patchtest/suites/runs"
 )
 
 func TestParseShard(t *testing.T) {
@@ -35,9 +36,9 @@ func TestShardOf(t *testing.T) {
 }
 
 func shardRecord(i, n int, kernel string, ids ...string) *Record {
-	r := &Record{ID: "r", Dir: "/runs/" + string(rune('0'+i)), Baseline: KernelResult{Role: Baseline}, Candidate: KernelResult{Role: Candidate},
+	r := &Record{ID: "r", Dir: "/runs/" + string(rune('0'+i)), Baseline: KernelResult{Role: runs.Baseline}, Candidate: KernelResult{Role: runs.Candidate},
 		Shard: &Shard{Index: i, Count: n, Catalogue: CatalogueID(), Kernels: []string{"build:a", kernel}, Patterns: []string{"tee/*"}}}
-	r.Baseline.Run, r.Candidate.Run = &SuiteRun{}, &SuiteRun{}
+	r.Baseline.Run, r.Candidate.Run = &runs.Suite{}, &runs.Suite{}
 	for _, id := range ids {
 		r.Baseline.Run.Results = append(r.Baseline.Run.Results, suites.CaseResult{ID: id, Obs: &suites.Observation{Type: suites.TResult, Value: "0"}})
 		r.Candidate.Run.Results = append(r.Candidate.Run.Results, suites.CaseResult{ID: id, Obs: &suites.Observation{Type: suites.TResult, Value: "1"}})
@@ -55,7 +56,7 @@ func TestMergeShards(t *testing.T) {
 		parts[ShardOf(c.ID, 2)] = append(parts[ShardOf(c.ID, 2)], c.ID)
 	}
 	a, b := shardRecord(1, 2, "build:b", parts[1]...), shardRecord(2, 2, "build:b", parts[2]...)
-	m, err := MergeShards([]*Record{a, b})
+	m, err := MergeShards([]*Record{a, b}, testHeadline)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,11 +73,11 @@ func TestMergeShards(t *testing.T) {
 		"not a shard":   {[]*Record{{ID: "x", Dir: "/runs/x"}}, "not a shard"},
 		"other catalog": {[]*Record{a, func() *Record { r := shardRecord(2, 2, "build:b"); r.Shard.Catalogue = "0000"; return r }()}, "different patchtest versions"},
 	} {
-		if _, err := MergeShards(tc.recs); err == nil || !strings.Contains(err.Error(), tc.err) {
+		if _, err := MergeShards(tc.recs, testHeadline); err == nil || !strings.Contains(err.Error(), tc.err) {
 			t.Errorf("%s: %v, want %q", name, err, tc.err)
 		}
 	}
-	m, err = MergeShards([]*Record{a})
+	m, err = MergeShards([]*Record{a}, testHeadline)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +97,7 @@ func TestMergeShards(t *testing.T) {
 	// A shard cut short, given last, makes the merge incomplete too.
 	cut := shardRecord(2, 2, "build:b", parts[2]...)
 	cut.Incomplete = true
-	if m, err = MergeShards([]*Record{a, cut}); err != nil || !m.Incomplete {
+	if m, err = MergeShards([]*Record{a, cut}, testHeadline); err != nil || !m.Incomplete {
 		t.Errorf("merged with an incomplete shard: incomplete %v, %v", m != nil && m.Incomplete, err)
 	}
 }

@@ -3,19 +3,29 @@ package results
 import (
 	"fmt"
 
-	"github.com/patchtest/patchtest/kernels"
-	"github.com/patchtest/patchtest/kernels/kconfig"
+	"github.com/patchtest/patchtest/suites/runs"
 )
 
 // TreeBase records a run whose baseline is the candidate's own kernel
 // tree at its base commit, built with the candidate's .config.
 type TreeBase struct {
-	kernels.TreeBase
+	// Tree is the source tree (a git work tree); Head the commit checked
+	// out in it, Dirty set when it had uncommitted changes (they are part
+	// of the candidate).
+	Tree  string `json:"tree"`
+	Head  string `json:"head"`
+	Dirty bool   `json:"dirty,omitempty"`
+	// Base is the baseline's commit, and How says how it was chosen.
+	Base string `json:"base"`
+	How  string `json:"how"`
+	// Config is the .config the candidate was built with; the baseline
+	// is built with it too (olddefconfig).
+	Config string `json:"config"`
 	// ConfigsMatch is set when the baseline's configuration, after
 	// olddefconfig at the base commit, equals the candidate's option for
 	// option; ConfigDiff lists the options that differ otherwise.
-	ConfigsMatch bool                 `json:"configs_match"`
-	ConfigDiff   []kconfig.ConfigDiff `json:"config_diff,omitempty"`
+	ConfigsMatch bool              `json:"configs_match"`
+	ConfigDiff   []runs.ConfigDiff `json:"config_diff,omitempty"`
 }
 
 // short abbreviates a commit to 12 hex digits, as the kernel's Fixes:

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/patchtest/patchtest/kernels/selftest"
+	"github.com/patchtest/patchtest/suites/perf"
 )
 
 func TestTAPParser(t *testing.T) {
@@ -160,11 +161,30 @@ func TestPeerCasesHidden(t *testing.T) {
 			t.Fatalf("%s runs without being asked for", c.ID)
 		}
 	}
-	for _, s := range PeerSuites {
-		cs, err := Catalogue().Select(PeerPattern(s))
+	for _, p := range Peers() {
+		cs, err := Catalogue().Select(p.Pattern())
 		if err != nil || len(cs) == 0 {
-			t.Errorf("%s: %d cases, %v", PeerPattern(s), len(cs), err)
+			t.Errorf("%s: %d cases, %v", p.Pattern(), len(cs), err)
 		}
+		for _, c := range cs {
+			if q, ok := PeerOf(c.ID); !ok || q.Name != p.Name {
+				t.Errorf("%s is not found as %s's", c.ID, p.Name)
+			}
+		}
+		if q, ok := LookupPeer(p.Name); !ok || q.Name != p.Name {
+			t.Errorf("LookupPeer(%q) = %v", p.Name, ok)
+		}
+		for k, b := range p.Related {
+			if _, err := Catalogue().Select(p.Prefix() + k); err != nil {
+				t.Errorf("%s: Related names %s, which is not a case", p.Name, k)
+			}
+			if _, ok := perf.Lookup(b); !ok {
+				t.Errorf("%s: %s's nearest benchmark %s is not a benchmark", p.Name, k, b)
+			}
+		}
+	}
+	if _, ok := LookupPeer("ltp"); ok {
+		t.Error("LookupPeer found ltp")
 	}
 }
 

@@ -12,6 +12,56 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
+// StressDuration is how long each stress-ng stressor runs.
+const StressDuration = time.Second
+
+// StressNGStressors are the stress-ng stressors patchtest runs.
+var StressNGStressors = []string{"vm-splice", "splice", "tee", "sendfile", "pipe"}
+
+// stressNGPeer is stress-ng's pipe and splice stressors, the host's
+// stress-ng copied into the guest; their guests count instructions.
+func stressNGPeer() PeerSuite {
+	return PeerSuite{
+		Name:    "stress-ng",
+		What:    "the host's, its pipe and splice stressors",
+		Host:    []HostNeed{{Program: "stress-ng", Package: "stress-ng", Why: "for the stress-ng peer suite"}},
+		Copy:    []string{"stress-ng"},
+		Counted: true,
+		Cases:   stressNGCases,
+		Figures: stressShown,
+		About:   "one " + StressDuration.String() + " run per kernel",
+		Related: map[string]string{
+			"vm-splice": "vmsplice/pipe-devnull/64KiB",
+			"splice":    "splice/zero-pipe-devnull/64KiB",
+			"tee":       "vmsplice/tee-fanout4/64KiB",
+			"sendfile":  "sendfile/file-tcp/1MiB",
+			"pipe":      "write/pipe-devnull/64KiB",
+		},
+	}
+}
+
+// stressShown says which of a stressor's metrics the reports compare: its
+// bogo operations per second and its own rates.
+func stressShown(metric string) bool {
+	return metric == "bogo-ops-per-second-real-time" || (strings.Contains(metric, "per-sec") && !strings.HasPrefix(metric, "bogo-ops"))
+}
+
+func stressNGCases() []*Case {
+	var cs []*Case
+	for _, s := range StressNGStressors {
+		s := s
+		cs = append(cs, &Case{
+			ID:     "peer/stress-ng/" + s,
+			Desc:   "stress-ng's " + s + " stressor with --verify for " + StressDuration.String() + "; zero or collapsed operations are a correctness finding",
+			Calls:  fmt.Sprintf("stress-ng --%s 1 -t %ds --verify --metrics -Y", s, int(StressDuration.Seconds())),
+			Pins:   "stress-ng " + s,
+			Hidden: true, Timeout: StressDuration + 60*time.Second,
+			Run: func(t *T) Observation { return runStressNG(t, s) },
+		})
+	}
+	return cs
+}
+
 // stressNG finds the stress-ng the host copied into the guest (at its
 // host path, as --program does).
 func stressNG() string {

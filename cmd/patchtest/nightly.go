@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/patchtest/patchtest/cmd/internal/pipeline"
+	"github.com/patchtest/patchtest/configs"
 	"github.com/patchtest/patchtest/results"
 	"github.com/patchtest/patchtest/vm"
 )
@@ -68,9 +69,9 @@ commit in the case's area since last night.`,
 			switch {
 			case reference == "":
 			case strings.HasPrefix(reference, "git:") || strings.HasPrefix(reference, "debian:6.12") && !strings.Contains(reference, "-"):
-				no.Reference = results.KernelSpec{Source: reference, Base: o.Candidate.Base, Fragments: o.Candidate.Fragments}
+				no.Reference = configs.KernelSpec{Source: reference, Base: o.Candidate.Base, Fragments: o.Candidate.Fragments}
 			default:
-				no.Reference = results.KernelSpec{Path: reference}
+				no.Reference = configs.KernelSpec{Path: reference}
 			}
 			rec, err := pipeline.Nightly(c.Context(), no)
 			view.Close()

@@ -82,7 +82,7 @@ func newResults() *cobra.Command {
 	var format string
 	show := &cobra.Command{
 		Use:   "show RUN",
-		Short: "Render a stored run again: md (default), html, junit, kcidb, json, or benchstat-baseline / benchstat-candidate",
+		Short: "Render a stored run again in one of its formats: " + results.FormatNames(),
 		Args:  cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			p := args[0]
@@ -101,7 +101,7 @@ func newResults() *cobra.Command {
 			return err
 		},
 	}
-	show.Flags().StringVarP(&format, "format", "f", "md", "md, html, junit, kcidb, json, benchstat-baseline or benchstat-candidate")
+	show.Flags().StringVarP(&format, "format", "f", "md", "the format: "+results.FormatNames())
 	merge := &cobra.Command{
 		Use:   "merge SHARD_RUN_DIR...",
 		Short: "Join the runs of a run's shards (--shard I/N) into one run under --out, with every report",

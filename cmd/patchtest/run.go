@@ -16,6 +16,7 @@ import (
 	"github.com/patchtest/patchtest/kernels"
 	"github.com/patchtest/patchtest/kernels/patches"
 	"github.com/patchtest/patchtest/results"
+	"github.com/patchtest/patchtest/suites"
 	"github.com/patchtest/patchtest/vm"
 )
 
@@ -84,7 +85,7 @@ func (f *runFlags) registerSelection(fl *pflag.FlagSet) {
 
 // registerPeer adds the flags that run the peer suites.
 func (f *runFlags) registerPeer(fl *pflag.FlagSet) {
-	fl.StringSliceVar(&f.peer, "peer", nil, "peer suites to run on both kernels beside the catalogue: kselftest (splice, mm/cow, net/tls, built from the candidate's source tree), stress-ng (Debian's)")
+	fl.StringSliceVar(&f.peer, "peer", nil, "peer suites to run on both kernels beside the catalogue: "+suites.PeerHelp())
 	fl.StringVar(&f.peerSource, "peer-source", "", "kernel source tree to build the kselftests from (default: the candidate's own)")
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/patchtest/patchtest/results"
 	"github.com/patchtest/patchtest/suites"
 	"github.com/patchtest/patchtest/suites/remote"
+	"github.com/patchtest/patchtest/suites/runs"
 	"github.com/patchtest/patchtest/vm"
 )
 
@@ -102,7 +103,7 @@ func newSuites() *cobra.Command {
 		Short: "Compare two 'suites run --json' outputs; with --expect, sort changes into declared and unexpected",
 		Args:  cobra.ExactArgs(2),
 		RunE: func(c *cobra.Command, args []string) error {
-			var runs [2]results.SuiteRun
+			var runs [2]runs.Suite
 			for i, p := range args {
 				b, err := os.ReadFile(p)
 				if err != nil {

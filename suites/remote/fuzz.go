@@ -15,8 +15,8 @@ import (
 	"time"
 
 	"github.com/patchtest/patchtest/guest/proto"
-	"github.com/patchtest/patchtest/results"
 	"github.com/patchtest/patchtest/suites/fuzz"
+	"github.com/patchtest/patchtest/suites/runs"
 	"github.com/patchtest/patchtest/vm"
 )
 
@@ -54,7 +54,7 @@ const (
 // is flaky, never a finding), minimized and given a C reproducer. A
 // kernel lost under a program ends the run with Fault set; the error is
 // the harness's.
-func RunFuzz(ctx context.Context, o FuzzOptions) (*results.FuzzRun, error) {
+func RunFuzz(ctx context.Context, o FuzzOptions) (*runs.Fuzz, error) {
 	notice := o.Notice
 	if notice == nil {
 		notice = func(string) {}
@@ -62,7 +62,7 @@ func RunFuzz(ctx context.Context, o FuzzOptions) (*results.FuzzRun, error) {
 	if o.MaxDifferences <= 0 {
 		o.MaxDifferences = DefaultMaxDifferences
 	}
-	run := &results.FuzzRun{Seed: o.Seed, Budget: o.Duration, CorpusFile: o.CorpusFile,
+	run := &runs.Fuzz{Seed: o.Seed, Budget: o.Duration, CorpusFile: o.CorpusFile,
 		Coverage: "outcome signatures: no KCOV in the guest kernel"}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -74,7 +74,7 @@ func RunFuzz(ctx context.Context, o FuzzOptions) (*results.FuzzRun, error) {
 			b.Clock = vm.Instructions
 		}
 	}
-	sides := []*fuzzSide{{role: results.Baseline}, {role: results.Candidate}}
+	sides := []*fuzzSide{{role: runs.Baseline}, {role: runs.Candidate}}
 	errs := make([]error, 2)
 	var wg sync.WaitGroup
 	for i, b := range []vm.BootOptions{o.Baseline, o.Candidate} {
@@ -143,7 +143,7 @@ func RunFuzz(ctx context.Context, o FuzzOptions) (*results.FuzzRun, error) {
 			run.Flaky++
 			continue
 		}
-		if slices.ContainsFunc(run.Differences, func(x results.FuzzDifference) bool { return x.ID == d.ID }) {
+		if slices.ContainsFunc(run.Differences, func(x runs.FuzzDifference) bool { return x.ID == d.ID }) {
 			continue
 		}
 		run.Differences = append(run.Differences, *d)
@@ -162,7 +162,7 @@ type pending struct {
 
 type fuzzer struct {
 	o     FuzzOptions
-	run   *results.FuzzRun
+	run   *runs.Fuzz
 	sides []*fuzzSide
 	gen   *fuzz.Generator
 	seen  map[string]bool // program hashes run
@@ -229,7 +229,7 @@ func (f *fuzzer) both(ctx context.Context, p fuzz.Prog) ([2]fuzz.Trace, error) {
 	return tr, nil
 }
 
-func (f *fuzzer) fault(p fuzz.Prog, err error) (*results.FuzzRun, error) {
+func (f *fuzzer) fault(p fuzz.Prog, err error) (*runs.Fuzz, error) {
 	var fe *fuzzErr
 	if !errors.As(err, &fe) {
 		return f.run, err
@@ -238,13 +238,13 @@ func (f *fuzzer) fault(p fuzz.Prog, err error) (*results.FuzzRun, error) {
 	if errors.As(fe.err, &ve) && (ve.Outcome == vm.Interrupted || ve.Outcome == vm.Infrastructure) {
 		return f.run, fe.err
 	}
-	f.run.Fault = &results.FuzzFault{Side: f.sides[fe.side].role, Error: fe.err.Error(), Program: p}
+	f.run.Fault = &runs.FuzzFault{Side: f.sides[fe.side].role, Error: fe.err.Error(), Program: p}
 	return f.run, nil
 }
 
 // settle confirms a difference (each kernel gives its own trace again),
 // minimizes it and writes its reproducer; nil when it is flaky.
-func (f *fuzzer) settle(ctx context.Context, pd pending) (*results.FuzzDifference, error) {
+func (f *fuzzer) settle(ctx context.Context, pd pending) (*runs.FuzzDifference, error) {
 	first, err := f.both(ctx, pd.p)
 	if err != nil {
 		return nil, err
@@ -292,8 +292,8 @@ func (f *fuzzer) settle(ctx context.Context, pd pending) (*results.FuzzDifferenc
 		call, _ = fuzz.Step(a[0].Line(step))
 	}
 	id := "fuzz/" + op + "/" + shapeID(min)
-	d := &results.FuzzDifference{ID: id, Step: step, Call: call, Baseline: a[0], Candidate: a[1],
-		Program: min, Original: len(pd.p.Calls), File: results.FuzzFile(id)}
+	d := &runs.FuzzDifference{ID: id, Step: step, Call: call, Baseline: a[0], Candidate: a[1],
+		Program: min, Original: len(pd.p.Calls), File: runs.FuzzFile(id)}
 	notes := []string{
 		fmt.Sprintf("First difference at line %d, %s:", step, call),
 		"  baseline:  " + a[0].Line(step),

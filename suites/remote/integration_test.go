@@ -13,6 +13,7 @@ import (
 	"github.com/patchtest/patchtest/results"
 	"github.com/patchtest/patchtest/suites"
 	"github.com/patchtest/patchtest/suites/remote"
+	"github.com/patchtest/patchtest/suites/runs"
 	"github.com/patchtest/patchtest/vm"
 	"github.com/patchtest/patchtest/vm/vmtest"
 )
@@ -24,7 +25,7 @@ import (
 
 const series = "../../kernels/patches/vmsplice-wrapper"
 
-func runOn(t *testing.T, req kernels.Request) *results.SuiteRun {
+func runOn(t *testing.T, req kernels.Request) *runs.Suite {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
@@ -47,7 +48,7 @@ func TestIntegrationCatalogueStockVsPatched(t *testing.T) {
 
 	visible, _ := suites.Catalogue().Select()
 	want := len(visible)
-	for name, run := range map[string]*results.SuiteRun{"stock": stock, "patched": patched} {
+	for name, run := range map[string]*runs.Suite{"stock": stock, "patched": patched} {
 		if len(run.Results) != want {
 			t.Errorf("%s: %d results; want %d", name, len(run.Results), want)
 		}

@@ -13,8 +13,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/patchtest/patchtest/guest/proto"
-	"github.com/patchtest/patchtest/results"
 	"github.com/patchtest/patchtest/suites/perf"
+	"github.com/patchtest/patchtest/suites/runs"
 	"github.com/patchtest/patchtest/vm"
 )
 
@@ -40,7 +40,7 @@ type PerfOptions struct {
 	// machines are up, and the number of benchmarks.
 	OnStart func(perf.Level, int)
 	// OnSample receives each sample as it arrives.
-	OnSample func(results.PerfSample)
+	OnSample func(runs.PerfSample)
 }
 
 // RunPerf boots both kernels at once and takes every benchmark's samples
@@ -52,7 +52,7 @@ type PerfOptions struct {
 // host CPU. The level's first Warmup samples are recorded as warm-up. A
 // kernel that fails under a benchmark ends the run: the samples so far
 // are returned with the error.
-func RunPerf(ctx context.Context, o PerfOptions) (*results.PerfRun, error) {
+func RunPerf(ctx context.Context, o PerfOptions) (*runs.Perf, error) {
 	benches, err := perf.Select(o.Level, o.Patterns...)
 	if err != nil {
 		return nil, fmt.Errorf("select benchmarks: %w", err)
@@ -61,7 +61,7 @@ func RunPerf(ctx context.Context, o PerfOptions) (*results.PerfRun, error) {
 	if notice == nil {
 		notice = func(string) {}
 	}
-	run := &results.PerfRun{Level: o.Level, PinnedCPU: -1}
+	run := &runs.Perf{Level: o.Level, PinnedCPU: -1}
 	for _, b := range benches {
 		run.Benchmarks = append(run.Benchmarks, b.ID)
 	}
@@ -83,7 +83,7 @@ func RunPerf(ctx context.Context, o PerfOptions) (*results.PerfRun, error) {
 	for _, s := range sides {
 		defer s.close()
 		info := s.m.Info()
-		run.Boots = append(run.Boots, info)
+		run.Boots = append(run.Boots, Describe(info))
 		counted = counted && strings.HasPrefix(info.Clock, string(vm.Instructions))
 	}
 	if counted && o.Counted.Name != "" {
@@ -142,7 +142,7 @@ func RunPerf(ctx context.Context, o PerfOptions) (*results.PerfRun, error) {
 			}
 			for k, s := range order {
 				for j, smp := range got[k] {
-					ps := results.PerfSample{Side: s.role, Round: first + j, Warmup: first+j < level.Warmup, Sample: smp}
+					ps := runs.PerfSample{Side: s.role, Round: first + j, Warmup: first+j < level.Warmup, Sample: smp}
 					run.Samples = append(run.Samples, ps)
 					if o.OnSample != nil {
 						o.OnSample(ps)
@@ -204,7 +204,7 @@ type perfSide struct {
 }
 
 func bootBoth(ctx context.Context, a, b vm.BootOptions) ([]*perfSide, error) {
-	sides := []*perfSide{{role: results.Baseline}, {role: results.Candidate}}
+	sides := []*perfSide{{role: runs.Baseline}, {role: runs.Candidate}}
 	opts := []vm.BootOptions{a, b}
 	errs := make([]error, len(sides))
 	var wg sync.WaitGroup

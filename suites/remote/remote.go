@@ -15,8 +15,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/patchtest/patchtest/results"
 	"github.com/patchtest/patchtest/suites"
+	"github.com/patchtest/patchtest/suites/runs"
 	"github.com/patchtest/patchtest/vm"
 )
 
@@ -105,7 +105,7 @@ func group(id string) string {
 // kernel misbehaves, every case ends with a result: an observation, a
 // crash, a hang, or not run with the reason; the error is the host's or
 // the harness's alone (or the run's interruption, with Incomplete set).
-func RunSuites(ctx context.Context, o Options) (*results.SuiteRun, error) {
+func RunSuites(ctx context.Context, o Options) (*runs.Suite, error) {
 	cases, err := suites.Catalogue().Select(o.Patterns...)
 	if err != nil {
 		return nil, fmt.Errorf("select cases: %w", err)
@@ -123,7 +123,7 @@ func RunSuites(ctx context.Context, o Options) (*results.SuiteRun, error) {
 		byID[c.ID] = c
 		order[c.ID] = i
 	}
-	run := &results.SuiteRun{Budget: Budget(cases, o, vm.BootTimeout(o.Boot))}
+	run := &runs.Suite{Budget: Budget(cases, o, vm.BootTimeout(o.Boot))}
 	start := time.Now()
 	bctx, cancel := context.WithTimeout(ctx, run.Budget)
 	defer cancel()
@@ -254,7 +254,7 @@ func firstLine(s string) string {
 // runner holds what one kernel's run shares across its boots.
 type runner struct {
 	o    Options
-	run  *results.SuiteRun
+	run  *runs.Suite
 	byID map[string]*suites.Case
 }
 

@@ -55,7 +55,7 @@ func (r *runner) once(ctx context.Context, ids []string) (b batch) {
 	}
 	defer m.Close()
 	info := m.Info()
-	r.run.Boots = append(r.run.Boots, info)
+	r.run.Boots = append(r.run.Boots, Describe(info))
 	r.run.Release = info.Agent.Release
 	r.bootReports(m)
 

@@ -6,6 +6,7 @@ package console
 
 import (
 	"bytes"
+	"fmt"
 	"regexp"
 	"strings"
 )
@@ -210,4 +211,25 @@ func (s *Splitter) Flush() (string, bool) {
 	l := strings.TrimRight(string(s.partial), "\r")
 	s.partial = s.partial[:0]
 	return l, true
+}
+
+// Headline is the line of a kernel report that names it (the
+// WARNING:, BUG: or Oops line), with the count of the others; the whole
+// report stays in the case's result.
+func Headline(lines []string) string {
+	head := ""
+	for _, l := range lines {
+		t := strings.TrimSpace(strings.TrimLeft(l, "<0123456789>"))
+		if head == "" && t != "" && !strings.Contains(t, "cut here") {
+			head = t
+		}
+		if _, ok := Classify(t); ok {
+			head = t
+			break
+		}
+	}
+	if len(lines) > 1 {
+		head += fmt.Sprintf(" (+%d more lines in run.json)", len(lines)-1)
+	}
+	return head
 }

@@ -171,3 +171,23 @@ func TestDetectorReportLengthBound(t *testing.T) {
 		t.Fatalf("got %d reports, first with %d lines; want 1 with %d", len(reps), len(reps[0].Lines), maxReportLines)
 	}
 }
+
+// A kernel log's headline is the line the console's recogniser names as
+// a report's start, whatever came before it.
+func TestHeadline(t *testing.T) {
+	for _, tc := range []struct {
+		lines []string
+		want  string
+	}{
+		{[]string{"<4> ------------[ cut here ]------------", "<4> WARNING: CPU: 0 PID: 42 at fs/read_write.c:1362 do_sendfile+0x10a/0x250", "<4> Modules linked in:"},
+			"WARNING: CPU: 0 PID: 42 at fs/read_write.c:1362 do_sendfile+0x10a/0x250 (+2 more lines in run.json)"},
+		{[]string{"<3> INFO: task init:38 blocked for more than 5 seconds."}, "INFO: task init:38 blocked for more than 5 seconds."},
+		{[]string{"<1> BUG: kernel NULL pointer dereference, address: 0000000000000000", "<1> #PF: supervisor write access in kernel mode"},
+			"BUG: kernel NULL pointer dereference, address: 0000000000000000 (+1 more lines in run.json)"},
+		{[]string{"<4> something odd", "<4> more"}, "something odd (+1 more lines in run.json)"},
+	} {
+		if got := Headline(tc.lines); got != tc.want {
+			t.Errorf("Headline(%q) = %q\nwant %q", tc.lines, got, tc.want)
+		}
+	}
+}

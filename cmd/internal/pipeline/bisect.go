@@ -20,6 +20,7 @@ import (
 	"github.com/patchtest/patchtest/suites"
 	"github.com/patchtest/patchtest/suites/perf"
 	"github.com/patchtest/patchtest/suites/remote"
+	"github.com/patchtest/patchtest/suites/runs"
 	"github.com/patchtest/patchtest/vm"
 )
 
@@ -383,7 +384,7 @@ func (st bisectState) perfStep(ctx context.Context, s BisectStep, boot vm.BootOp
 		Clock: vm.Instructions, Patterns: []string{st.Bench}})
 	if err != nil {
 		var se *remote.SideError
-		if errors.As(err, &se) && se.Side == results.Candidate && vm.OutcomeOf(err).KernelFault() {
+		if errors.As(err, &se) && se.Side == runs.Candidate && vm.OutcomeOf(err).KernelFault() {
 			s.Verdict, s.Value = "bad", "the kernel failed under the benchmark: "+firstLine(err.Error())
 			return s
 		}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/patchtest/patchtest/kernels"
 	"github.com/patchtest/patchtest/results"
+	"github.com/patchtest/patchtest/suites/runs"
 	"github.com/patchtest/patchtest/vm"
 )
 
@@ -46,9 +47,9 @@ func CheckPatch(ctx context.Context, o Options, tree string, patch io.Reader) ([
 	var pe *kernels.PatchError
 	var be *kernels.BuildError
 	switch {
-	case errors.As(err, &pe) && strings.HasPrefix(err.Error(), results.Candidate):
+	case errors.As(err, &pe) && strings.HasPrefix(err.Error(), runs.Candidate):
 		return []string{"ERROR: patchtest: the patch does not apply to HEAD: " + oneLine(pe.Detail)}, nil, nil
-	case errors.As(err, &be) && strings.HasPrefix(err.Error(), results.Candidate):
+	case errors.As(err, &be) && strings.HasPrefix(err.Error(), runs.Candidate):
 		return []string{"ERROR: patchtest: the kernel does not build with the patch: " + oneLine(be.Errors+" "+be.Tail)}, nil, nil
 	case err != nil:
 		return nil, rec, err

@@ -23,14 +23,14 @@ func FromConfig(cfg *configs.Run, dir string) Options {
 		}
 		return filepath.Join(dir, p)
 	}
-	spec := func(k configs.KernelSpec) results.KernelSpec {
+	spec := func(k configs.KernelSpec) configs.KernelSpec {
 		if k.Path != "" {
 			if !strings.Contains(k.Path, ":") {
 				k.Path = abs(k.Path)
 			}
 			return k
 		}
-		return results.KernelSpec{Source: k.Source, Patches: abs(k.Patches), Base: cfg.Config.Base, Fragments: cfg.Config.Fragments}
+		return configs.KernelSpec{Source: k.Source, Patches: abs(k.Patches), Base: cfg.Config.Base, Fragments: cfg.Config.Fragments}
 	}
 	o := Options{
 		Baseline:   spec(cfg.Kernels.Baseline),
@@ -155,17 +155,17 @@ func Configure(cfg *configs.Run, dir string, boot vm.BootOptions, f Flags) (Opti
 		return bad("--null compares the candidate with itself; drop --baseline")
 	}
 	if f.Kernel != nil {
-		o.Candidate, o.Expect = results.KernelSpec{Path: *f.Kernel}, ""
+		o.Candidate, o.Expect = configs.KernelSpec{Path: *f.Kernel}, ""
 	}
 	if f.Patches != nil {
-		o.Candidate = results.KernelSpec{Source: o.Candidate.Source, Patches: *f.Patches, Base: cfg.Config.Base, Fragments: cfg.Config.Fragments}
+		o.Candidate = configs.KernelSpec{Source: o.Candidate.Source, Patches: *f.Patches, Base: cfg.Config.Base, Fragments: cfg.Config.Fragments}
 		o.Expect = ""
 	}
 	if f.Baseline != nil {
-		o.Baseline = results.KernelSpec{Path: *f.Baseline}
+		o.Baseline = configs.KernelSpec{Path: *f.Baseline}
 	}
 	if f.Source != nil {
-		for _, k := range []*results.KernelSpec{&o.Baseline, &o.Candidate} {
+		for _, k := range []*configs.KernelSpec{&o.Baseline, &o.Candidate} {
 			if k.Built() {
 				k.Source = *f.Source
 			}
@@ -183,7 +183,7 @@ func Configure(cfg *configs.Run, dir string, boot vm.BootOptions, f Flags) (Opti
 	if f.Tree != nil {
 		o.Tree = *f.Tree
 		if f.Kernel == nil {
-			o.Candidate, o.Expect = results.KernelSpec{}, ""
+			o.Candidate, o.Expect = configs.KernelSpec{}, ""
 		}
 	}
 	if f.BaseRef != nil {

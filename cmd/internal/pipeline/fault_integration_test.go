@@ -5,12 +5,15 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/patchtest/patchtest/configs"
 	"github.com/patchtest/patchtest/results"
 	"github.com/patchtest/patchtest/suites"
+	"github.com/patchtest/patchtest/suites/runs"
 	"github.com/patchtest/patchtest/vm"
 	"github.com/patchtest/patchtest/vm/vmtest"
 )
@@ -138,7 +141,7 @@ func TestIntegrationFaultKernels(t *testing.T) {
 		// A kernel without CONFIG_BUG: its WARN is silent, and the report
 		// must say that warnings could not be detected on it.
 		{fault: "warn", fragments: []string{nobug}, patterns: []string{"sendfile/len/*"}, check: func(r *results.Record) string {
-			if c := r.Candidate.Capabilities; c == nil || !c.Lacks("CONFIG_BUG") {
+			if c := r.Candidate.Capabilities; c == nil || !slices.ContainsFunc(c.Limits, func(l runs.Limit) bool { return l.Option == "CONFIG_BUG" }) {
 				return fmt.Sprintf("capabilities %+v do not name CONFIG_BUG", c)
 			}
 			if !strings.Contains(r.Markdown(), "kernel warnings cannot be detected") {
@@ -160,8 +163,8 @@ func TestIntegrationFaultKernels(t *testing.T) {
 			defer cancel()
 			start := time.Now()
 			rec, err := Execute(ctx, Options{
-				Baseline:  results.KernelSpec{Source: "debian:6.12"},
-				Candidate: results.KernelSpec{Source: "debian:6.12", Patches: filepath.Join("testdata", "faults", tc.fault), Fragments: tc.fragments},
+				Baseline:  configs.KernelSpec{Source: "debian:6.12"},
+				Candidate: configs.KernelSpec{Source: "debian:6.12", Patches: filepath.Join("testdata", "faults", tc.fault), Fragments: tc.fragments},
 				Patterns:  tc.patterns,
 				Boot:      vm.BootOptions{GuestBinary: agent, CacheDir: cache},
 				CacheDir:  cache,
@@ -204,7 +207,7 @@ func TestIntegrationFaultKernels(t *testing.T) {
 }
 
 // result returns run's result for case id.
-func result(run *results.SuiteRun, id string) suites.CaseResult {
+func result(run *runs.Suite, id string) suites.CaseResult {
 	for _, r := range run.Results {
 		if r.ID == id {
 			return r
@@ -223,8 +226,8 @@ func TestIntegrationJobs(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 		defer cancel()
 		rec, err := Execute(ctx, Options{
-			Baseline:  results.KernelSpec{Source: "debian:6.12"},
-			Candidate: results.KernelSpec{Source: "debian:6.12", Patches: filepath.Join("..", "..", "..", "kernels", "patches", "vmsplice-wrapper")},
+			Baseline:  configs.KernelSpec{Source: "debian:6.12"},
+			Candidate: configs.KernelSpec{Source: "debian:6.12", Patches: filepath.Join("..", "..", "..", "kernels", "patches", "vmsplice-wrapper")},
 			Patterns:  []string{"vmsplice/alias/*", "tee/*", "splice/len/*"},
 			Boot:      vm.BootOptions{GuestBinary: agent, CacheDir: cache},
 			CacheDir:  cache,

@@ -7,6 +7,7 @@ import (
 
 	"github.com/patchtest/patchtest/results"
 	"github.com/patchtest/patchtest/suites/remote"
+	"github.com/patchtest/patchtest/suites/runs"
 	"github.com/patchtest/patchtest/vm"
 )
 
@@ -21,7 +22,7 @@ func runFuzz(ctx context.Context, o Options, boots []vm.BootOptions, rec *result
 	if o.CacheDir != "" {
 		fo.CorpusFile = filepath.Join(o.CacheDir, "fuzz", "corpus.jsonl")
 	}
-	for i, role := range []string{results.Baseline, results.Candidate} {
+	for i, role := range []string{runs.Baseline, runs.Candidate} {
 		b := &fo.Baseline
 		if i == 1 {
 			b = &fo.Candidate

@@ -11,8 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/patchtest/patchtest/configs"
 	"github.com/patchtest/patchtest/results"
 	"github.com/patchtest/patchtest/suites/fuzz"
+	"github.com/patchtest/patchtest/suites/runs"
 	"github.com/patchtest/patchtest/vm"
 	"github.com/patchtest/patchtest/vm/setup"
 	"github.com/patchtest/patchtest/vm/vmtest"
@@ -31,8 +33,8 @@ func TestIntegrationFuzzReference(t *testing.T) {
 	defer cancel()
 	series := filepath.Join("..", "..", "..", "kernels", "patches", "vmsplice-wrapper")
 	o := Options{
-		Baseline:   results.KernelSpec{Source: "debian:6.12"},
-		Candidate:  results.KernelSpec{Source: "debian:6.12", Patches: series},
+		Baseline:   configs.KernelSpec{Source: "debian:6.12"},
+		Candidate:  configs.KernelSpec{Source: "debian:6.12", Patches: series},
 		Expect:     filepath.Join(series, "expect.yaml"),
 		SkipSuites: true,
 		Fuzz:       40 * time.Second,
@@ -84,7 +86,7 @@ func TestIntegrationFuzzReference(t *testing.T) {
 	}
 
 	// One reproducer in both guests: the shortest.
-	d := slices.MinFunc(f.Differences, func(a, b results.FuzzDifference) int { return len(a.Program.Calls) - len(b.Program.Calls) })
+	d := slices.MinFunc(f.Differences, func(a, b runs.FuzzDifference) int { return len(a.Program.Calls) - len(b.Program.Calls) })
 	// Not under /tmp: the guest mounts a tmpfs there, over what the
 	// image carries.
 	rdir, err := os.MkdirTemp(cache, "repro-")
@@ -127,7 +129,7 @@ func TestIntegrationFuzzNull(t *testing.T) {
 	cache, agent := vmtest.CacheDir(), vmtest.Guest(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
-	stock := results.KernelSpec{Source: "debian:6.12"}
+	stock := configs.KernelSpec{Source: "debian:6.12"}
 	o := Options{
 		Baseline: stock, Candidate: stock, Null: true, SkipSuites: true,
 		Fuzz: 60 * time.Second, FuzzSeed: 5,

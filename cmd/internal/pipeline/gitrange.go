@@ -9,7 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/patchtest/patchtest/results"
+	"github.com/patchtest/patchtest/configs"
 	"github.com/patchtest/patchtest/vm"
 )
 
@@ -42,7 +42,7 @@ func fromRange(ctx context.Context, o *Options) error {
 		return &vm.Error{Outcome: vm.BadInput, Msg: fmt.Sprintf("--range %s: no commits between %s and %s", o.Range, short(base), short(tip))}
 	}
 	src := "git:" + repo + "@" + base
-	o.Baseline = results.KernelSpec{Source: src, Base: o.Candidate.Base, Fragments: o.Candidate.Fragments}
-	o.Candidate = results.KernelSpec{Source: src, Patches: dir, Base: o.Candidate.Base, Fragments: o.Candidate.Fragments}
+	o.Baseline = configs.KernelSpec{Source: src, Base: o.Candidate.Base, Fragments: o.Candidate.Fragments}
+	o.Candidate = configs.KernelSpec{Source: src, Patches: dir, Base: o.Candidate.Base, Fragments: o.Candidate.Fragments}
 	return nil
 }

@@ -6,11 +6,13 @@ import (
 	"os"
 	"strings"
 
+	"github.com/patchtest/patchtest/configs"
 	"github.com/patchtest/patchtest/kernels"
 	"github.com/patchtest/patchtest/kernels/kconfig"
 	"github.com/patchtest/patchtest/results"
 	"github.com/patchtest/patchtest/suites"
 	"github.com/patchtest/patchtest/suites/perf"
+	"github.com/patchtest/patchtest/suites/runs"
 	"github.com/patchtest/patchtest/vm"
 )
 
@@ -40,8 +42,8 @@ func checkInputs(o Options) (*results.Expect, error) {
 	}
 	for _, k := range []struct {
 		role string
-		spec results.KernelSpec
-	}{{results.Baseline, o.Baseline}, {results.Candidate, o.Candidate}} {
+		spec configs.KernelSpec
+	}{{runs.Baseline, o.Baseline}, {runs.Candidate, o.Candidate}} {
 		if p := k.spec.Path; p != "" && !strings.HasPrefix(p, "debian:") {
 			if _, err := vm.InspectKernel(p); err != nil {
 				return nil, fmt.Errorf("%s kernel: %w", k.role, err)
@@ -68,7 +70,7 @@ func assess(side *results.KernelResult, modules bool) (*kconfig.Config, error) {
 		return nil, err
 	}
 	caps, err := kconfig.Assess(cfg, modules, side.BzImage)
-	side.Capabilities = &caps
+	side.Capabilities = describeCapabilities(caps)
 	return cfg, err
 }
 
@@ -87,11 +89,11 @@ func resolve(ctx context.Context, b *kernels.Builder, side *results.KernelResult
 	if err != nil {
 		return "", err
 	}
-	side.Build, side.BzImage = bld, bld.BzImage
+	side.Build, side.BzImage = describeBuild(bld), bld.BzImage
 	return "", nil
 }
 
 // buildRequest is what the builder is asked for a built kernel.
-func buildRequest(k results.KernelSpec) kernels.Request {
+func buildRequest(k runs.KernelSpec) kernels.Request {
 	return kernels.Request{Source: k.Source, Patches: k.Patches, Base: k.Base, Fragments: k.Fragments, Config: k.Config, PatchCount: k.PatchCount}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/patchtest/patchtest/results"
 	"github.com/patchtest/patchtest/results/coverage"
 	"github.com/patchtest/patchtest/suites/perf"
+	"github.com/patchtest/patchtest/suites/runs"
 )
 
 // Mutant verdicts.
@@ -239,7 +240,7 @@ func runMutant(ctx context.Context, ro Options, series string, m mutate.Mutant) 
 				mr.By = append(mr.By, c.String())
 			}
 		}
-		if f := rec.Fuzz; f != nil && f.Fault != nil && f.Fault.Side == results.Candidate {
+		if f := rec.Fuzz; f != nil && f.Fault != nil && f.Fault.Side == runs.Candidate {
 			mr.Fuzz = true
 			mr.By = append(mr.By, "fuzz: the kernel was lost under a program: "+firstLine(f.Fault.Error))
 		}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/patchtest/patchtest/configs"
 	"github.com/patchtest/patchtest/kernels/mutate"
 	"github.com/patchtest/patchtest/results"
 	"github.com/patchtest/patchtest/vm"
@@ -29,7 +30,7 @@ func TestIntegrationMutate(t *testing.T) {
 	res, err := Mutate(ctx, MutateOptions{
 		File: "fs/splice.c", Operators: []string{mutate.ErrnoSwap}, Max: 2,
 		Run: Options{
-			Baseline: results.KernelSpec{Source: "debian:6.12"},
+			Baseline: configs.KernelSpec{Source: "debian:6.12"},
 			Boot:     vm.BootOptions{GuestBinary: vmtest.Guest(t), CacheDir: cache},
 			CacheDir: cache,
 			Events:   func(e results.Event) { t.Log(e.Msg) },

@@ -11,8 +11,10 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/patchtest/patchtest/configs"
 	"github.com/patchtest/patchtest/results"
 	"github.com/patchtest/patchtest/suites"
+	"github.com/patchtest/patchtest/suites/runs"
 	"github.com/patchtest/patchtest/vm"
 )
 
@@ -24,7 +26,7 @@ type NightlyOptions struct {
 	// Reference is a pinned kernel (a bzImage or a KernelSpec source) to
 	// compare against as well: what every case should show. Without one,
 	// the first night's outcomes are the reference.
-	Reference results.KernelSpec
+	Reference configs.KernelSpec
 	// Runs is how often a changed case is run again before it is
 	// called (all must agree, else it is flaky); 3 when 0.
 	Runs int
@@ -83,7 +85,7 @@ func Nightly(ctx context.Context, o NightlyOptions) (*results.Record, error) {
 	if err != nil {
 		return nil, err
 	}
-	head := results.KernelSpec{Source: "git:" + repo + "@" + commit, Base: o.Run.Candidate.Base, Fragments: o.Run.Candidate.Fragments}
+	head := configs.KernelSpec{Source: "git:" + repo + "@" + commit, Base: o.Run.Candidate.Base, Fragments: o.Run.Candidate.Fragments}
 	night := &results.Night{Tree: repo, Branch: branch, Config: cfg, Commit: commit}
 	ro := o.Run
 	ro.Candidate, ro.Expect, ro.SameTree, ro.PerPatch = head, "", false, false
@@ -93,7 +95,7 @@ func Nightly(ctx context.Context, o NightlyOptions) (*results.Record, error) {
 	case len(nights) > 0:
 		last := nights[len(nights)-1]
 		night.Previous = last.Commit
-		ro.Baseline = results.KernelSpec{Source: "git:" + repo + "@" + last.Commit, Base: head.Base, Fragments: head.Fragments}
+		ro.Baseline = configs.KernelSpec{Source: "git:" + repo + "@" + last.Commit, Base: head.Base, Fragments: head.Fragments}
 	default:
 		ro.Baseline = head
 	}
@@ -105,9 +107,7 @@ func Nightly(ctx context.Context, o NightlyOptions) (*results.Record, error) {
 		// The night could not be run: what was done is written as a run
 		// of its own, kept out of the nights the next one compares with.
 		if rec != nil && outDir != "" {
-			if werr := rec.Write(outDir); werr == nil {
-				indexRun(context.WithoutCancel(ctx), outDir, rec)
-			}
+			keep(context.WithoutCancel(ctx), outDir, rec)
 		}
 		return rec, err
 	}
@@ -163,11 +163,8 @@ func Nightly(ctx context.Context, o NightlyOptions) (*results.Record, error) {
 	}
 	rec.Night = night
 	if outDir != "" {
-		if err := rec.Write(outDir); err != nil {
-			return rec, err
-		}
-		if err := indexRun(context.WithoutCancel(ctx), outDir, rec); err != nil {
-			return rec, fmt.Errorf("nightly: results index not updated: %w", err)
+		if err := keep(context.WithoutCancel(ctx), outDir, rec); err != nil {
+			return rec, fmt.Errorf("nightly: %w", err)
 		}
 	}
 	return rec, nil
@@ -192,7 +189,7 @@ func hasOutcome(out string) bool { return out != "not run" && out != "missing" }
 
 // runOnce runs the cases (catalogue IDs) once on a kernel and returns
 // what they gave; the error is the harness's.
-type runOnce func(ctx context.Context, cases []string) (*results.SuiteRun, error)
+type runOnce func(ctx context.Context, cases []string) (*runs.Suite, error)
 
 // rerunCandidate runs cases again on the candidate kernel of the run res
 // resolved: its kernel, modules, guest binary and boot options, all the
@@ -203,13 +200,13 @@ func rerunCandidate(res *resolved, progress func(string)) runOnce {
 			progress("nightly re-run: " + e.Msg)
 		}
 	}
-	return func(ctx context.Context, cases []string) (*results.SuiteRun, error) {
+	return func(ctx context.Context, cases []string) (*runs.Suite, error) {
 		if res == nil || len(res.boots) < 2 || res.boots[1].Kernel == "" {
 			return nil, errors.New("tonight's run did not bring the candidate kernel up")
 		}
 		o := res.o
 		o.Patterns = cases
-		side := &results.KernelResult{Role: results.Candidate}
+		side := &results.KernelResult{Role: runs.Candidate}
 		err := runSide(ctx, o, side, res.boots[1], 1, notices)
 		return side.Run, err
 	}
@@ -308,7 +305,7 @@ func caseIDs(ids []string) []string {
 // configID names a kernel configuration: its base, fragments and a hash
 // of the guest fragment's content, so that nights built differently are
 // not compared.
-func configID(k results.KernelSpec) string {
+func configID(k configs.KernelSpec) string {
 	base := k.Base
 	if base == "" {
 		base = "tinyconfig"

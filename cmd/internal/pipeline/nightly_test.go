@@ -12,16 +12,17 @@ import (
 
 	"github.com/patchtest/patchtest/results"
 	"github.com/patchtest/patchtest/suites"
+	"github.com/patchtest/patchtest/suites/runs"
 )
 
 // fakeRuns plays one SuiteRun (or error) per round of re-runs and
 // records which cases each round asked for.
 type fakeRuns struct {
-	rounds []func() (*results.SuiteRun, error)
+	rounds []func() (*runs.Suite, error)
 	asked  [][]string
 }
 
-func (f *fakeRuns) run(_ context.Context, cases []string) (*results.SuiteRun, error) {
+func (f *fakeRuns) run(_ context.Context, cases []string) (*runs.Suite, error) {
 	f.asked = append(f.asked, cases)
 	return f.rounds[len(f.asked)-1]()
 }
@@ -30,8 +31,8 @@ func obs(id, value string) suites.CaseResult {
 	return suites.CaseResult{ID: id, Obs: &suites.Observation{Type: "aliasing", Value: value}}
 }
 
-func gave(rs ...suites.CaseResult) func() (*results.SuiteRun, error) {
-	return func() (*results.SuiteRun, error) { return &results.SuiteRun{Results: rs}, nil }
+func gave(rs ...suites.CaseResult) func() (*runs.Suite, error) {
+	return func() (*runs.Suite, error) { return &runs.Suite{Results: rs}, nil }
 }
 
 // Re-runs are judged on evidence: outcomes that disagree make a case
@@ -43,25 +44,25 @@ func TestRerun(t *testing.T) {
 	boom := errors.New("boot: QEMU exited 1: cannot allocate memory")
 	for _, tc := range []struct {
 		name     string
-		rounds   []func() (*results.SuiteRun, error)
+		rounds   []func() (*runs.Suite, error)
 		verdicts []string
 		why      []string
 		asked    int
 		err      bool
 	}{
-		{"confirmed", []func() (*results.SuiteRun, error){gave(obs(a, "copied"), obs(b, "copied")), gave(obs(a, "copied"), obs(b, "copied"))},
+		{"confirmed", []func() (*runs.Suite, error){gave(obs(a, "copied"), obs(b, "copied")), gave(obs(a, "copied"), obs(b, "copied"))},
 			[]string{results.RerunConfirmed, results.RerunConfirmed}, []string{"", ""}, 2, false},
-		{"one flips", []func() (*results.SuiteRun, error){gave(obs(a, "copied"), obs(b, "aliased")), gave(obs(a, "copied"), obs(b, "copied"))},
+		{"one flips", []func() (*runs.Suite, error){gave(obs(a, "copied"), obs(b, "aliased")), gave(obs(a, "copied"), obs(b, "copied"))},
 			[]string{results.RerunConfirmed, results.RerunFlaky}, []string{"", "aliasing:copied, aliasing:aliased, aliasing:copied"}, 2, false},
-		{"harness fails at once", []func() (*results.SuiteRun, error){func() (*results.SuiteRun, error) { return nil, boom }},
+		{"harness fails at once", []func() (*runs.Suite, error){func() (*runs.Suite, error) { return nil, boom }},
 			[]string{results.RerunNotConfirmed, results.RerunNotConfirmed}, []string{"cannot allocate memory", "cannot allocate memory"}, 1, true},
-		{"harness fails in the second round", []func() (*results.SuiteRun, error){gave(obs(a, "copied"), obs(b, "copied")),
-			func() (*results.SuiteRun, error) { return &results.SuiteRun{}, boom }},
+		{"harness fails in the second round", []func() (*runs.Suite, error){gave(obs(a, "copied"), obs(b, "copied")),
+			func() (*runs.Suite, error) { return &runs.Suite{}, boom }},
 			[]string{results.RerunNotConfirmed, results.RerunNotConfirmed}, []string{"cannot allocate memory", "cannot allocate memory"}, 2, true},
-		{"not run is no outcome", []func() (*results.SuiteRun, error){gave(obs(a, "copied"), suites.CaseResult{ID: b, NotRun: "the kernel did not boot: no output"}),
+		{"not run is no outcome", []func() (*runs.Suite, error){gave(obs(a, "copied"), suites.CaseResult{ID: b, NotRun: "the kernel did not boot: no output"}),
 			gave(obs(a, "copied"), obs(b, "copied"))},
 			[]string{results.RerunConfirmed, results.RerunNotConfirmed}, []string{"", "not run: the kernel did not boot"}, 2, false},
-		{"missing is no outcome", []func() (*results.SuiteRun, error){gave(obs(a, "copied")), gave(obs(a, "copied"))},
+		{"missing is no outcome", []func() (*runs.Suite, error){gave(obs(a, "copied")), gave(obs(a, "copied"))},
 			[]string{results.RerunConfirmed, results.RerunNotConfirmed}, []string{"", "no result"}, 2, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -12,17 +12,35 @@ import (
 	"github.com/patchtest/patchtest/kernels/selftest"
 	"github.com/patchtest/patchtest/results"
 	"github.com/patchtest/patchtest/suites"
+	"github.com/patchtest/patchtest/suites/runs"
 	"github.com/patchtest/patchtest/vm"
 	"github.com/patchtest/patchtest/vm/initramfs"
 	"github.com/patchtest/patchtest/vm/setup"
 )
 
-// Host needs of the peer suites.
-var (
-	stressNGNeed = setup.Need{Program: "stress-ng", Package: "stress-ng", Why: "for the stress-ng peer suite"}
-	libcNeed     = setup.Need{Program: "libc.a", Package: "libc6-dev", Why: "to build the kselftests statically"}
-	gccNeed      = setup.Need{Program: "gcc", Package: "gcc", Why: "to build the kselftests"}
-)
+// selectedPeers are the peer suites o.Peer names, in its order; peerSelect
+// has checked the names.
+func selectedPeers(o Options) []suites.PeerSuite {
+	var out []suites.PeerSuite
+	for _, name := range o.Peer {
+		if p, ok := suites.LookupPeer(name); ok {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// countedPeers reports whether a selected peer suite runs in guests that
+// count instructions.
+func countedPeers(o Options) bool {
+	return slices.ContainsFunc(selectedPeers(o), func(p suites.PeerSuite) bool { return p.Counted })
+}
+
+// selftestPeers reports whether a selected peer suite runs the kernel's
+// selftests.
+func selftestPeers(o Options) bool {
+	return slices.ContainsFunc(selectedPeers(o), func(p suites.PeerSuite) bool { return p.Selftests })
+}
 
 // peerSelect checks o.Peer's names and adds their cases to the selection:
 // with no --suite, the whole catalogue and the peers; else the given
@@ -32,12 +50,13 @@ func peerSelect(o *Options) error {
 		return nil
 	}
 	var pats []string
-	for _, p := range o.Peer {
-		if !slices.Contains(suites.PeerSuites, p) {
-			return &vm.Error{Outcome: vm.BadInput, Msg: fmt.Sprintf("peer suite %q (--peer, peer.suites)", p),
-				Err: fmt.Errorf("no such peer suite: give a comma-separated list of %s", strings.Join(suites.PeerSuites, ", "))}
+	for _, name := range o.Peer {
+		p, ok := suites.LookupPeer(name)
+		if !ok {
+			return &vm.Error{Outcome: vm.BadInput, Msg: fmt.Sprintf("peer suite %q (--peer, peer.suites)", name),
+				Err: fmt.Errorf("no such peer suite: give a comma-separated list of %s", strings.Join(suites.PeerNames(), ", "))}
 		}
-		pats = append(pats, suites.PeerPattern(p))
+		pats = append(pats, p.Pattern())
 	}
 	if len(o.Patterns) == 0 {
 		seen := map[string]bool{}
@@ -59,12 +78,15 @@ func peerSelect(o *Options) error {
 
 // peerNeeds are the host packages the selected peers need.
 func peerNeeds(o Options) (programs, libraries []setup.Need) {
-	if slices.Contains(o.Peer, "stress-ng") {
-		programs = append(programs, stressNGNeed)
-	}
-	if slices.Contains(o.Peer, "kselftest") {
-		programs = append(programs, gccNeed)
-		libraries = append(libraries, libcNeed)
+	for _, p := range selectedPeers(o) {
+		for _, h := range p.Host {
+			n := setup.Need{Program: h.Program, Package: h.Package, Why: h.Why}
+			if h.Library {
+				libraries = append(libraries, n)
+			} else {
+				programs = append(programs, n)
+			}
+		}
 	}
 	return programs, libraries
 }
@@ -73,7 +95,7 @@ func peerNeeds(o Options) (programs, libraries []setup.Need) {
 // will be built from, or that no source tree is known for a given kernel
 // image, naming what to point at.
 func peerSourceCheck(o Options) error {
-	if !slices.Contains(o.Peer, "kselftest") || o.PeerSource != "" || o.Candidate.Built() {
+	if !selftestPeers(o) || o.PeerSource != "" || o.Candidate.Built() {
 		if o.PeerSource != "" {
 			if err := selftest.CheckSource(o.PeerSource); err != nil {
 				return &vm.Error{Outcome: vm.BadInput, Msg: "--peer-source " + o.PeerSource, Err: err}
@@ -94,16 +116,18 @@ func peerSourceCheck(o Options) error {
 // binaries for both kernels, and the host's stress-ng.
 func preparePeers(ctx context.Context, o *Options, emit func(results.Event)) error {
 	notice := func(msg string) { emit(results.Event{Kind: results.EventNotice, Msg: msg}) }
-	if slices.Contains(o.Peer, "stress-ng") {
-		p, err := exec.LookPath("stress-ng")
-		if err != nil {
-			return &vm.Error{Outcome: vm.Infrastructure, Msg: "--peer stress-ng", Err: fmt.Errorf("no stress-ng on this host: apt-get install stress-ng")}
-		}
-		if p, err = filepath.EvalSymlinks(p); err == nil {
-			o.Boot.Programs = append(slices.Clone(o.Boot.Programs), p)
+	for _, p := range selectedPeers(*o) {
+		for _, prog := range p.Copy {
+			path, err := exec.LookPath(prog)
+			if err != nil {
+				return &vm.Error{Outcome: vm.Infrastructure, Msg: "--peer " + p.Name, Err: fmt.Errorf("no %s on this host: %s", prog, installHint(p, prog))}
+			}
+			if path, err = filepath.EvalSymlinks(path); err == nil {
+				o.Boot.Programs = append(slices.Clone(o.Boot.Programs), path)
+			}
 		}
 	}
-	if !slices.Contains(o.Peer, "kselftest") {
+	if !selftestPeers(*o) {
 		return nil
 	}
 	var built *selftest.Built
@@ -119,9 +143,9 @@ func preparePeers(ctx context.Context, o *Options, emit func(results.Event)) err
 		err = build(o.PeerSource)
 	case o.Candidate.Built():
 		b := &kernels.Builder{CacheDir: o.CacheDir, Progress: func(msg string) {
-			emit(results.Event{Kind: results.EventBuild, Side: results.Candidate, Msg: msg})
+			emit(results.Event{Kind: results.EventBuild, Side: runs.Candidate, Msg: msg})
 		}}
-		err = b.WithTree(ctx, buildRequest(o.Candidate), selftest.Reads, build)
+		err = b.WithTree(ctx, buildRequest(describeSpec(o.Candidate)), selftest.Reads, build)
 	default:
 		tree, _, _ := kernels.TreeOf(o.Candidate.Path)
 		err = build(tree)
@@ -148,4 +172,14 @@ func preparePeers(ctx context.Context, o *Options, emit func(results.Event)) err
 	notice(msg)
 	o.Boot.Trees = append(slices.Clone(o.Boot.Trees), initramfs.Tree{Host: built.Dir, Guest: suites.KselftestRoot})
 	return nil
+}
+
+// installHint says how to install a peer suite's host program.
+func installHint(p suites.PeerSuite, prog string) string {
+	for _, h := range p.Host {
+		if h.Program == prog {
+			return "apt-get install " + h.Package
+		}
+	}
+	return "install it"
 }

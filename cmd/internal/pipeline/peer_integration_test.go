@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/patchtest/patchtest/configs"
 	"github.com/patchtest/patchtest/results"
 	"github.com/patchtest/patchtest/suites"
 	"github.com/patchtest/patchtest/vm"
@@ -24,8 +25,8 @@ import (
 func TestIntegrationPeer(t *testing.T) {
 	series := filepath.Join("..", "..", "..", "kernels", "patches", "vmsplice-wrapper")
 	start := time.Now()
-	rec, _ := peerRun(t, results.KernelSpec{Source: "debian:6.12", Patches: series}, filepath.Join(series, "expect.yaml"),
-		[]string{"vmsplice/alias/read"}, suites.PeerSuites)
+	rec, _ := peerRun(t, configs.KernelSpec{Source: "debian:6.12", Patches: series}, filepath.Join(series, "expect.yaml"),
+		[]string{"vmsplice/alias/read"}, suites.PeerNames())
 	peers, _ := suites.Catalogue().Select("peer/*")
 	for _, side := range []*results.KernelResult{&rec.Baseline, &rec.Candidate} {
 		var peerTime time.Duration
@@ -77,8 +78,8 @@ func TestIntegrationPeer(t *testing.T) {
 			}
 		}
 	}
-	if len(rec.StressMetrics()) < len(suites.StressNGStressors) {
-		t.Errorf("stress-ng metrics for %d rows, want one per stressor at least", len(rec.StressMetrics()))
+	if len(rec.PeerFigures()) < len(suites.StressNGStressors) {
+		t.Errorf("stress-ng metrics for %d rows, want one per stressor at least", len(rec.PeerFigures()))
 	}
 	if err := rec.Validate(); err != nil {
 		t.Errorf("run.json does not validate: %v", err)
@@ -94,7 +95,7 @@ func TestIntegrationPeer(t *testing.T) {
 
 // peerRun runs stock against candidate with the peer suites peer and the
 // cases patterns, and returns the record and the candidate's results by ID.
-func peerRun(t *testing.T, candidate results.KernelSpec, expect string, patterns, peer []string) (*results.Record, map[string]suites.CaseResult) {
+func peerRun(t *testing.T, candidate configs.KernelSpec, expect string, patterns, peer []string) (*results.Record, map[string]suites.CaseResult) {
 	t.Helper()
 	vmtest.Integration(t)
 	if slices.Contains(peer, "stress-ng") {
@@ -104,7 +105,7 @@ func peerRun(t *testing.T, candidate results.KernelSpec, expect string, patterns
 	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Minute)
 	defer cancel()
 	rec, err := Execute(ctx, Options{
-		Baseline:  results.KernelSpec{Source: "debian:6.12"},
+		Baseline:  configs.KernelSpec{Source: "debian:6.12"},
 		Candidate: candidate,
 		Expect:    expect,
 		Patterns:  patterns,
@@ -138,8 +139,8 @@ func byID(rs []suites.CaseResult) map[string]bool {
 // the guest boots again and the other peer cases still run; the
 // subtests mm/cow never reached are not comparable, not changes.
 func TestIntegrationPeerCrash(t *testing.T) {
-	rec, got := peerRun(t, results.KernelSpec{Source: "debian:6.12", Patches: filepath.Join("testdata", "faults", "panicall")}, "",
-		[]string{"peer/*"}, suites.PeerSuites)
+	rec, got := peerRun(t, configs.KernelSpec{Source: "debian:6.12", Patches: filepath.Join("testdata", "faults", "panicall")}, "",
+		[]string{"peer/*"}, suites.PeerNames())
 	for _, id := range []string{"peer/kselftest/mm.cow", "peer/stress-ng/vm-splice"} {
 		if got[id].Crash == "" {
 			t.Errorf("%s: %+v, want the crash charged to it", id, got[id])
@@ -178,7 +179,7 @@ func TestIntegrationPeerCrash(t *testing.T) {
 // the kernel's evidence like any case, the subtest it was in is named,
 // and the peer cases after it run in a fresh guest.
 func TestIntegrationPeerHang(t *testing.T) {
-	rec, got := peerRun(t, results.KernelSpec{Source: "debian:6.12", Patches: filepath.Join("testdata", "faults", "splicegib")}, "",
+	rec, got := peerRun(t, configs.KernelSpec{Source: "debian:6.12", Patches: filepath.Join("testdata", "faults", "splicegib")}, "",
 		[]string{"peer/kselftest/*"}, []string{"kselftest"})
 	sp := got["peer/kselftest/splice"]
 	if !sp.Hung() || !strings.Contains(sp.Error, "default_file_splice_read.sh") || sp.Hang == "" {

@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"github.com/patchtest/patchtest/configs"
-	"github.com/patchtest/patchtest/results"
 	"github.com/patchtest/patchtest/suites"
 	"github.com/patchtest/patchtest/vm"
 )
@@ -43,7 +42,7 @@ func TestPeerSelect(t *testing.T) {
 }
 
 func TestPeerSourceCheck(t *testing.T) {
-	o := Options{Peer: []string{"kselftest"}, Candidate: results.KernelSpec{Path: "/boot/vmlinuz-nowhere"}}
+	o := Options{Peer: []string{"kselftest"}, Candidate: configs.KernelSpec{Path: "/boot/vmlinuz-nowhere"}}
 	err := peerSourceCheck(o)
 	if vm.OutcomeOf(err) != vm.BadInput || !strings.Contains(err.Error(), "--peer-source DIR") {
 		t.Errorf("a bzImage without a tree: %v", err)
@@ -57,24 +56,6 @@ func TestPeerSourceCheck(t *testing.T) {
 	}
 	if err := peerSourceCheck(Options{Peer: []string{"kselftest"}}); err != nil {
 		t.Errorf("a built candidate has its tree: %v", err)
-	}
-}
-
-// Split over machines, a peer case's subtests stay with it.
-func TestMergeRunsSubtests(t *testing.T) {
-	cases, _ := suites.Catalogue().Select("vmsplice/alias/read", "peer/kselftest/mm.cow")
-	ok := suites.Outcome("ok", "")
-	runs := []*results.SuiteRun{
-		{Results: []suites.CaseResult{{ID: "peer/kselftest/mm.cow", Obs: &ok}, {ID: "peer/kselftest/mm.cow/a", Obs: &ok}, {ID: "peer/kselftest/mm.cow/b", Obs: &ok}}},
-		{Results: []suites.CaseResult{{ID: "vmsplice/alias/read", Obs: &ok}}},
-	}
-	got := mergeRuns(cases, runs)
-	var ids []string
-	for _, r := range got.Results {
-		ids = append(ids, r.ID)
-	}
-	if strings.Join(ids, " ") != "vmsplice/alias/read peer/kselftest/mm.cow peer/kselftest/mm.cow/a peer/kselftest/mm.cow/b" {
-		t.Errorf("merged %v", ids)
 	}
 }
 

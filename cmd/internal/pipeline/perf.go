@@ -9,6 +9,7 @@ import (
 	"github.com/patchtest/patchtest/results"
 	"github.com/patchtest/patchtest/suites/perf"
 	"github.com/patchtest/patchtest/suites/remote"
+	"github.com/patchtest/patchtest/suites/runs"
 	"github.com/patchtest/patchtest/vm"
 )
 
@@ -39,7 +40,7 @@ func runPerf(ctx context.Context, o Options, boots []vm.BootOptions, expect *res
 func measurePerf(ctx context.Context, o Options, boots []vm.BootOptions, expect *results.Expect, emit func(results.Event)) (*results.PerfResult, error) {
 	progress := func(msg string) { emit(results.Event{Kind: results.EventNotice, Msg: msg}) }
 	done, total := 0, 0
-	for i, role := range []string{results.Baseline, results.Candidate} {
+	for i, role := range []string{runs.Baseline, runs.Candidate} {
 		boots[i].Events = machineEvents(role, o.Boot.Events, emit)
 	}
 	po := remote.PerfOptions{
@@ -49,7 +50,7 @@ func measurePerf(ctx context.Context, o Options, boots []vm.BootOptions, expect 
 			total = 2 * benches * (l.Rounds + l.Warmup)
 			emit(results.Event{Kind: results.EventPerf, Total: total, Msg: l.Name})
 		},
-		OnSample: func(s results.PerfSample) {
+		OnSample: func(s runs.PerfSample) {
 			done++
 			emit(results.Event{Kind: results.EventSample, Side: s.Side, ID: s.ID, Done: done, Total: total})
 		},
@@ -62,24 +63,18 @@ func measurePerf(ctx context.Context, o Options, boots []vm.BootOptions, expect 
 		var se *remote.SideError
 		if run == nil || !errors.As(err, &se) || !vm.OutcomeOf(err).KernelFault() {
 			if run == nil {
-				run = &results.PerfRun{Level: o.Perf}
+				run = &runs.Perf{Level: o.Perf}
 			}
 			res.Run = run
 			res.Error = "perf run not completed (harness): " + firstLine(err.Error())
-			res.Changes = results.ComparePerf(run, res.Stats)
+			res.Analyse(expect)
 			return res, fmt.Errorf("perf: %w", err)
 		}
 		progress(fmt.Sprintf("perf ended early: the %s kernel failed: %v", se.Side, err))
 		res.Error = firstLine(err.Error())
-		res.CandidateFault = se.Side == results.Candidate
-		res.BaselineFault = se.Side == results.Baseline
+		res.CandidateFault = se.Side == runs.Candidate
+		res.BaselineFault = se.Side == runs.Baseline
 	}
-	res.Changes = results.ComparePerf(run, res.Stats)
-	res.Suspect = results.Suspect(res.Changes)
-	if expect != nil {
-		results.MarkExpected(res.Changes, expect.Perf)
-	}
-	res.Regressions = results.PerfRegressions(res.Changes, res.FailPct)
-	res.Copies = results.Copies(res.Changes)
+	res.Analyse(expect)
 	return res, nil
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/patchtest/patchtest/configs"
 	"github.com/patchtest/patchtest/results"
 	"github.com/patchtest/patchtest/suites/perf"
 	"github.com/patchtest/patchtest/vm"
@@ -30,8 +31,8 @@ func TestIntegrationPerfFixedCost(t *testing.T) {
 	defer cancel()
 	start := time.Now()
 	o := Options{
-		Baseline:   results.KernelSpec{Source: "debian:6.12"},
-		Candidate:  results.KernelSpec{Source: "debian:6.12", Patches: filepath.Join("testdata", "faults", "slowsendfile")},
+		Baseline:   configs.KernelSpec{Source: "debian:6.12"},
+		Candidate:  configs.KernelSpec{Source: "debian:6.12", Patches: filepath.Join("testdata", "faults", "slowsendfile")},
 		SkipSuites: true,
 		PerfClock:  vm.Instructions,
 		// The instruction clock is TCG's: auto would measure real time

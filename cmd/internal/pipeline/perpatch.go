@@ -11,7 +11,9 @@ import (
 	"github.com/patchtest/patchtest/kernels"
 	"github.com/patchtest/patchtest/kernels/kconfig"
 	"github.com/patchtest/patchtest/results"
+	"github.com/patchtest/patchtest/suites/runs"
 	"github.com/patchtest/patchtest/vm"
+	"github.com/patchtest/patchtest/vm/console"
 )
 
 // perPatchRun is a series run patch by patch, with the longest prefix that
@@ -73,7 +75,7 @@ func perPatch(ctx context.Context, o Options, base *results.KernelResult, emit f
 		emit(results.Event{Kind: results.EventNotice, Msg: fmt.Sprintf("%s %s", col.Label(), col.Title())})
 		spec := o.Candidate
 		spec.PatchCount = k
-		side := &results.KernelResult{Role: results.Candidate, Spec: spec}
+		side := &results.KernelResult{Role: runs.Candidate, Spec: describeSpec(spec)}
 		boot, kcfg, err := bringUp(ctx, o, side, emit)
 		var pe *kernels.PatchError
 		var be *kernels.BuildError
@@ -128,8 +130,8 @@ func (out *perPatchRun) finish(o Options, base *results.KernelResult, why string
 	}
 	out.BuildMatrix(base.Run.Results)
 	if out.last == nil {
-		out.last = &results.KernelResult{Role: results.Candidate, Spec: o.Candidate, Run: &results.SuiteRun{Failures: []string{why}}}
-		out.last.Summary = results.Summarize(out.last.Run)
+		out.last = &results.KernelResult{Role: runs.Candidate, Spec: describeSpec(o.Candidate), Run: &runs.Suite{Failures: []string{why}}}
+		out.last.Summary = results.Summarize(out.last.Run, console.Headline)
 	}
 	return out
 }
@@ -141,7 +143,7 @@ var warningRe = regexp.MustCompile(`^(\S+?):\d+:\d+: warning: (.*)$`)
 // (line numbers left out, so that a patch moving code does not make old
 // warnings new), for the files given (paths relative to the tree; all
 // when nil).
-func warningsIn(bld *kernels.Build, files []string) []string {
+func warningsIn(bld *runs.Build, files []string) []string {
 	if bld == nil || bld.Log == "" {
 		return nil
 	}

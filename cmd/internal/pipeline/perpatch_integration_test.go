@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/patchtest/patchtest/configs"
 	"github.com/patchtest/patchtest/results"
 	"github.com/patchtest/patchtest/vm"
 	"github.com/patchtest/patchtest/vm/vmtest"
@@ -26,8 +27,8 @@ func TestIntegrationPerPatch(t *testing.T) {
 	defer cancel()
 	out := t.TempDir()
 	rec, err := Execute(ctx, Options{
-		Baseline:  results.KernelSpec{Source: "debian:6.12"},
-		Candidate: results.KernelSpec{Source: "debian:6.12", Patches: series},
+		Baseline:  configs.KernelSpec{Source: "debian:6.12"},
+		Candidate: configs.KernelSpec{Source: "debian:6.12", Patches: series},
 		Expect:    filepath.Join(series, "expect.yaml"),
 		PerPatch:  true,
 		Boot:      vm.BootOptions{GuestBinary: agent, CacheDir: cache},

@@ -17,19 +17,22 @@ import (
 	"sync"
 	"time"
 
+	"github.com/patchtest/patchtest/configs"
 	"github.com/patchtest/patchtest/guest/build"
 	"github.com/patchtest/patchtest/kernels"
 	"github.com/patchtest/patchtest/kernels/kconfig"
 	"github.com/patchtest/patchtest/results"
 	"github.com/patchtest/patchtest/suites"
 	"github.com/patchtest/patchtest/suites/perf"
+	"github.com/patchtest/patchtest/suites/runs"
 	"github.com/patchtest/patchtest/vm"
+	"github.com/patchtest/patchtest/vm/console"
 	"github.com/patchtest/patchtest/vm/setup"
 )
 
 // Options configure a stock-versus-candidate run.
 type Options struct {
-	Baseline, Candidate results.KernelSpec
+	Baseline, Candidate configs.KernelSpec
 	Patterns            []string
 	// Expect is the candidate series' expect.yaml; none when empty.
 	Expect string
@@ -88,7 +91,7 @@ type Options struct {
 	// (results.ShardOf); none when ShardCount is 0.
 	ShardIndex, ShardCount int
 	// Peer are the peer suites to run beside the catalogue on both
-	// kernels (suites.PeerSuites: kselftest, stress-ng).
+	// kernels (suites.Peers: kselftest, stress-ng).
 	Peer []string
 	// PeerSource is the kernel source tree the kselftests are built
 	// from; the candidate's own tree when empty.
@@ -242,7 +245,7 @@ func execute(ctx context.Context, o Options) (*results.Record, *resolved, error)
 			return nil, nil, err
 		}
 	}
-	sides := []*results.KernelResult{{Role: results.Baseline, Spec: o.Baseline}, {Role: results.Candidate, Spec: o.Candidate}}
+	sides := []*results.KernelResult{{Role: runs.Baseline, Spec: describeSpec(o.Baseline)}, {Role: runs.Candidate, Spec: describeSpec(o.Candidate)}}
 	boots := make([]vm.BootOptions, len(sides))
 	kcfgs := make([]*kconfig.Config, len(sides))
 	// A harness failure or an interruption part way is written with what
@@ -278,17 +281,18 @@ func execute(ctx context.Context, o Options) (*results.Record, *resolved, error)
 	if o.SkipSuites || o.PerPatch { // per patch, every kernel has run its cases
 		for _, side := range sides {
 			if side.Run == nil {
-				side.Run = &results.SuiteRun{}
+				side.Run = &runs.Suite{}
 			}
 		}
 	} else {
 		// With --jobs 2 or more the kernels run side by side, and each
 		// kernel's cases are split over jobs/2 machines.
 		jobs := max(o.Jobs, 1)
-		// stress-ng's guests count instructions, so their figures do not
-		// depend on the host's load: the kernels run side by side then,
-		// whatever jobs says, which hides most of their slow boot.
-		sideBySide := jobs > 1 || slices.Contains(o.Peer, "stress-ng")
+		// A counted peer suite's guests (stress-ng's) count instructions,
+		// so their figures do not depend on the host's load: the kernels
+		// run side by side then, whatever jobs says, which hides most of
+		// their slow boot.
+		sideBySide := jobs > 1 || countedPeers(o)
 		errs := make([]error, len(sides))
 		var wg sync.WaitGroup
 		for i, side := range sides {
@@ -306,17 +310,8 @@ func execute(ctx context.Context, o Options) (*results.Record, *resolved, error)
 		fuzzErr = runFuzz(ctx, o, boots, rec, emit)
 	}
 	rec.Baseline, rec.Candidate = *sides[0], *sides[1]
-	rec.Changes = results.Diff(rec.Baseline.Run.Results, rec.Candidate.Run.Results)
-	if rec.Fuzz != nil {
-		rec.Changes = append(rec.Changes, rec.Fuzz.Changes()...)
-	}
-	rec.NotComparable = results.NotComparable(rec.Baseline.Run.Results, rec.Candidate.Run.Results)
-	rec.Mismatch = results.CompareKernels(&rec.Baseline, &rec.Candidate, kcfgs[0], kcfgs[1])
+	rec.Mismatch = compareKernels(&rec.Baseline, &rec.Candidate, kcfgs[0], kcfgs[1])
 	compareTreeConfigs(rec.TreeBase, kcfgs[0], kcfgs[1])
-	if expect != nil && (!o.SkipSuites || rec.Fuzz != nil) {
-		v := expect.Check(rec.Changes, results.Compared(rec.Baseline.Run.Results, rec.Candidate.Run.Results))
-		rec.Verdict = &v
-	}
 	// A perf run that cannot be done is the harness's failure, but the
 	// correctness results are written first: nothing done is lost.
 	if o.Perf.Name != "" && runErr == nil && perfErr == nil {
@@ -326,6 +321,7 @@ func execute(ctx context.Context, o Options) (*results.Record, *resolved, error)
 			perfErr = runPerf(ctx, o, boots, expect, rec, emit)
 		}
 	}
+	rec.Finish(expect)
 	rec.Incomplete = runErr != nil || ctx.Err() != nil
 	rec.Finished = time.Now().UTC()
 	verdict := "only expected changes, no problems"
@@ -338,14 +334,13 @@ func execute(ctx context.Context, o Options) (*results.Record, *resolved, error)
 	emit(results.Event{Kind: results.EventFinished, Msg: fmt.Sprintf("finished in %v: %s", rec.Finished.Sub(rec.Started).Round(time.Second), verdict)})
 	res := &resolved{o: o, boots: boots}
 	if o.OutDir != "" {
-		if err := rec.Write(o.OutDir); err != nil {
+		// An interrupted run is kept and indexed too.
+		var ie *indexError
+		switch err := keep(context.WithoutCancel(ctx), o.OutDir, rec); {
+		case errors.As(err, &ie):
+			emit(results.Event{Kind: results.EventIndexFail, Msg: fmt.Sprintf("%v (patchtest results reindex rebuilds it)", err)})
+		case err != nil:
 			return rec, res, errors.Join(runErr, err)
-		}
-		// The index is derived from run.json; failing to update it
-		// loses nothing (patchtest results reindex rebuilds it). An
-		// interrupted run is still indexed.
-		if err := indexRun(context.WithoutCancel(ctx), o.OutDir, rec); err != nil {
-			emit(results.Event{Kind: results.EventIndexFail, Msg: fmt.Sprintf("results index not updated: %v (patchtest results reindex rebuilds it)", err)})
 		}
 	}
 	if runErr != nil {
@@ -359,21 +354,37 @@ func firstLine(s string) string {
 	return first
 }
 
-func indexRun(ctx context.Context, dir string, rec *results.Record) error {
-	x, err := results.OpenIndex(dir)
-	if err != nil {
+// keep writes rec into a new folder of dir with every report and adds it
+// to dir's index: the one way a run, a merge and a night are stored. The
+// index is derived from run.json, so failing to update it loses nothing:
+// that failure comes back as an *indexError, after the record is written.
+func keep(ctx context.Context, dir string, rec *results.Record) error {
+	if err := rec.Write(dir); err != nil {
 		return err
 	}
-	defer x.Close()
-	return x.Add(ctx, rec)
+	x, err := results.OpenIndex(dir)
+	if err == nil {
+		defer x.Close()
+		err = x.Add(ctx, rec)
+	}
+	if err != nil {
+		return &indexError{err}
+	}
+	return nil
 }
+
+// indexError is a run written but not indexed.
+type indexError struct{ err error }
+
+func (e *indexError) Error() string { return "results index not updated: " + e.err.Error() }
+func (e *indexError) Unwrap() error { return e.err }
 
 // hostSetup installs what the run needs and the host lacks (QEMU, the
 // kernel build tools, fresh apt lists for a Debian source), or says what
 // and how, before anything is built.
 func hostSetup(ctx context.Context, o Options, progress func(string)) error {
 	var sources []string
-	for _, k := range []results.KernelSpec{o.Baseline, o.Candidate} {
+	for _, k := range []configs.KernelSpec{o.Baseline, o.Candidate} {
 		if k.Built() {
 			src := k.Source
 			if src == "" {
@@ -414,15 +425,9 @@ func Merge(ctx context.Context, dirs []string, out string) (*results.Record, err
 		}
 		recs = append(recs, r)
 	}
-	rec, err := results.MergeShards(recs)
+	rec, err := results.MergeShards(recs, console.Headline)
 	if err != nil {
 		return nil, &vm.Error{Outcome: vm.BadInput, Msg: "merge", Err: err}
 	}
-	if err := rec.Write(out); err != nil {
-		return rec, err
-	}
-	if err := indexRun(ctx, out, rec); err != nil {
-		return rec, fmt.Errorf("results index not updated: %w", err)
-	}
-	return rec, nil
+	return rec, keep(ctx, out, rec)
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/patchtest/patchtest/configs"
 	"github.com/patchtest/patchtest/results"
+	"github.com/patchtest/patchtest/suites/runs"
 	"github.com/patchtest/patchtest/vm"
 )
 
@@ -34,7 +35,7 @@ config:
 	}
 	o := FromConfig(cfg, "/conf")
 	for role, spec := range map[string]configs.KernelSpec{"baseline": o.Baseline, "candidate": o.Candidate} {
-		req := buildRequest(spec)
+		req := buildRequest(describeSpec(spec))
 		if req.Base != "defconfig" || len(req.Fragments) != 1 || req.Fragments[0] != "debug" {
 			t.Errorf("%s: request %+v, want defconfig + debug", role, req)
 		}
@@ -121,7 +122,7 @@ func TestFromRange(t *testing.T) {
 		git("add", f)
 		git("commit", "-qm", fmt.Sprintf("commit %d", i))
 	}
-	o := Options{Range: "git:" + dir + "@HEAD~2..HEAD", CacheDir: t.TempDir(), Candidate: results.KernelSpec{Base: "tinyconfig"}}
+	o := Options{Range: "git:" + dir + "@HEAD~2..HEAD", CacheDir: t.TempDir(), Candidate: configs.KernelSpec{Base: "tinyconfig"}}
 	if err := fromRange(context.Background(), &o); err != nil {
 		t.Fatal(err)
 	}
@@ -143,12 +144,22 @@ func TestPerPatchFinish(t *testing.T) {
 	out := &perPatchRun{}
 	out.Columns = []results.PatchColumn{{Index: 1, Total: 3, Status: results.PatchNotRun, Reason: "harness: x"}}
 	out.boots = []vm.BootOptions{{}}
-	base := &results.KernelResult{Role: results.Baseline, Run: &results.SuiteRun{}}
+	base := &results.KernelResult{Role: runs.Baseline, Run: &runs.Suite{}}
 	out.finish(Options{}, base, "harness failure at [PATCH 1/3]", 3)
 	if len(out.Columns) != 3 || out.Columns[2].Status != results.PatchNotRun || out.Columns[2].Reason != "harness failure at [PATCH 1/3]" || len(out.boots) != 3 {
 		t.Errorf("columns %+v", out.Columns)
 	}
 	if out.last == nil || len(out.last.Run.Failures) != 1 {
 		t.Errorf("candidate %+v", out.last)
+	}
+}
+
+// The statistics' own defaults are the built-in configuration's: a record
+// compared without a configuration (results diff) uses the rules a run
+// would have.
+func TestPerfDefaultsAreTheConfigs(t *testing.T) {
+	d := configs.MustDefaults().Perf
+	if d.Alpha != results.DefaultAlpha || d.ThresholdPct != results.DefaultThreshold {
+		t.Errorf("configs/default.yaml has alpha %v, threshold %v%%; results defaults to %v, %v%%", d.Alpha, d.ThresholdPct, results.DefaultAlpha, results.DefaultThreshold)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"sort"
 
+	"github.com/patchtest/patchtest/configs"
 	"github.com/patchtest/patchtest/kernels"
 	"github.com/patchtest/patchtest/kernels/kconfig"
 	"github.com/patchtest/patchtest/results"
@@ -32,7 +33,7 @@ func sameTree(ctx context.Context, o *Options, rec *results.Record, progress fun
 		}
 		tree, ok = abs, true
 		if o.Candidate.Path == "" {
-			o.Candidate = results.KernelSpec{Path: filepath.Join(abs, "arch", "x86", "boot", "bzImage")}
+			o.Candidate = configs.KernelSpec{Path: filepath.Join(abs, "arch", "x86", "boot", "bzImage")}
 		}
 	}
 	keep := fmt.Sprintf("the baseline stays %s", o.Baseline.Describe())
@@ -48,8 +49,8 @@ func sameTree(ctx context.Context, o *Options, rec *results.Record, progress fun
 		progress(fmt.Sprintf("%v: %s", err, keep))
 		return nil
 	}
-	o.Baseline = results.KernelSpec{Source: tb.Source(), Config: tb.Config}
-	rec.TreeBase = &results.TreeBase{TreeBase: *tb}
+	o.Baseline = configs.KernelSpec{Source: tb.Source(), Config: tb.Config}
+	rec.TreeBase = describeTreeBase(tb)
 	progress(rec.TreeBase.Line())
 	return nil
 }
@@ -71,6 +72,6 @@ func compareTreeConfigs(tb *results.TreeBase, base, cand *kconfig.Config) {
 		}
 	}
 	sort.Strings(opts)
-	tb.ConfigDiff = kconfig.DiffConfigs(base, cand, opts)
+	tb.ConfigDiff = describeConfigDiffs(kconfig.DiffConfigs(base, cand, opts))
 	tb.ConfigsMatch = len(tb.ConfigDiff) == 0
 }

@@ -4,13 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 
 	"github.com/patchtest/patchtest/results"
 	"github.com/patchtest/patchtest/suites"
 	"github.com/patchtest/patchtest/suites/remote"
+	"github.com/patchtest/patchtest/suites/runs"
 	"github.com/patchtest/patchtest/vm"
+	"github.com/patchtest/patchtest/vm/console"
 )
 
 // machineEvents turns a machine's events into the run's: a notice (the
@@ -31,9 +32,6 @@ func machineEvents(side string, next func(vm.Event), emit func(results.Event)) f
 	}
 }
 
-// stressPrefix starts the IDs of stress-ng's peer cases.
-const stressPrefix = "peer/stress-ng/"
-
 // runSide runs the selected cases on one kernel, split over shards
 // machines, and records the run and its problems in side. The kernel's
 // misbehaviour is in the record; the error is the harness's, or the
@@ -44,8 +42,10 @@ func runSide(ctx context.Context, o Options, side *results.KernelResult, boot vm
 	var mu sync.Mutex
 	done := 0
 	boot.Events = machineEvents(side.Role, o.Boot.Events, emit)
+	var ids []string
 	planned := map[string]bool{}
 	for _, c := range cases {
+		ids = append(ids, c.ID)
 		planned[c.ID] = true
 	}
 	onResult := func(r suites.CaseResult) {
@@ -65,23 +65,24 @@ func runSide(ctx context.Context, o Options, side *results.KernelResult, boot vm
 		case r.Hung():
 			emit(results.Event{Kind: results.EventProblem, Side: side.Role, ID: r.ID, Msg: r.Error + "; " + firstLine(r.Hang)})
 		case len(r.Kmsg) > 0:
-			emit(results.Event{Kind: results.EventProblem, Side: side.Role, ID: r.ID, Msg: "kernel log: " + results.Headline(r.Kmsg)})
+			emit(results.Event{Kind: results.EventProblem, Side: side.Role, ID: r.ID, Msg: "kernel log: " + console.Headline(r.Kmsg)})
 		}
 	}
 	notice := func(msg string) { emit(results.Event{Kind: results.EventNotice, Side: side.Role, Msg: msg}) }
-	// stress-ng's stressors run in a guest of their own whose time counts
-	// instructions (the benchmarks' clock): their figures then compare
-	// across kernels, as real time under TCG does not.
+	// A counted peer suite's cases (stress-ng's stressors) run in a guest
+	// of their own whose time counts instructions (the benchmarks'
+	// clock): their figures then compare across kernels, as real time
+	// under TCG does not.
 	var rest, stress []string
 	for _, c := range cases {
-		if strings.HasPrefix(c.ID, stressPrefix) {
+		if p, ok := suites.PeerOf(c.ID); ok && p.Counted {
 			stress = append(stress, c.ID)
 		} else {
 			rest = append(rest, c.ID)
 		}
 	}
 	shards = max(min(shards, len(rest)), 1)
-	runs := make([]*results.SuiteRun, shards+1)
+	runs := make([]*runs.Suite, shards+1)
 	errs := make([]error, shards+1)
 	var wg sync.WaitGroup
 	for i := range shards {
@@ -112,41 +113,11 @@ func runSide(ctx context.Context, o Options, side *results.KernelResult, boot vm
 		})
 	}
 	wg.Wait()
-	side.Run = mergeRuns(cases, runs)
-	side.Summary = results.Summarize(side.Run)
+	// Each guest ran its own cases: the parts cannot overlap.
+	side.Run, _ = results.MergeSuiteRuns(ids, runs, nil)
+	side.Summary = results.Summarize(side.Run, console.Headline)
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("%s kernel: %w", side.Role, err)
 	}
 	return nil
-}
-
-// mergeRuns joins the shards' runs, results in catalogue order.
-func mergeRuns(cases []*suites.Case, runs []*results.SuiteRun) *results.SuiteRun {
-	out := &results.SuiteRun{}
-	byID := map[string]suites.CaseResult{}
-	subs := map[string][]suites.CaseResult{} // a peer case's subtests, as they came
-	planned := map[string]bool{}
-	for _, c := range cases {
-		planned[c.ID] = true
-	}
-	for _, r := range runs {
-		if r == nil {
-			continue
-		}
-		out.Absorb(r)
-		for _, res := range r.Results {
-			if planned[res.ID] {
-				byID[res.ID] = res
-			} else if i := strings.LastIndex(res.ID, "/"); i > 0 {
-				subs[res.ID[:i]] = append(subs[res.ID[:i]], res)
-			}
-		}
-	}
-	for _, c := range cases {
-		if res, ok := byID[c.ID]; ok {
-			out.Results = append(out.Results, res)
-			out.Results = append(out.Results, subs[c.ID]...)
-		}
-	}
-	return out
 }
