@@ -187,6 +187,11 @@ func (h Host) Check(ctx context.Context, programs, libraries []Need, sources []A
 	return p
 }
 
+// lockWait has apt-get wait for another apt-get or dpkg to finish (up to
+// ten minutes) rather than fail at once on its lock: two patchtest
+// processes, or two test packages, may install at the same time.
+const lockWait = "-oDPkg::Lock::Timeout=600"
+
 // ErrRefused is wrapped by Ensure's error when installing was not
 // allowed or not possible.
 var ErrRefused = errors.New("not installed")
@@ -238,12 +243,12 @@ func ensure(ctx context.Context, p Plan, noInstall bool, w io.Writer, euid int) 
 	}
 	fmt.Fprintf(w, "patchtest: %s; installing: %s\n", p, p.Command())
 	if p.Update {
-		if err := run("update", "-qq"); err != nil {
+		if err := run("update", "-qq", lockWait); err != nil {
 			return err
 		}
 	}
 	if pk := p.Packages(); len(pk) > 0 {
-		if err := run(append([]string{"install", "-y", "-qq", "--no-install-recommends"}, pk...)...); err != nil {
+		if err := run(append([]string{"install", "-y", "-qq", lockWait, "--no-install-recommends"}, pk...)...); err != nil {
 			return err
 		}
 	}

@@ -103,8 +103,8 @@ func TestEnsure(t *testing.T) {
 		euid int
 		want string
 	}{
-		{"root", 0, "APT noninteractive update -qq\nAPT noninteractive install -y -qq --no-install-recommends make qemu-system-x86\n"},
-		{"password-less sudo", 1000, "sudo\nsudo\nAPT noninteractive update -qq\nsudo\nAPT noninteractive install -y -qq --no-install-recommends make qemu-system-x86\n"},
+		{"root", 0, "APT noninteractive update -qq -oDPkg::Lock::Timeout=600\nAPT noninteractive install -y -qq -oDPkg::Lock::Timeout=600 --no-install-recommends make qemu-system-x86\n"},
+		{"password-less sudo", 1000, "sudo\nsudo\nAPT noninteractive update -qq -oDPkg::Lock::Timeout=600\nsudo\nAPT noninteractive install -y -qq -oDPkg::Lock::Timeout=600 --no-install-recommends make qemu-system-x86\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			bin, log := ensureHost(t, true)
