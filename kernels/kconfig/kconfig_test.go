@@ -149,6 +149,34 @@ func TestAssess(t *testing.T) {
 	}
 }
 
+// Each of the options the agent needs, written out here rather than taken
+// from the list under test, refuses the kernel alone and is named; all of
+// them missing are all named.
+func TestAssessEachAgentNeed(t *testing.T) {
+	needs := []string{
+		"CONFIG_BLK_DEV_INITRD", "CONFIG_BINFMT_ELF", "CONFIG_DEVTMPFS", "CONFIG_PROC_FS", "CONFIG_SYSFS",
+		"CONFIG_FUTEX", "CONFIG_EPOLL", "CONFIG_TTY", "CONFIG_VIRTIO_PCI", "CONFIG_VIRTIO_CONSOLE",
+	}
+	all, _ := Parse(strings.NewReader(sampleConfig), "x")
+	for _, opt := range needs {
+		t.Run(opt, func(t *testing.T) {
+			c, _ := Parse(strings.NewReader(sampleConfig), "x")
+			delete(c.Options, opt)
+			_, err := Assess(c, true, "K")
+			if err == nil || !strings.Contains(err.Error(), opt+" not set") {
+				t.Errorf("without %s: %v", opt, err)
+			}
+		})
+		delete(all.Options, opt)
+	}
+	_, err := Assess(all, true, "K")
+	for _, opt := range needs {
+		if err == nil || !strings.Contains(err.Error(), opt) {
+			t.Errorf("without any: %s not named in %v", opt, err)
+		}
+	}
+}
+
 func TestDiffConfigs(t *testing.T) {
 	a, _ := Parse(strings.NewReader("CONFIG_A=y\nCONFIG_B=y\nCONFIG_C=m\n"), "a")
 	b, _ := Parse(strings.NewReader("CONFIG_A=y\nCONFIG_C=y\nCONFIG_D=y\n"), "b")
