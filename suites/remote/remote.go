@@ -52,8 +52,8 @@ type Options struct {
 	Notice func(string)
 }
 
-// Budget is the longest a run of cases may take: each case's bound and
-// the watchdog's grace, plus, for every crash or hang the limits allow, the
+// Budget is the longest a run of cases may take: what the watchdog waits
+// for each case (its bound, the clean-up time and the grace), plus, for every crash or hang the limits allow, the
 // evidence, the reboot and a boot's own bound. Runs end far sooner unless
 // the kernel misbehaves at every turn.
 func Budget(cases []*suites.Case, o Options, bootTimeout time.Duration) time.Duration {
@@ -61,7 +61,7 @@ func Budget(cases []*suites.Case, o Options, bootTimeout time.Duration) time.Dur
 	var d time.Duration
 	groups := map[string]int{}
 	for _, c := range cases {
-		d += caseBound(c) + o.Grace
+		d += waitBound(c, o.Grace)
 		groups[group(c.ID)]++
 	}
 	charges := 0

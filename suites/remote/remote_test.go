@@ -19,23 +19,41 @@ func TestGroup(t *testing.T) {
 	}
 }
 
-// The budget covers every case's bound and grace, and a crash's reboot
-// for as many cases as the limits let crash.
+// The budget covers what the watchdog waits for every case (asked of a
+// runner over the same cases, not restated), and for as many cases as the
+// limits let crash or hang, the evidence, the reboot and a boot.
 func TestBudget(t *testing.T) {
 	c := func(id string, d time.Duration) *suites.Case { return &suites.Case{ID: id, Timeout: d} }
 	cases := []*suites.Case{
 		c("a/x/1", 0), c("a/x/2", 0), c("a/x/3", 0), c("a/x/4", 0), c("a/x/5", 0), // 5 in a/x: 3 may crash
 		c("a/y/1", time.Second),
 	}
-	o := Options{Grace: 5 * time.Second}
 	boot := time.Minute
-	want := 5*(suites.DefaultTimeout+5*time.Second) + (time.Second + 5*time.Second) + time.Duration(3+1+1)*(evidenceBound+boot)
-	if got := Budget(cases, o, boot); got != want {
-		t.Errorf("Budget = %v, want %v", got, want)
-	}
-	o.ChargeLimit = 1
-	want -= 3 * (evidenceBound + boot)
-	if got := Budget(cases, o, boot); got != want {
-		t.Errorf("Budget with one charge = %v, want %v", got, want)
+	for _, tc := range []struct {
+		name    string
+		o       Options
+		charges int
+	}{
+		{"default limits", Options{Grace: 5 * time.Second}, 3 + 1},
+		{"one charge", Options{Grace: 5 * time.Second, ChargeLimit: 1}, 1},
+		{"default grace", Options{}, 3 + 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := &runner{o: tc.o.withDefaults(), byID: map[string]*suites.Case{}}
+			var waits time.Duration
+			for _, c := range cases {
+				r.byID[c.ID] = c
+			}
+			for _, c := range cases {
+				waits += r.bound(c.ID)
+			}
+			if waits <= time.Duration(len(cases))*suites.DefaultTimeout {
+				t.Fatalf("the watchdog waits %v for %d cases: less than their bounds", waits, len(cases))
+			}
+			want := waits + time.Duration(tc.charges+1)*(evidenceBound+boot)
+			if got := Budget(cases, tc.o, boot); got != want {
+				t.Errorf("Budget = %v, want %v (the watchdog's waits %v and %d crashes' reboots)", got, want, waits, tc.charges)
+			}
+		})
 	}
 }

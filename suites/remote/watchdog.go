@@ -246,11 +246,19 @@ func oopsSince(m *vm.Machine, mark int) *console.Report {
 
 // bound is how long the watchdog waits for a started case's result.
 func (r *runner) bound(id string) time.Duration {
+	return waitBound(r.byID[id], r.o.Grace)
+}
+
+// waitBound is how long the watchdog waits for case c's result (nil: a
+// case it does not know, which gets the default bound): the case's own
+// bound, the time its clean-up may take and the grace. Budget adds the
+// same for every case.
+func waitBound(c *suites.Case, grace time.Duration) time.Duration {
 	d := suites.DefaultTimeout
-	if c := r.byID[id]; c != nil {
+	if c != nil {
 		d = caseBound(c)
 	}
-	return d + suites.CleanupTimeout + r.o.Grace
+	return d + suites.CleanupTimeout + grace
 }
 
 // evidence gathers what the kernel says about a hang, since console line
