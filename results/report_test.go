@@ -91,6 +91,9 @@ func TestSummarize(t *testing.T) {
 	if (ProblemsSummary{Errors: []string{"x"}, NotRun: []string{"y"}}).Findings() {
 		t.Error("a harness error or a case not run counted as the kernel's finding")
 	}
+	if s := Summarize(nil, testHeadline); s.Findings() {
+		t.Errorf("a run that never started has findings: %+v", s)
+	}
 }
 
 func TestJUnit(t *testing.T) {

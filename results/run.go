@@ -169,6 +169,9 @@ func (r *Record) Failed() bool {
 // a kernel log in one line (console.Headline).
 func Summarize(run *runs.Suite, headline func(lines []string) string) ProblemsSummary {
 	var s ProblemsSummary
+	if run == nil {
+		return s // the kernel's run never started
+	}
 	s.Kernel = append(s.Kernel, prefixed("while booting: ", run.BootReports)...)
 	s.Kernel = append(s.Kernel, run.Failures...)
 	for _, r := range run.Results {

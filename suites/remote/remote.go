@@ -147,13 +147,9 @@ func RunSuites(ctx context.Context, o Options) (*runs.Suite, error) {
 			break
 		}
 		b := r.once(bctx, remaining)
-		if b.harness != nil {
-			if ctx.Err() != nil || bctx.Err() != nil {
-				continue // said above, at the loop's top
-			}
-			harness = b.harness
-			break
-		}
+		// What the boot recorded is done, however it ended: an
+		// interrupted boot's finished cases must not be recorded again
+		// as not run.
 		gone := map[string]bool{}
 		for _, id := range b.done {
 			gone[id] = true
@@ -166,6 +162,14 @@ func RunSuites(ctx context.Context, o Options) (*runs.Suite, error) {
 			if !gone[id] {
 				next = append(next, id)
 			}
+		}
+		if b.harness != nil {
+			remaining = next
+			if ctx.Err() != nil || bctx.Err() != nil {
+				continue // said above, at the loop's top
+			}
+			harness = b.harness
+			break
 		}
 		if b.charged != "" {
 			g := group(b.charged)

@@ -114,7 +114,11 @@ func runSide(ctx context.Context, o Options, side *results.KernelResult, boot vm
 	}
 	wg.Wait()
 	// Each guest ran its own cases: the parts cannot overlap.
-	side.Run, _ = results.MergeSuiteRuns(ids, runs, nil)
+	merged, err := results.MergeSuiteRuns(ids, runs, nil)
+	if err != nil {
+		return fmt.Errorf("%s kernel: %w", side.Role, err)
+	}
+	side.Run = merged
 	side.Summary = results.Summarize(side.Run, console.Headline)
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("%s kernel: %w", side.Role, err)
