@@ -91,6 +91,10 @@ type PerfChange struct {
 	ChangePct float64 `json:"change_pct"`
 	P         float64 `json:"p"`
 	Verdict   string  `json:"verdict"`
+	// DesignEffect is how many times fewer independent samples the
+	// metric's batches amount to than their count (designEffect), when
+	// above 1: its p is computed with that much less evidence.
+	DesignEffect float64 `json:"design_effect,omitempty"`
 	// Expected names the expect.yaml entry that declares this change.
 	Expected string   `json:"expected,omitempty"`
 	Warnings []string `json:"warnings,omitempty"`
@@ -109,6 +113,9 @@ func ComparePerf(run *runs.Perf, st PerfStats) []PerfChange {
 	st = st.WithDefaults()
 	type key struct{ bench, metric, side string }
 	values := map[key][]float64{}
+	// Each side's samples by the worker batch they came in.
+	batches := map[key]map[int][]float64{}
+	size := max(run.Level.Batch, 1)
 	for _, s := range run.Samples {
 		if s.Warmup || s.Error != "" {
 			continue
@@ -121,6 +128,10 @@ func ComparePerf(run *runs.Perf, st PerfStats) []PerfChange {
 			if v, ok := s.Metric(m); ok {
 				k := key{s.ID, m, s.Side}
 				values[k] = append(values[k], v)
+				if batches[k] == nil {
+					batches[k] = map[int][]float64{}
+				}
+				batches[k][s.Round/size] = append(batches[k][s.Round/size], v)
 			}
 		}
 	}
@@ -131,7 +142,12 @@ func ComparePerf(run *runs.Perf, st PerfStats) []PerfChange {
 			continue
 		}
 		for _, m := range b.Metrics {
-			out = append(out, compareMetric(id, m, values[key{id, m, runs.Baseline}], values[key{id, m, runs.Candidate}], st))
+			kb, kc := key{id, m, runs.Baseline}, key{id, m, runs.Candidate}
+			deff := 1.0
+			if size > 1 {
+				deff = designEffect(byBatch(batches[kb]), byBatch(batches[kc]))
+			}
+			out = append(out, compareMetric(id, m, values[kb], values[kc], deff, st))
 		}
 	}
 	familyWise(out, st.Alpha)
@@ -183,7 +199,24 @@ func familyWise(cs []PerfChange, alpha float64) {
 	}
 }
 
-func compareMetric(bench, metric string, base, cand []float64, st PerfStats) PerfChange {
+// byBatch lists batches in their order.
+func byBatch(m map[int][]float64) [][]float64 {
+	keys := make([]int, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Ints(keys)
+	out := make([][]float64, len(keys))
+	for i, k := range keys {
+		out[i] = m[k]
+	}
+	return out
+}
+
+// compareMetric compares one metric's samples of the two kernels; deff
+// is their design effect (designEffect), by which the rank test's
+// variance is taken as larger.
+func compareMetric(bench, metric string, base, cand []float64, deff float64, st PerfStats) PerfChange {
 	th := benchmath.Thresholds{CompareAlpha: st.Alpha}
 	sb, sc := benchmath.NewSample(base, &th), benchmath.NewSample(cand, &th)
 	c := PerfChange{Bench: bench, Metric: metric, Base: dist(sb, st.Confidence), New: dist(sc, st.Confidence)}
@@ -198,6 +231,11 @@ func compareMetric(bench, metric string, base, cand []float64, st PerfStats) Per
 	cmp := benchmath.AssumeNothing.Compare(sb, sc)
 	warn = append(warn, cmp.Warnings...)
 	c.P = cmp.P
+	if deff > 1.05 {
+		c.DesignEffect = deff
+		c.P = deflate(cmp.P, deff)
+		c.Warnings = append(c.Warnings, fmt.Sprintf("batched: samples cluster by worker batch (design effect %.1f), p %.2g taken as %.2g", deff, cmp.P, c.P))
+	}
 	if c.Base.Median != 0 {
 		c.ChangePct = (c.New.Median - c.Base.Median) / c.Base.Median * 100
 	}

@@ -91,7 +91,7 @@ func PerfLegend(run *runs.Perf, st PerfStats) string {
 	var b strings.Builder
 	if run.Counted() {
 		fmt.Fprintf(&b, "Perf level %s: %d samples of %v per benchmark and kernel,\n", run.Level.Name, run.Level.Rounds, run.Level.Duration)
-		fmt.Fprintf(&b, "in batches of %d per worker process, both kernels at once.\n", max(run.Level.Batch, 1))
+		fmt.Fprintf(&b, "in batches of %d per worker process (each after %d discarded), both kernels at once.\n", max(run.Level.Batch, 1), run.Level.Settle)
 	} else {
 		fmt.Fprintf(&b, "Perf level %s: %d rounds (+%d warm-up) of %v per benchmark\n", run.Level.Name, run.Level.Rounds, run.Level.Warmup, run.Level.Duration)
 		fmt.Fprintf(&b, "and kernel, kernels booted side by side and sampled alternately")

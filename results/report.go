@@ -243,6 +243,9 @@ func writePerf(b *strings.Builder, p *PerfResult) {
 		case "noisy":
 			w("note: %d metric(s) vary by more than 10%% (±sd%%): the host or the", count[k])
 			w("      emulation is noisy; a longer level narrows the intervals.")
+		case "batched":
+			w("note: %d metric(s) have samples that cluster by worker batch: their p", count[k])
+			w("      counts the batches' design effect (design_effect in run.json).")
 		default:
 			w("note: %s (%d metric(s))", k, count[k])
 		}

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/patchtest/patchtest/suites"
+	"github.com/patchtest/patchtest/suites/perf"
 	"github.com/patchtest/patchtest/suites/runs"
 )
 
@@ -23,6 +24,9 @@ func TestRunSchema(t *testing.T) {
 		{Index: 2, Total: 2, Name: "0002.patch", Subject: "b", Status: PatchNoBuild, Reason: "fs/splice.c:1: error: x"},
 	}}
 	r.PerPatch.BuildMatrix(r.Baseline.Run.Results)
+	// Fields written only under the instruction clock.
+	r.Perf.Run.Level = perf.Quick.Counted()
+	r.Perf.Changes[0].DesignEffect = 1.4
 	r.Fuzz = sampleFuzz()
 	r.Fuzz.Fault = &runs.FuzzFault{Side: runs.Candidate, Error: "kernel panic", Program: r.Fuzz.Differences[0].Program}
 	if err := r.Validate(); err != nil {

@@ -49,7 +49,8 @@ type PerfOptions struct {
 // benchmark), so that host drift and the order itself hit both alike.
 // When both clocks count instructions the host cannot reach the
 // measurement: both kernels take the same batch at once, each on its own
-// host CPU. The level's first Warmup samples are recorded as warm-up. A
+// host CPU. The level's first Warmup samples, and each worker's first
+// Settle, are recorded as warm-up. A
 // kernel that fails under a benchmark ends the run: the samples so far
 // are returned with the error.
 func RunPerf(ctx context.Context, o PerfOptions) (*runs.Perf, error) {
@@ -124,7 +125,7 @@ func RunPerf(ctx context.Context, o PerfOptions) (*runs.Perf, error) {
 			if (w+i)%2 == 1 {
 				order[0], order[1] = order[1], order[0]
 			}
-			req := perf.Request{ID: b.ID, Duration: level.Duration, Count: n}
+			req := perf.Request{ID: b.ID, Duration: level.Duration, Count: level.Settle + n}
 			got := make([][]perf.Sample, len(order))
 			errs := make([]error, len(order))
 			if counted {
@@ -142,7 +143,10 @@ func RunPerf(ctx context.Context, o PerfOptions) (*runs.Perf, error) {
 			}
 			for k, s := range order {
 				for j, smp := range got[k] {
-					ps := runs.PerfSample{Side: s.role, Round: first + j, Warmup: first+j < level.Warmup, Sample: smp}
+					// The worker's settling samples count as warm-up of
+					// the round they precede.
+					round := first + max(j-level.Settle, 0)
+					ps := runs.PerfSample{Side: s.role, Round: round, Warmup: j < level.Settle || round < level.Warmup, Sample: smp}
 					run.Samples = append(run.Samples, ps)
 					if o.OnSample != nil {
 						o.OnSample(ps)

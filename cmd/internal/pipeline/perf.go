@@ -47,7 +47,7 @@ func measurePerf(ctx context.Context, o Options, boots []vm.BootOptions, expect 
 		Baseline: boots[0], Candidate: boots[1], Level: o.Perf, Counted: o.PerfCounted, Patterns: o.Benchmarks,
 		RequireKVM: o.RequireKVM, Clock: o.PerfClock, Notice: progress,
 		OnStart: func(l perf.Level, benches int) {
-			total = 2 * benches * (l.Rounds + l.Warmup)
+			total = 2 * benches * l.Taken()
 			emit(results.Event{Kind: results.EventPerf, Total: total, Msg: l.Name})
 		},
 		OnSample: func(s runs.PerfSample) {
