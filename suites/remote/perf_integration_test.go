@@ -43,13 +43,22 @@ func TestIntegrationPerfStockVsPatched(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := 2 * 3 * perf.Quick.Counted().Rounds; len(run.Samples) != want {
+	l := perf.Quick.Counted()
+	if want := 2 * 3 * l.Taken(); len(run.Samples) != want {
 		t.Errorf("%d samples, want %d", len(run.Samples), want)
 	}
+	measured := 0
 	for _, s := range run.Samples {
 		if s.Error != "" {
 			t.Errorf("%s on %s: %s", s.ID, s.Side, s.Error)
 		}
+		if !s.Warmup {
+			measured++
+		}
+	}
+	// Each worker's settling samples are warm-up; the rest are measured.
+	if want := 2 * 3 * l.Rounds; measured != want {
+		t.Errorf("%d measured samples, want %d", measured, want)
 	}
 	cs := results.ComparePerf(run, results.PerfStats{})
 	expect, err := results.LoadExpect(filepath.Join(series, "expect.yaml"))
