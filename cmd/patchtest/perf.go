@@ -29,7 +29,7 @@ measurement, so both kernels run at once on their own host CPUs and each
 worker takes a batch of short samples after two it discards. Levels
 there: quick (12 samples of 10 ms in 4 batches, one size per
 benchmark), standard (16 of 10 ms in 4, more sizes), thorough (40 of
-40 ms in 8, all). An undeclared regression of 2 %
+40 ms in 8, all). An undeclared regression of 1.5 %
 fails the run. In real time (KVM, or --clock real) the kernels take
 turns on one host CPU, one worker per sample: quick (6 rounds of 100 ms),
 standard (10 of 250 ms), thorough (20 of 500 ms); 5 % fails the run.

@@ -69,7 +69,7 @@ func (f *runFlags) register(fl *pflag.FlagSet) {
 	fl.BoolVar(&f.asJSON, "json", false, `print JSON Lines instead of the report: {"event": ...} per event as it happens, then {"record": ...}`)
 	fl.StringSliceVar(&f.benches, "bench", nil, "glob(s) selecting benchmarks (patchtest perf list shows them)")
 	fl.BoolVar(&f.requireKVM, "require-kvm", false, "refuse to measure perf without a working KVM")
-	fl.Float64Var(&f.failPct, "perf-fail", 0, "an undeclared significant regression of this many percent fails the run (default: the configuration's, 5 in real time, 2 counting instructions)")
+	fl.Float64Var(&f.failPct, "perf-fail", 0, "an undeclared significant regression of this many percent fails the run (default: the configuration's, 5 in real time, 1.5 counting instructions)")
 	fl.IntVar(&f.jobs, "jobs", 0, "machines at once: from 2 the two kernels run side by side, each over jobs/2 machines (default: the configuration's, 1)")
 	fl.IntVar(&f.rounds, "rounds", 0, "measured rounds per benchmark and kernel (default: the level's)")
 	fl.DurationVar(&f.sampleTime, "sample-time", 0, "target duration of each sample (default: the level's)")

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/patchtest/patchtest/configs"
 	"github.com/patchtest/patchtest/kernels"
 	"github.com/patchtest/patchtest/results"
 	"github.com/patchtest/patchtest/suites/perf"
@@ -45,7 +46,7 @@ func BenchmarkPerfNull(b *testing.B) {
 					flagged++
 					b.Logf("flagged: %v", sig)
 				}
-				if len(results.PerfRegressions(cs, 2)) > 0 {
+				if len(results.PerfRegressions(cs, configs.MustDefaults().Perf.CountedFailPct)) > 0 {
 					failing++
 				}
 				b.Logf("run of %v, %d flagged", run.Wall.Round(time.Second), len(sig))

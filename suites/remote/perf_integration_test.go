@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/patchtest/patchtest/configs"
 	"github.com/patchtest/patchtest/kernels"
 	"github.com/patchtest/patchtest/results"
 	"github.com/patchtest/patchtest/suites/perf"
@@ -130,7 +131,7 @@ func TestIntegrationPerfNull(t *testing.T) {
 		}
 	}
 	// What a user sees: a kernel against itself never fails a run.
-	if reg := results.PerfRegressions(cs, 2); len(reg) > 0 {
+	if reg := results.PerfRegressions(cs, configs.MustDefaults().Perf.CountedFailPct); len(reg) > 0 {
 		t.Errorf("a kernel against itself would fail the run: %+v", reg)
 	}
 }

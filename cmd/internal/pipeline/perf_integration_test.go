@@ -51,8 +51,8 @@ func TestIntegrationPerfFixedCost(t *testing.T) {
 	if !p.Run.Counted() || p.Run.Level.Batch == 0 {
 		t.Errorf("clocks %q %q, level %+v: want both counting instructions, in batches", p.Run.Boots[0].Clock, p.Run.Boots[1].Clock, p.Run.Level)
 	}
-	if p.FailPct != 2 {
-		t.Errorf("fail threshold %v%%, want 2 counting instructions", p.FailPct)
+	if p.FailPct != 1.5 {
+		t.Errorf("fail threshold %v%%, want 1.5 counting instructions", p.FailPct)
 	}
 	var named []string
 	for _, c := range p.Regressions {
