@@ -7,16 +7,20 @@ import (
 )
 
 // B4Lines renders a run for b4's per-patch check command (b4 am --check
-// with am-perpatch-check-cmd): one line per finding, "ERROR:" for what
+// with am-perpatch-check-cmd, b4 prep --check with
+// prep-perpatch-check-cmd): one line per finding, "ERROR:" for what
 // fails the patch (a crash, hang, broken invariant or kernel warning, a
 // series that does not apply, build or boot, an unexpected change when
 // expect.yaml declares the series' changes, a perf regression),
-// "WARNING:" for changes nobody declared, and one closing line that names
-// neither when nothing was found. b4 shows the lines beside the patch.
+// "WARNING:" for changes nobody declared, and no line at all when nothing
+// was found. That is b4's contract (its run_local_check): every line on
+// stdout is a warning unless it contains "ERROR:", then a failure, and
+// only a command that prints nothing has "passed all checks". b4 puts the
+// command's name before each line, so the lines do not repeat it.
 func (r *Record) B4Lines() []string {
 	var out []string
 	add := func(level, format string, a ...any) {
-		out = append(out, level+": patchtest: "+oneLine(fmt.Sprintf(format, a...)))
+		out = append(out, level+": "+oneLine(fmt.Sprintf(format, a...)))
 	}
 	if p := r.PerPatch; p != nil {
 		for _, c := range p.Columns {
@@ -57,13 +61,6 @@ func (r *Record) B4Lines() []string {
 		if p.CandidateFault {
 			add("ERROR", "perf: the kernel failed under a benchmark: %s", p.Error)
 		}
-	}
-	if len(out) == 0 {
-		msg := "no observation changed"
-		if n := len(r.Changes); n > 0 {
-			msg = fmt.Sprintf("%d observation(s) changed, all declared in expect.yaml", n)
-		}
-		out = append(out, fmt.Sprintf("patchtest: %s, no kernel problems (run %s)", msg, r.ID))
 	}
 	return out
 }
@@ -137,11 +134,15 @@ func firstProblem(s ProblemsSummary) string {
 	return ""
 }
 
+// firstB4 is the first failure among b4's lines, else the first line.
 func firstB4(lines []string) string {
 	for _, l := range lines {
-		if rest, ok := strings.CutPrefix(l, "ERROR: patchtest: "); ok {
+		if rest, ok := strings.CutPrefix(l, "ERROR: "); ok {
 			return rest
 		}
+	}
+	if len(lines) == 0 {
+		return "the run failed"
 	}
 	return lines[0]
 }
