@@ -8,9 +8,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/rhysd/actionlint"
 	"gopkg.in/yaml.v3"
 
 	"github.com/patchtest/patchtest/results"
+	"github.com/patchtest/patchtest/vm/setup"
+	"github.com/patchtest/patchtest/vm/vmtest"
 )
 
 // parseCommand checks a patchtest command line as a CI file writes it:
@@ -159,5 +162,25 @@ func TestKubernetesJobs(t *testing.T) {
 		t.Errorf("merge job runs %q", a)
 	} else {
 		parseCommand(t, "merge pod", a, n)
+	}
+}
+
+// The workflow passes actionlint, GitHub's workflow checker, with
+// shellcheck over every run step, as a pull request touching it would
+// be checked: unknown keys, wrong expressions, a job needing a job that
+// does not exist, an unquoted substitution in a script.
+func TestGitHubWorkflowActionlint(t *testing.T) {
+	shellcheck := vmtest.Program(t, setup.Need{Program: "shellcheck", Package: "shellcheck", Why: "for actionlint's checks of the workflow's scripts"})
+	var out strings.Builder
+	l, err := actionlint.NewLinter(&out, &actionlint.LinterOptions{Shellcheck: shellcheck})
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs, err := l.LintFile(filepath.Join("..", "..", "configs", "ci", "github-nightly.yml"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(errs) > 0 {
+		t.Errorf("actionlint: %d problem(s):\n%s", len(errs), out.String())
 	}
 }
