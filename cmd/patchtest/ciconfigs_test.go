@@ -1,15 +1,20 @@
 package main
 
 import (
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/rhysd/actionlint"
 	"gopkg.in/yaml.v3"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	k8syaml "sigs.k8s.io/yaml"
 
 	"github.com/patchtest/patchtest/results"
 	"github.com/patchtest/patchtest/vm/setup"
@@ -141,11 +146,16 @@ func TestKubernetesJobs(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var j job
-		if err := yaml.Unmarshal(b, &j); err != nil {
-			t.Fatal(err)
+		dec := yaml.NewDecoder(strings.NewReader(string(b)))
+		for {
+			var j job
+			if err := dec.Decode(&j); err != nil {
+				t.Fatalf("%s: no Job: %v", name, err)
+			}
+			if j.Kind == "Job" {
+				return j
+			}
 		}
-		return j
 	}
 	shards := read("k8s-shards.yaml")
 	n := shards.Spec.Completions
@@ -182,5 +192,96 @@ func TestGitHubWorkflowActionlint(t *testing.T) {
 	}
 	if len(errs) > 0 {
 		t.Errorf("actionlint: %d problem(s):\n%s", len(errs), out.String())
+	}
+}
+
+// The Kubernetes files decode strictly into Kubernetes' own types (an
+// unknown or misplaced field fails, as kubectl apply --validate=strict
+// would), every volume a Job claims is defined and ReadWriteMany (the
+// shard pods may run on different nodes), the image is a tag pulled
+// if not present rather than :latest pulled always, and the
+// Containerfile that builds it installs every package patchtest needs to
+// boot guests and build kernels.
+func TestKubernetesStrict(t *testing.T) {
+	var jobs []batchv1.Job
+	claims := map[string]corev1.PersistentVolumeClaim{}
+	for _, name := range []string{"k8s-shards.yaml", "k8s-merge.yaml"} {
+		b, err := os.ReadFile(filepath.Join("..", "..", "configs", "ci", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		dec := yaml.NewDecoder(strings.NewReader(string(b)))
+		for {
+			var doc yaml.Node
+			if err := dec.Decode(&doc); err == io.EOF {
+				break
+			} else if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			raw, err := yaml.Marshal(&doc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var meta struct {
+				Kind string `yaml:"kind"`
+			}
+			doc.Decode(&meta)
+			switch meta.Kind {
+			case "Job":
+				var j batchv1.Job
+				if err := k8syaml.UnmarshalStrict(raw, &j); err != nil {
+					t.Fatalf("%s: Job: %v", name, err)
+				}
+				jobs = append(jobs, j)
+			case "PersistentVolumeClaim":
+				var c corev1.PersistentVolumeClaim
+				if err := k8syaml.UnmarshalStrict(raw, &c); err != nil {
+					t.Fatalf("%s: PersistentVolumeClaim: %v", name, err)
+				}
+				claims[c.Name] = c
+			default:
+				t.Fatalf("%s: a %q, want Jobs and PersistentVolumeClaims", name, meta.Kind)
+			}
+		}
+	}
+	cf, err := os.ReadFile(filepath.Join("..", "..", "configs", "ci", "Containerfile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(jobs) != 2 {
+		t.Fatalf("%d Jobs, want the shards' and the merge's", len(jobs))
+	}
+	for _, j := range jobs {
+		spec := j.Spec.Template.Spec
+		for _, v := range spec.Volumes {
+			if v.PersistentVolumeClaim == nil {
+				continue
+			}
+			c, ok := claims[v.PersistentVolumeClaim.ClaimName]
+			switch {
+			case !ok:
+				t.Errorf("Job %s claims %q, which no file defines", j.Name, v.PersistentVolumeClaim.ClaimName)
+			case !slices.Contains(c.Spec.AccessModes, corev1.ReadWriteMany):
+				t.Errorf("claim %s: access modes %v, want ReadWriteMany (the pods may run on different nodes)", c.Name, c.Spec.AccessModes)
+			}
+		}
+		for _, c := range spec.Containers {
+			if c.ImagePullPolicy == corev1.PullAlways || c.ImagePullPolicy == "" || strings.HasSuffix(c.Image, ":latest") || !strings.Contains(c.Image, ":") {
+				t.Errorf("Job %s: image %q pulled %q, want a tag pulled IfNotPresent", j.Name, c.Image, c.ImagePullPolicy)
+			}
+			if !strings.Contains(string(cf), "-t "+c.Image+" ") {
+				t.Errorf("Job %s runs %s, which the Containerfile's build line does not tag", j.Name, c.Image)
+			}
+		}
+	}
+	shard := jobs[0].Spec.Template.Spec.Containers[0]
+	if _, ok := shard.Resources.Limits["devices.kubevirt.io/kvm"]; !ok {
+		t.Errorf("the shard pods request no /dev/kvm: limits %v", shard.Resources.Limits)
+	}
+	needs := append(append(append([]setup.Need{}, setup.Boot...), setup.Build...), setup.BuildLibraries...)
+	for _, n := range needs {
+		if !regexp.MustCompile(`(?m)\s` + regexp.QuoteMeta(n.Package) + `(\s|$)`).Match(cf) {
+			t.Errorf("the Containerfile does not install %s (%s)", n.Package, n.Why)
+		}
 	}
 }
