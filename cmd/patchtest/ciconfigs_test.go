@@ -64,7 +64,11 @@ func TestGitHubWorkflow(t *testing.T) {
 			Schedule []struct{ Cron string } `yaml:"schedule"`
 		} `yaml:"on"`
 		Jobs map[string]struct {
-			Needs    any `yaml:"needs"`
+			Needs     any `yaml:"needs"`
+			Container struct {
+				Image   string `yaml:"image"`
+				Options string `yaml:"options"`
+			} `yaml:"container"`
 			Strategy struct {
 				Matrix struct {
 					Shard []int `yaml:"shard"`
@@ -90,8 +94,17 @@ func TestGitHubWorkflow(t *testing.T) {
 			t.Errorf("matrix %v: want 1..%d", shard.Strategy.Matrix.Shard, n)
 		}
 	}
+	// The default source is Debian's linux-source package, which
+	// GitHub's Ubuntu runners cannot install: the shard job runs in
+	// Debian, as root (no sudo there), with the runner's /dev/kvm.
+	if !strings.HasPrefix(shard.Container.Image, "debian:") || !strings.Contains(shard.Container.Options, "--device /dev/kvm") {
+		t.Errorf("shard job container %+v: want a Debian image with --device /dev/kvm", shard.Container)
+	}
 	ran, uploaded := false, false
 	for _, st := range shard.Steps {
+		if strings.Contains(st.Run, "sudo ") {
+			t.Errorf("shard step %q: a Debian container has no sudo (its jobs run as root)", st.Run)
+		}
 		if strings.Contains(st.Run, "patchtest run") {
 			ran = true
 			parseCommand(t, "shard job", strings.ReplaceAll(st.Run, "${{ matrix.shard }}", "2"), n)
