@@ -94,6 +94,10 @@ type KernelSpec struct {
 	// PatchCount applies only the series' first PatchCount patches (a
 	// column of a per-patch run); all when 0.
 	PatchCount int `yaml:"-" json:"patch_count,omitempty"`
+	// TreeName is the tree's common name as KernelCI knows it (mainline,
+	// next, net-next, stable), for KCIDB's tree_name; left out when
+	// empty, never guessed from the source.
+	TreeName string `yaml:"tree_name" json:"tree_name,omitempty"`
 }
 
 // Built reports whether the kernel is built from a source rather than

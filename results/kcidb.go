@@ -98,8 +98,9 @@ func kcidbURL(url string) string {
 
 // identify fills the checkout's source identity from a build: the git
 // commit, URL and branch; the source as the user named it in misc. The
-// tree's common name (mainline, net-next) is not known here and is left
-// out rather than guessed.
+// tree's common name (mainline, net-next) comes only from the
+// configuration (kernels.*.tree_name, in the record's spec); without it
+// tree_name is left out rather than guessed.
 func (co *KCIDBCheckout) identify(bld *runs.Build) {
 	co.PatchsetHash = patchsetHash(bld.Patches)
 	if co.Misc == nil {
@@ -196,7 +197,7 @@ func (r *Record) KCIDB() KCIDBData {
 	}
 	for _, side := range []*KernelResult{&r.Baseline, &r.Candidate} {
 		base := fmt.Sprintf("%s:%s-%s", KCIDBOrigin, r.ID, side.Role)
-		co := KCIDBCheckout{ID: base, Origin: KCIDBOrigin, StartTime: kcidbTime(r.Started), Comment: kernelDesc(*side)}
+		co := KCIDBCheckout{ID: base, Origin: KCIDBOrigin, StartTime: kcidbTime(r.Started), Comment: kernelDesc(*side), TreeName: side.Spec.TreeName}
 		b := KCIDBBuild{ID: base, CheckoutID: base, Origin: KCIDBOrigin, Architecture: "x86_64", Status: KCIDBPass,
 			Misc: map[string]any{"bzimage": side.BzImage, "role": side.Role}}
 		if bld := side.Build; bld != nil {
@@ -286,7 +287,7 @@ func (r *Record) kcidbIssues(d *KCIDBData) {
 func (r *Record) kcidbPerPatch(d *KCIDBData) {
 	for _, c := range r.PerPatch.Columns {
 		base := fmt.Sprintf("%s:%s-patch-%d", KCIDBOrigin, r.ID, c.Index)
-		co := KCIDBCheckout{ID: base, Origin: KCIDBOrigin, StartTime: kcidbTime(r.Started), Comment: fmt.Sprintf("%s %s", c.Label(), c.Title())}
+		co := KCIDBCheckout{ID: base, Origin: KCIDBOrigin, StartTime: kcidbTime(r.Started), Comment: fmt.Sprintf("%s %s", c.Label(), c.Title()), TreeName: r.Candidate.Spec.TreeName}
 		b := KCIDBBuild{ID: base, CheckoutID: base, Origin: KCIDBOrigin, Architecture: "x86_64", Status: KCIDBPass,
 			Misc: map[string]any{"patch": c.Name, "status": c.Status}}
 		switch c.Status {

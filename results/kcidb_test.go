@@ -150,11 +150,13 @@ func TestKCIDBIssues(t *testing.T) {
 
 // A git source's checkout carries its commit, branch and (a URL KCIDB
 // accepts) repository; a local path stays in misc; no tree_name is
-// guessed from the source spec; a series that does not apply is an
-// invalid checkout with no build.
+// guessed from the source spec (only the configuration's tree_name is
+// one: the candidate's, for its own checkout and its patches'); a series
+// that does not apply is an invalid checkout with no build.
 func TestKCIDBCheckoutIdentity(t *testing.T) {
 	r := perfRecord()
 	r.Perf = nil
+	r.Candidate.Spec.TreeName = "mainline"
 	commit := strings.Repeat("ab", 20)
 	r.Candidate.Build = &runs.Build{Source: "git:" + commit, SourceSpec: "git:/home/me/linux@master",
 		Git: &runs.GitIdentity{Commit: commit, URL: "https://git.kernel.org/pub/scm/linux/kernel/git/torvalds/linux.git", Branch: "master"}}
@@ -173,8 +175,12 @@ func TestKCIDBCheckoutIdentity(t *testing.T) {
 	byID := map[string]KCIDBCheckout{}
 	for _, c := range d.Checkouts {
 		byID[c.ID[strings.LastIndex(c.ID, "-")+1:]] = c
-		if c.TreeName != "" {
-			t.Errorf("%s: tree_name %q guessed", c.ID, c.TreeName)
+		want := "mainline"
+		if strings.HasSuffix(c.ID, "-"+runs.Baseline) {
+			want = ""
+		}
+		if c.TreeName != want {
+			t.Errorf("%s: tree_name %q, want %q (the configuration's, never guessed)", c.ID, c.TreeName, want)
 		}
 	}
 	if c := byID[runs.Candidate]; c.GitCommitHash != commit || c.GitRepositoryBranch != "master" || !strings.HasPrefix(c.GitRepositoryURL, "https://") {

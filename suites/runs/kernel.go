@@ -19,6 +19,9 @@ type KernelSpec struct {
 	// PatchCount is the number of the series' patches applied (a column
 	// of a per-patch run); all when 0.
 	PatchCount int `json:"patch_count,omitempty"`
+	// TreeName is the tree's common name (mainline, net-next) when the
+	// configuration gives it.
+	TreeName string `json:"tree_name,omitempty"`
 }
 
 // Build describes a kernel built from source.

@@ -30,7 +30,7 @@ func FromConfig(cfg *configs.Run, dir string) Options {
 			}
 			return k
 		}
-		return configs.KernelSpec{Source: k.Source, Patches: abs(k.Patches), Base: cfg.Config.Base, Fragments: cfg.Config.Fragments}
+		return configs.KernelSpec{Source: k.Source, Patches: abs(k.Patches), Base: cfg.Config.Base, Fragments: cfg.Config.Fragments, TreeName: k.TreeName}
 	}
 	o := Options{
 		Baseline:   spec(cfg.Kernels.Baseline),

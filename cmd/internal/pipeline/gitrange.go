@@ -42,7 +42,7 @@ func fromRange(ctx context.Context, o *Options) error {
 		return &vm.Error{Outcome: vm.BadInput, Msg: fmt.Sprintf("--range %s: no commits between %s and %s", o.Range, short(base), short(tip))}
 	}
 	src := "git:" + repo + "@" + base
-	o.Baseline = configs.KernelSpec{Source: src, Base: o.Candidate.Base, Fragments: o.Candidate.Fragments}
-	o.Candidate = configs.KernelSpec{Source: src, Patches: dir, Base: o.Candidate.Base, Fragments: o.Candidate.Fragments}
+	o.Baseline = configs.KernelSpec{Source: src, Base: o.Candidate.Base, Fragments: o.Candidate.Fragments, TreeName: o.Candidate.TreeName}
+	o.Candidate = configs.KernelSpec{Source: src, Patches: dir, Base: o.Candidate.Base, Fragments: o.Candidate.Fragments, TreeName: o.Candidate.TreeName}
 	return nil
 }

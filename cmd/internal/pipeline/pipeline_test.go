@@ -83,6 +83,15 @@ func TestConfigure(t *testing.T) {
 	if o, err := Configure(cfg, "/conf", vm.BootOptions{}, Flags{Clock: str("icount")}); err != nil || o.PerfClock != vm.Instructions {
 		t.Errorf("--clock icount: %v, %v", o.PerfClock, err)
 	}
+	// A tree's common name comes from the configuration to the record's
+	// spec, which KCIDB's tree_name reads.
+	named, err := configs.LoadRun("run.yaml", []byte("kernels:\n  baseline:\n    source: debian:6.12\n  candidate:\n    source: debian:6.12\n    patches: p\n    tree_name: net-next\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o, err := Configure(named, "/conf", vm.BootOptions{}, Flags{}); err != nil || o.Candidate.TreeName != "net-next" || o.Baseline.TreeName != "" || describeSpec(o.Candidate).TreeName != "net-next" {
+		t.Errorf("tree_name: candidate %+v baseline %+v, %v", o.Candidate, o.Baseline, err)
+	}
 	// A perf-only run is quick unless a level is given.
 	if o, _ := Configure(&configs.Run{}, "/", vm.BootOptions{}, Flags{PerfOnly: true, Jobs: num(1)}); o.Perf.Name != "quick" || !o.SkipSuites {
 		t.Errorf("perf only: %+v", o.Perf)
