@@ -76,7 +76,7 @@ type KCIDBCheckout struct {
 	Origin   string `json:"origin"`
 	TreeName string `json:"tree_name,omitempty"`
 	// The commit of a git source, and its repository's URL (only one
-	// KCIDB accepts: https:// or git://) and branch where known.
+	// KCIDB accepts: https://) and branch where known.
 	GitRepositoryURL    string `json:"git_repository_url,omitempty"`
 	GitCommitHash       string `json:"git_commit_hash,omitempty"`
 	GitRepositoryBranch string `json:"git_repository_branch,omitempty"`
@@ -88,9 +88,10 @@ type KCIDBCheckout struct {
 	Misc  map[string]any `json:"misc,omitempty"`
 }
 
-// kcidbURL is url when KCIDB accepts it as a repository's URL.
+// kcidbURL is url when KCIDB accepts it as a repository's URL: an
+// https:// URL (v5.3's pattern; git:// and local paths go to misc).
 func kcidbURL(url string) string {
-	if strings.HasPrefix(url, "https://") || strings.HasPrefix(url, "git://") {
+	if strings.HasPrefix(url, "https://") {
 		return url
 	}
 	return ""

@@ -64,6 +64,15 @@ func TestKCIDBSchemaRejects(t *testing.T) {
 		"empty path part":   `{"version":{"major":5,"minor":3},"tests":[{"id":"patchtest:x","build_id":"patchtest:b","origin":"patchtest","path":"a..b"}]}`,
 		"unknown field":     `{"version":{"major":5,"minor":3},"tests":[{"id":"patchtest:x","build_id":"patchtest:b","origin":"patchtest","color":"red"}]}`,
 		"number sans value": `{"version":{"major":5,"minor":3},"tests":[{"id":"patchtest:x","build_id":"patchtest:b","origin":"patchtest","number":{"unit":"B/s"}}]}`,
+		// v5.3's own patterns (kcidb-io's schema/v05_03.py and the
+		// versions it builds on): path parts of [a-zA-Z0-9_-], an
+		// architecture of [a-z0-9_], an https:// repository, a 40 or 64
+		// hex digit commit.
+		"slash in a path":   `{"version":{"major":5,"minor":3},"tests":[{"id":"patchtest:x","build_id":"patchtest:b","origin":"patchtest","path":"patchtest.vmsplice/alias"}]}`,
+		"star in a path":    `{"version":{"major":5,"minor":3},"tests":[{"id":"patchtest:x","build_id":"patchtest:b","origin":"patchtest","path":"patchtest.tee.*"}]}`,
+		"architecture":      `{"version":{"major":5,"minor":3},"builds":[{"id":"patchtest:b","checkout_id":"patchtest:c","origin":"patchtest","architecture":"x86-64"}]}`,
+		"git:// repository": `{"version":{"major":5,"minor":3},"checkouts":[{"id":"patchtest:c","origin":"patchtest","git_repository_url":"git://git.kernel.org/linux.git"}]}`,
+		"short commit":      `{"version":{"major":5,"minor":3},"checkouts":[{"id":"patchtest:c","origin":"patchtest","git_commit_hash":"abcdef123456"}]}`,
 	} {
 		if err := ValidateKCIDB([]byte(doc)); err == nil {
 			t.Errorf("%s: accepted", name)
