@@ -2,9 +2,6 @@ package pipeline
 
 import (
 	"context"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -14,29 +11,7 @@ import (
 // and a trailer b4 may add), and nothing for a patch HEAD lacks, a patch
 // with no diff, or the root commit (no parent to be the baseline).
 func TestCommittedAs(t *testing.T) {
-	dir := t.TempDir()
-	git := func(args ...string) string {
-		t.Helper()
-		cmd := exec.Command("git", args...)
-		cmd.Dir = dir
-		cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.org", "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.org")
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Fatalf("git %v: %v\n%s", args, err, out)
-		}
-		return string(out)
-	}
-	write := func(path, text, msg string) string {
-		p := filepath.Join(dir, path)
-		os.MkdirAll(filepath.Dir(p), 0o755)
-		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		git("add", path)
-		git("commit", "-q", "-m", msg)
-		return strings.TrimSpace(git("rev-parse", "HEAD"))
-	}
-	git("init", "-q")
+	dir, git, write := scratchRepo(t)
 	root := write("fs/splice.c", "one\ntwo\nthree\n", "root")
 	fix := write("fs/splice.c", "one\n2\nthree\n", "splice: two is 2")
 	write("fs/pipe.c", "pipe\n", "pipe: a file")

@@ -3,9 +3,6 @@ package pipeline
 import (
 	"context"
 	"errors"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -96,34 +93,10 @@ func TestCaseIDs(t *testing.T) {
 // touches the case's area; a case with no area, or commits git does not
 // know, is never quiet.
 func TestQuietArea(t *testing.T) {
-	dir := t.TempDir()
-	git := func(args ...string) string {
-		t.Helper()
-		cmd := exec.Command("git", args...)
-		cmd.Dir = dir
-		cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.org", "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.org")
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Fatalf("git %v: %v\n%s", args, err, out)
-		}
-		return strings.TrimSpace(string(out))
-	}
-	write := func(path, text string) {
-		p := filepath.Join(dir, path)
-		os.MkdirAll(filepath.Dir(p), 0o755)
-		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		git("add", path)
-		git("commit", "-q", "-m", path)
-	}
-	git("init", "-q")
-	write("fs/splice.c", "one\n")
-	c1 := git("rev-parse", "HEAD")
-	write("Documentation/note.txt", "docs\n")
-	c2 := git("rev-parse", "HEAD")
-	write("fs/splice.c", "two\n")
-	c3 := git("rev-parse", "HEAD")
+	dir, _, commit := scratchRepo(t)
+	c1 := commit("fs/splice.c", "one\n", "fs/splice.c")
+	c2 := commit("Documentation/note.txt", "docs\n", "Documentation/note.txt")
+	c3 := commit("fs/splice.c", "two\n", "fs/splice.c")
 	for _, tc := range []struct {
 		from, to, id string
 		quiet        bool
