@@ -261,50 +261,67 @@ func trendCharts(ts []TrendPoint) ([]htmlChart, error) {
 	}
 	var out []htmlChart
 	for _, b := range order {
-		pts := by[b]
-		if len(pts) < 2 {
+		if len(by[b]) < 2 {
 			continue
 		}
-		pl := plot.New()
-		pl.Title.Text = fmt.Sprintf("%s — %s, night by night", b, pts[0].Metric)
-		pl.X.Label.Text = "night"
-		pl.Y.Label.Text = pts[0].Metric
-		line := make(plotter.XYs, len(pts))
-		var labels []string
-		for i, t := range pts {
-			line[i] = plotter.XY{X: float64(i), Y: t.Median}
-			labels = append(labels, short(t.Commit))
-		}
-		l, err := plotter.NewLine(line)
-		if err != nil {
-			return nil, err
-		}
-		l.Color = colNew
-		pl.Add(l)
-		for i, t := range pts {
-			c := colSame
-			switch t.Verdict {
-			case PerfRegression:
-				c = colWorse
-			case PerfImprovement:
-				c = colBetter
-			}
-			sc, err := plotter.NewScatter(plotter.XYs{line[i]})
-			if err != nil {
-				return nil, err
-			}
-			sc.GlyphStyle.Color, sc.GlyphStyle.Radius = c, vg.Points(4)
-			pl.Add(sc)
-		}
-		pl.NominalX(labels...)
-		pl.Y.Tick.Marker = humanTicks{}
-		svg, err := svgOf(pl, 6*vg.Inch, 3*vg.Inch)
+		svg, err := TrendChart(by[b], "night by night")
 		if err != nil {
 			return nil, err
 		}
 		out = append(out, htmlChart{Bench: b, SVG: svg})
 	}
 	return out, nil
+}
+
+// TrendChart draws one benchmark metric's medians (pts, oldest first) as
+// an inline SVG line over the nights' commits, titled with what: a
+// change point (a regression or improvement called against the night
+// before) is a red or green mark, every other night grey.
+func TrendChart(pts []TrendPoint, what string) (template.HTML, error) {
+	pl := plot.New()
+	pl.Title.Text = fmt.Sprintf("%s — %s, %s", pts[0].Bench, pts[0].Metric, what)
+	pl.X.Label.Text = "night"
+	pl.Y.Label.Text = pts[0].Metric
+	line := make(plotter.XYs, len(pts))
+	var labels []string
+	for i, t := range pts {
+		line[i] = plotter.XY{X: float64(i), Y: t.Median}
+		labels = append(labels, short(t.Commit))
+	}
+	l, err := plotter.NewLine(line)
+	if err != nil {
+		return "", err
+	}
+	l.Color = colNew
+	pl.Add(l)
+	for i, t := range pts {
+		c := colSame
+		switch t.Verdict {
+		case PerfRegression:
+			c = colWorse
+		case PerfImprovement:
+			c = colBetter
+		}
+		sc, err := plotter.NewScatter(plotter.XYs{line[i]})
+		if err != nil {
+			return "", err
+		}
+		sc.GlyphStyle.Color, sc.GlyphStyle.Radius = c, vg.Points(4)
+		pl.Add(sc)
+	}
+	if len(labels) > 40 {
+		// A label per night is unreadable over months: label every
+		// k-th night.
+		k := (len(labels) + 39) / 40
+		for i := range labels {
+			if i%k != 0 {
+				labels[i] = ""
+			}
+		}
+	}
+	pl.NominalX(labels...)
+	pl.Y.Tick.Marker = humanTicks{}
+	return svgOf(pl, 6*vg.Inch, 3*vg.Inch)
 }
 
 // humanTicks labels an axis as the tables do: 10.8G, 384M, 0.14.

@@ -44,8 +44,13 @@ CREATE TABLE IF NOT EXISTS runs (
 	perf_level TEXT NOT NULL,
 	perf_significant INTEGER NOT NULL,
 	perf_regressions INTEGER NOT NULL,
-	failed INTEGER NOT NULL
+	failed INTEGER NOT NULL,
+	verdict TEXT NOT NULL,
+	source TEXT NOT NULL,
+	tree TEXT NOT NULL,
+	branch TEXT NOT NULL
 );
+CREATE INDEX IF NOT EXISTS runs_started ON runs(started);
 CREATE TABLE IF NOT EXISTS perf (
 	run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
 	bench TEXT NOT NULL,
@@ -64,15 +69,29 @@ CREATE TABLE IF NOT EXISTS nights (
 	branch TEXT NOT NULL,
 	config TEXT NOT NULL,
 	commit_id TEXT NOT NULL,
+	previous TEXT NOT NULL,
+	subject TEXT NOT NULL,
 	started TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS nights_tree ON nights(tree, branch, config, started);
+CREATE TABLE IF NOT EXISTS morning (
+	run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+	kind TEXT NOT NULL,
+	case_id TEXT NOT NULL,
+	from_outcome TEXT NOT NULL,
+	to_outcome TEXT NOT NULL,
+	since TEXT NOT NULL,
+	window TEXT NOT NULL,
+	note TEXT NOT NULL,
+	PRIMARY KEY (run_id, kind, case_id)
+);
 CREATE TABLE IF NOT EXISTS outcomes (
 	run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
 	case_id TEXT NOT NULL,
 	outcome TEXT NOT NULL,
 	PRIMARY KEY (run_id, case_id)
 );
+CREATE INDEX IF NOT EXISTS outcomes_case ON outcomes(case_id);
 CREATE TABLE IF NOT EXISTS flaky (
 	run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
 	case_id TEXT NOT NULL,
@@ -80,8 +99,18 @@ CREATE TABLE IF NOT EXISTS flaky (
 );
 `
 
+// indexVersion is the schema's version, kept in SQLite's user_version.
+// An index of an older version is rebuilt from its run folders when it
+// is opened for writing (it is derived data).
+const indexVersion = 2
+
+// indexTables are the tables of indexSchema, dropped to rebuild an index
+// of an older version.
+var indexTables = []string{"flaky", "outcomes", "morning", "nights", "perf", "runs"}
+
 // OpenIndex opens (creating it if need be) the index of the results
-// directory dir.
+// directory dir. An index an older patchtest wrote is rebuilt from the
+// run folders beside it.
 func OpenIndex(dir string) (*Index, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
@@ -91,11 +120,69 @@ func OpenIndex(dir string) (*Index, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", p, err)
 	}
-	if _, err := db.Exec(indexSchema); err != nil {
+	x := &Index{db: db, dir: dir}
+	if err := x.migrate(context.Background()); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("%s: %w (delete it and run patchtest results reindex)", p, err)
 	}
+	return x, nil
+}
+
+// OpenIndexReadOnly opens the index of the results directory dir for
+// reading only: it creates nothing, and refuses an index that does not
+// exist or that an older patchtest wrote.
+func OpenIndexReadOnly(dir string) (*Index, error) {
+	p := filepath.Join(dir, IndexFile)
+	if _, err := os.Stat(p); err != nil {
+		return nil, fmt.Errorf("no index in %s (%v): run patchtest there first, or patchtest results reindex --out %s", dir, err, dir)
+	}
+	db, err := sql.Open("sqlite", "file:"+p+"?mode=ro&_pragma=busy_timeout(10000)&_pragma=query_only(1)")
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", p, err)
+	}
+	var v int
+	if err := db.QueryRow(`PRAGMA user_version`).Scan(&v); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open %s: %w", p, err)
+	}
+	if v != indexVersion {
+		db.Close()
+		return nil, fmt.Errorf("index %s has version %d, this patchtest reads %d: run patchtest results reindex --out %s", p, v, indexVersion, dir)
+	}
 	return &Index{db: db, dir: dir}, nil
+}
+
+// migrate creates the schema, or rebuilds an index of an older version.
+func (x *Index) migrate(ctx context.Context) error {
+	var v, tables int
+	if err := x.db.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&v); err != nil {
+		return err
+	}
+	if err := x.db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'runs'`).Scan(&tables); err != nil {
+		return err
+	}
+	if v == indexVersion {
+		_, err := x.db.ExecContext(ctx, indexSchema)
+		return err
+	}
+	old := tables > 0
+	for _, t := range indexTables {
+		if _, err := x.db.ExecContext(ctx, `DROP TABLE IF EXISTS `+t); err != nil {
+			return err
+		}
+	}
+	if _, err := x.db.ExecContext(ctx, indexSchema); err != nil {
+		return err
+	}
+	if _, err := x.db.ExecContext(ctx, fmt.Sprintf(`PRAGMA user_version = %d`, indexVersion)); err != nil {
+		return err
+	}
+	if old {
+		if _, _, err := x.Reindex(ctx); err != nil {
+			return fmt.Errorf("rebuild from version %d: %w", v, err)
+		}
+	}
+	return nil
 }
 
 // Close closes the index.
@@ -112,10 +199,11 @@ func (x *Index) Add(ctx context.Context, r *Record) error {
 	if _, err := tx.ExecContext(ctx, `DELETE FROM runs WHERE id = ?`, r.ID); err != nil {
 		return err
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO runs VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+	_, err = tx.ExecContext(ctx, `INSERT INTO runs VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
 		row.ID, row.Dir, row.Started.Format(time.RFC3339), row.Finished.Format(time.RFC3339),
 		row.Baseline, row.Candidate, row.Accel, row.Cases, row.Changes, row.Unexpected, row.Problems,
-		row.PerfLevel, row.PerfSignificant, row.PerfRegressions, row.Failed)
+		row.PerfLevel, row.PerfSignificant, row.PerfRegressions, row.Failed,
+		row.Verdict, row.Source, row.Tree, row.Branch)
 	if err != nil {
 		return fmt.Errorf("index run %s: %w", r.ID, err)
 	}
@@ -129,9 +217,15 @@ func (x *Index) Add(ctx context.Context, r *Record) error {
 		}
 	}
 	if n := r.Night; n != nil {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO nights VALUES (?,?,?,?,?,?)`,
-			r.ID, n.Tree, n.Branch, n.Config, n.Commit, r.Started.Format(time.RFC3339Nano)); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO nights VALUES (?,?,?,?,?,?,?,?)`,
+			r.ID, n.Tree, n.Branch, n.Config, n.Commit, n.Previous, n.Subject, r.Started.Format(time.RFC3339Nano)); err != nil {
 			return fmt.Errorf("index night %s: %w", r.ID, err)
+		}
+		for _, m := range morningRows(n.Morning) {
+			if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO morning VALUES (?,?,?,?,?,?,?,?)`,
+				r.ID, m.Kind, m.ID, m.From, m.To, m.Since, m.Window, m.Note); err != nil {
+				return fmt.Errorf("index night %s: %w", r.ID, err)
+			}
 		}
 		if run := r.Candidate.Run; run != nil {
 			for _, res := range run.Results {
@@ -264,13 +358,47 @@ type RunSummary struct {
 	PerfSignificant   int
 	PerfRegressions   int
 	Failed            bool
+	// Verdict is VerdictFailed, VerdictIncomplete or VerdictPassed.
+	Verdict string
+	// Source is the candidate's source as given (debian:6.12, git:…),
+	// or its image when it was not built.
+	Source string
+	// Tree and Branch are the candidate's git repository and branch
+	// where known (a nightly run's always).
+	Tree, Branch string
 }
+
+// Run verdicts as the index keeps them.
+const (
+	// VerdictFailed: the run found something a reviewer must look at.
+	VerdictFailed = "failed"
+	// VerdictIncomplete: nothing found, but the run did not finish.
+	VerdictIncomplete = "incomplete"
+	// VerdictPassed: the run finished and found nothing unexpected.
+	VerdictPassed = "passed"
+)
 
 func summaryOf(r *Record) RunSummary {
 	s := RunSummary{
 		ID: r.ID, Dir: r.Dir, Started: r.Started, Finished: r.Finished,
 		Baseline: kernelDesc(r.Baseline), Candidate: kernelDesc(r.Candidate),
-		Changes: len(r.Changes), Failed: r.Failed(),
+		Changes: len(r.Changes), Failed: r.Failed(), Verdict: VerdictPassed,
+		Source: r.Candidate.Spec.Source,
+	}
+	switch {
+	case s.Failed:
+		s.Verdict = VerdictFailed
+	case r.Incomplete:
+		s.Verdict = VerdictIncomplete
+	}
+	if s.Source == "" {
+		s.Source = r.Candidate.Spec.Path
+	}
+	if b := r.Candidate.Build; b != nil && b.Git != nil {
+		s.Tree, s.Branch = b.Git.URL, b.Git.Branch
+	}
+	if n := r.Night; n != nil {
+		s.Tree, s.Branch = n.Tree, n.Branch
 	}
 	if run := r.Candidate.Run; run != nil {
 		s.Cases = len(run.Results)
@@ -298,34 +426,6 @@ func summaryOf(r *Record) RunSummary {
 		s.PerfRegressions = len(r.Perf.Regressions)
 	}
 	return s
-}
-
-// List returns the indexed runs, newest first; at most limit when limit
-// is positive.
-func (x *Index) List(ctx context.Context, limit int) ([]RunSummary, error) {
-	q := `SELECT id, dir, started, finished, baseline, candidate, accel, cases, changes, unexpected, problems,
-		perf_level, perf_significant, perf_regressions, failed FROM runs ORDER BY started DESC, id DESC`
-	if limit > 0 {
-		q += fmt.Sprintf(" LIMIT %d", limit)
-	}
-	rows, err := x.db.QueryContext(ctx, q)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []RunSummary
-	for rows.Next() {
-		var s RunSummary
-		var started, finished string
-		if err := rows.Scan(&s.ID, &s.Dir, &started, &finished, &s.Baseline, &s.Candidate, &s.Accel, &s.Cases,
-			&s.Changes, &s.Unexpected, &s.Problems, &s.PerfLevel, &s.PerfSignificant, &s.PerfRegressions, &s.Failed); err != nil {
-			return nil, err
-		}
-		s.Started, _ = time.Parse(time.RFC3339, started)
-		s.Finished, _ = time.Parse(time.RFC3339, finished)
-		out = append(out, s)
-	}
-	return out, rows.Err()
 }
 
 // PerfPoint is one run's comparison of a benchmark metric.

@@ -18,6 +18,8 @@ type Night struct {
 	// Config identifies the kernel configuration (base and fragments).
 	Config string `json:"config"`
 	Commit string `json:"commit"`
+	// Subject is the commit's subject line, as git gives it.
+	Subject string `json:"subject,omitempty"`
 	// Previous is the last night's commit of the same tree, branch and
 	// config; empty on the first night.
 	Previous string `json:"previous,omitempty"`

@@ -301,12 +301,17 @@ func LoadRecord(p string) (*Record, error) {
 	if err != nil {
 		return nil, err
 	}
+	return DecodeRecord(p, b)
+}
+
+// DecodeRecord decodes a run.json read from name.
+func DecodeRecord(name string, b []byte) (*Record, error) {
 	var r Record
 	if err := json.Unmarshal(b, &r); err != nil {
-		return nil, fmt.Errorf("%s: not a patchtest run record: %w", p, err)
+		return nil, fmt.Errorf("%s: not a patchtest run record: %w", name, err)
 	}
 	if r.Schema != SchemaVersion && r.Schema != 1 { // schema 2 only added fields
-		return nil, fmt.Errorf("%s: schema %d, this patchtest reads %d", p, r.Schema, SchemaVersion)
+		return nil, fmt.Errorf("%s: schema %d, this patchtest reads %d", name, r.Schema, SchemaVersion)
 	}
 	return &r, nil
 }

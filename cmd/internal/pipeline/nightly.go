@@ -86,7 +86,8 @@ func Nightly(ctx context.Context, o NightlyOptions) (*results.Record, error) {
 		return nil, err
 	}
 	head := configs.KernelSpec{Source: "git:" + repo + "@" + commit, Base: o.Run.Candidate.Base, Fragments: o.Run.Candidate.Fragments}
-	night := &results.Night{Tree: repo, Branch: branch, Config: cfg, Commit: commit}
+	subject, _ := gitOut(ctx, repo, "log", "-1", "--format=%s", commit)
+	night := &results.Night{Tree: repo, Branch: branch, Config: cfg, Commit: commit, Subject: subject}
 	ro := o.Run
 	ro.Candidate, ro.Expect, ro.SameTree, ro.PerPatch = head, "", false, false
 	switch {
