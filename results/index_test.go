@@ -2,8 +2,10 @@ package results
 
 import (
 	"context"
+	"database/sql"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -87,4 +89,45 @@ func TestIndex(t *testing.T) {
 		t.Fatalf("reindex: %d runs, skipped %v, %v", n, skipped, err)
 	}
 	check("reindexed")
+}
+
+// An index an older patchtest wrote (schema version 1, no verdict
+// column) is refused for reading and rebuilt from its run folders when
+// opened for writing.
+func TestIndexOlderVersion(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	t0 := time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)
+	for _, r := range []*Record{fakeRecord("run1", t0, 0, false), fakeRecord("run2", t0.Add(time.Hour), 2, true)} {
+		if err := r.Write(dir); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, IndexFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`CREATE TABLE runs (id TEXT PRIMARY KEY, dir TEXT NOT NULL, failed INTEGER NOT NULL); INSERT INTO runs VALUES ('old', '/x', 0)`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	if _, err := OpenIndexReadOnly(dir); err == nil || !strings.Contains(err.Error(), "patchtest results reindex --out "+dir) {
+		t.Errorf("read-only open of an old index: %v", err)
+	}
+	x, err := OpenIndex(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, err := x.List(ctx, 0)
+	x.Close()
+	if err != nil || len(list) != 2 || list[0].ID != "run2" || list[0].Verdict != VerdictFailed || list[1].Verdict != VerdictPassed {
+		t.Fatalf("rebuilt index: %+v, %v", list, err)
+	}
+	if x, err = OpenIndexReadOnly(dir); err != nil {
+		t.Fatal(err)
+	}
+	x.Close()
+	if _, err := OpenIndexReadOnly(t.TempDir()); err == nil {
+		t.Error("a directory without an index opened")
+	}
 }

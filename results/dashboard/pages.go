@@ -390,4 +390,3 @@ func (s *Server) diffPage(w http.ResponseWriter, r *http.Request) {
 	}
 	s.render(w, r, "diff", v)
 }
-
