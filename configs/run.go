@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"slices"
 	"strings"
@@ -74,6 +75,11 @@ type Run struct {
 		Seed     uint64        `yaml:"seed"`
 	} `yaml:"fuzz"`
 	Out string `yaml:"out"`
+	// DashboardURL is where `patchtest serve` over Out is reached by
+	// reviewers (https://ci.example.org/patchtest): each run's links (a
+	// Patchwork check's target_url, the report's) point at its page
+	// there. None when empty.
+	DashboardURL string `yaml:"dashboard_url"`
 }
 
 // KernelSpec says where one kernel of a run comes from: a bzImage (or
@@ -227,6 +233,9 @@ func (r *Run) check() error {
 	default:
 		return fmt.Errorf("perf.clock: %q, want real or icount", r.Perf.Clock)
 	}
+	if err := checkDashboardURL(r.DashboardURL); err != nil {
+		return err
+	}
 	if r.Fuzz.Duration < 0 {
 		return errors.New("fuzz.duration must not be negative")
 	}
@@ -238,6 +247,19 @@ func (r *Run) check() error {
 	}
 	if r.QEMU.CPUs < 0 || r.QEMU.MemoryMiB < 0 || r.QEMU.Timeout < 0 || r.QEMU.Jobs < 0 {
 		return errors.New("qemu: cpus, memory_mib, timeout and jobs must not be negative")
+	}
+	return nil
+}
+
+// checkDashboardURL accepts an empty base or an absolute http(s) URL with
+// a host and no query or fragment.
+func checkDashboardURL(base string) error {
+	if base == "" {
+		return nil
+	}
+	u, err := url.Parse(base)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return fmt.Errorf("dashboard_url: %q, want the http(s) address patchtest serve is reached at, e.g. https://ci.example.org/patchtest", base)
 	}
 	return nil
 }

@@ -28,11 +28,24 @@ func TestLoadRunErrors(t *testing.T) {
 		{"qemu:\n  accel: hvf\n", "qemu.accel"},
 		{"config:\n  base: allyesconfig\n", "config.base"},
 		{"kernels:\n  baseline:\n    path: /k\n    source: debian:6.12\n", "not both"},
+		{"dashboard_url: ci.example.org/patchtest\n", "dashboard_url"},
+		{"dashboard_url: ftp://ci.example.org/\n", "dashboard_url"},
+		{"dashboard_url: https://ci.example.org/p?x=1\n", "dashboard_url"},
 	} {
 		_, err := LoadRun("my.yaml", []byte(tc.yaml))
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%q: err %v; want %q", tc.yaml, err, tc.want)
 		}
+	}
+}
+
+func TestLoadRunDashboardURL(t *testing.T) {
+	r, err := LoadRun("my.yaml", []byte("dashboard_url: https://ci.example.org/patchtest/\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.DashboardURL != "https://ci.example.org/patchtest/" {
+		t.Errorf("dashboard_url %q", r.DashboardURL)
 	}
 }
 

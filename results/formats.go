@@ -88,7 +88,7 @@ func renderJSON(r *Record) ([]byte, error) {
 func renderMarkdown(r *Record) ([]byte, error) { return []byte(r.Markdown()), nil }
 
 func renderPatchwork(r *Record) ([]byte, error) {
-	b, err := json.MarshalIndent(r.PatchworkChecks(""), "", "  ")
+	b, err := json.MarshalIndent(r.PatchworkChecks(r.URL()), "", "  ")
 	return append(b, '\n'), err
 }
 

@@ -374,7 +374,7 @@ pre{background:#f6f6f6;padding:1em;overflow-x:auto}
 <table><tr><th>role</th><th>kernel</th><th>boot</th><th>cases</th></tr>
 {{range .Kernels}}<tr><td>{{.Role}}</td><td>{{.Desc}}</td><td>{{.Boot}}</td><td>{{.Cases}}</td></tr>
 {{end}}</table>
-<p>Host: {{.Host}}. Started {{.Started.Format "2006-01-02 15:04:05 MST"}}.</p>
+<p>Host: {{.Host}}. Started {{.Started.Format "2006-01-02 15:04:05 MST"}}.{{with .URL}} On the dashboard: <a id="dashboard" href="{{.}}">{{.}}</a>.{{end}}</p>
 {{if .Incomplete}}<p class="verdict bad" id="incomplete">Incomplete: the run was interrupted or the harness failed part way; the cases it did not reach are listed as not run.</p>{{end}}
 {{if .Morning}}<div id="morning"><h2>Morning report</h2><ul>{{range .Morning}}<li>{{.}}</li>{{end}}</ul>
 {{range .Trends}}<div class="trend">{{.SVG}}</div>{{end}}</div>{{end}}

@@ -192,7 +192,7 @@ func (r *Record) KCIDB() KCIDBData {
 	}
 	all := map[string]bool{}
 	for _, side := range []*KernelResult{&r.Baseline, &r.Candidate} {
-		for _, res := range side.Run.Results {
+		for _, res := range side.suiteResults() {
 			all[res.ID] = true
 		}
 	}
@@ -216,7 +216,7 @@ func (r *Record) KCIDB() KCIDBData {
 			env.Comment = fmt.Sprintf("QEMU %s, %s, %s, %d vCPU, %d MiB; host %s", bt.QEMU.Version, bt.Accel, bt.MachineType, bt.CPUs, bt.MemoryMiB, r.Host)
 		}
 		seen := map[string]bool{}
-		for _, res := range side.Run.Results {
+		for _, res := range side.suiteResults() {
 			seen[res.ID] = true
 			t := KCIDBTest{ID: base + ":" + res.ID, BuildID: b.ID, Origin: KCIDBOrigin, Path: kcidbPath("patchtest", res.ID),
 				Duration: res.Duration.Seconds(), Environment: env}

@@ -14,6 +14,9 @@ func (r *Record) Markdown() string {
 	var b strings.Builder
 	w := func(format string, a ...any) { fmt.Fprintf(&b, format+"\n", a...) }
 	w("patchtest run %s", r.ID)
+	if u := r.URL(); u != "" {
+		w("%s", u)
+	}
 	w("")
 	for _, k := range []KernelResult{r.Baseline, r.Candidate} {
 		w("%-9s %s", k.Role+":", kernelDesc(k))

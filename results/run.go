@@ -128,7 +128,11 @@ type Record struct {
 	// Fuzz is set when the run fuzzed both kernels with the same
 	// programs (its differences are among Changes).
 	Fuzz *runs.Fuzz `json:"fuzz,omitempty"`
-	Dir  string     `json:"dir"`
+	// Dashboard is the base address of the dashboard that serves the
+	// run's results folder (the configuration's dashboard_url); the
+	// run's links point at its page there. None when empty.
+	Dashboard string `json:"dashboard,omitempty"`
+	Dir       string `json:"dir"`
 
 	log *eventLog
 }

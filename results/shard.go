@@ -112,7 +112,7 @@ func MergeShards(recs []*Record, headline func(lines []string) string) (*Record,
 	out := NewRecord(first.Expect)
 	out.Started, out.Finished = first.Started, first.Finished
 	out.Baseline, out.Candidate = first.Baseline, first.Candidate
-	out.Mismatch, out.TreeBase = first.Mismatch, first.TreeBase
+	out.Mismatch, out.TreeBase, out.Dashboard = first.Mismatch, first.TreeBase, first.Dashboard
 	cases, err := suites.Catalogue().Select(f.Patterns...)
 	if err != nil {
 		return nil, fmt.Errorf("merge: %w", err)

@@ -145,19 +145,6 @@ func querySuffix(q string) string {
 	return "?" + q
 }
 
-// RunPath is a run's page under the dashboard's root.
-func RunPath(id string) string { return "/runs/" + url.PathEscape(id) }
-
-// RunURL is the address of a run's page on a dashboard reached at base
-// (what a Patchwork check's target_url or a mail carries); empty when
-// base is.
-func RunURL(base, id string) string {
-	if base == "" {
-		return ""
-	}
-	return strings.TrimRight(base, "/") + RunPath(id)
-}
-
 // runFolder opens the run's folder inside the results directory: the
 // folder the index names when it is inside, else the one of the run's
 // name beside the index (an index moved with its folders).

@@ -260,7 +260,7 @@ func TestBaseURL(t *testing.T) {
 	if code, _, _ := get(t, srv.URL+"/patchtestx/"); code != 404 {
 		t.Errorf("a longer first segment: %d", code)
 	}
-	if got, want := RunURL("https://ci.example.org/patchtest/", "20260101T020000Z"), "https://ci.example.org/patchtest/runs/20260101T020000Z"; got != want {
+	if got, want := results.RunURL("https://ci.example.org/patchtest/", "20260101T020000Z"), "https://ci.example.org/patchtest/runs/20260101T020000Z"; got != want {
 		t.Errorf("RunURL: %s, want %s", got, want)
 	}
 	if _, err := New(Options{Dir: g.Dir, BaseURL: "ci.example.org"}); err == nil {

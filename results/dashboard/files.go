@@ -79,7 +79,7 @@ func (s *Server) runFile(w http.ResponseWriter, r *http.Request) {
 			if e.Type()&fs.ModeSymlink != 0 {
 				fe.Name += "@"
 			}
-			fe.Link = s.link(RunPath(run.ID)+"/files/"+path.Join(filepath.ToSlash(name), e.Name()), nil)
+			fe.Link = s.link(results.RunPath(run.ID)+"/files/"+path.Join(filepath.ToSlash(name), e.Name()), nil)
 			files = append(files, fe)
 		}
 		s.render(w, r, "files", filesView{page: s.page("Files of run " + run.ID), Run: run, Path: name, Files: files})

@@ -35,7 +35,7 @@ func parsePages(s *Server) (*template.Template, error) {
 	funcs := template.FuncMap{
 		"short": func(c string) string { return c[:min(12, len(c))] },
 		"when":  func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04") },
-		"run":   func(id string) string { return s.link(RunPath(id), nil) },
+		"run":   func(id string) string { return s.link(results.RunPath(id), nil) },
 		"case":  func(id string) string { return s.link("/cases/"+id, nil) },
 		"bench": func(name, metric string) string {
 			return s.link("/bench/"+name, url.Values{"metric": {metric}})
@@ -162,10 +162,10 @@ func (s *Server) reportFiles(run results.RunSummary) []fileEntry {
 	var out []fileEntry
 	for _, f := range results.Formats() {
 		if st, err := root.Stat(f.File); err == nil && st.Mode().IsRegular() {
-			out = append(out, fileEntry{Name: f.File, Size: st.Size(), Link: s.link(RunPath(run.ID)+"/files/"+f.File, nil)})
+			out = append(out, fileEntry{Name: f.File, Size: st.Size(), Link: s.link(results.RunPath(run.ID)+"/files/"+f.File, nil)})
 		}
 	}
-	return append(out, fileEntry{Name: "all files", Dir: true, Link: s.link(RunPath(run.ID)+"/files/", nil)})
+	return append(out, fileEntry{Name: "all files", Dir: true, Link: s.link(results.RunPath(run.ID)+"/files/", nil)})
 }
 
 type matrixView struct {

@@ -33,14 +33,15 @@ func FromConfig(cfg *configs.Run, dir string) Options {
 		return configs.KernelSpec{Source: k.Source, Patches: abs(k.Patches), Base: cfg.Config.Base, Fragments: cfg.Config.Fragments, TreeName: k.TreeName}
 	}
 	o := Options{
-		Baseline:   spec(cfg.Kernels.Baseline),
-		Candidate:  spec(cfg.Kernels.Candidate),
-		Patterns:   cfg.Suites,
-		Peer:       cfg.Peer.Suites,
-		PeerSource: abs(cfg.Peer.Source),
-		Expect:     abs(cfg.Expect),
-		OutDir:     cfg.Out,
-		Jobs:       cfg.QEMU.Jobs,
+		Baseline:     spec(cfg.Kernels.Baseline),
+		Candidate:    spec(cfg.Kernels.Candidate),
+		Patterns:     cfg.Suites,
+		Peer:         cfg.Peer.Suites,
+		PeerSource:   abs(cfg.Peer.Source),
+		Expect:       abs(cfg.Expect),
+		OutDir:       cfg.Out,
+		DashboardURL: cfg.DashboardURL,
+		Jobs:         cfg.QEMU.Jobs,
 	}
 	if l, err := perf.ParseLevel(cfg.Perf.Level); err == nil {
 		o.setPerf(l, cfg.Perf.Rounds, cfg.Perf.SampleTime)

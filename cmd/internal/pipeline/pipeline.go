@@ -42,6 +42,9 @@ type Options struct {
 	CacheDir string
 	// OutDir receives one folder per run.
 	OutDir string
+	// DashboardURL is where `patchtest serve` over OutDir is reached;
+	// the run's outputs link to its page there. None when empty.
+	DashboardURL string
 	// Events receives the run's event stream (see results.Event); the stream is
 	// also kept in the run's folder as events.jsonl.
 	Events func(results.Event)
@@ -189,6 +192,7 @@ type resolved struct {
 // execute is Execute, returning the run's resolved inputs as well.
 func execute(ctx context.Context, o Options) (*results.Record, *resolved, error) {
 	rec := results.NewRecord(o.Expect)
+	rec.Dashboard = o.DashboardURL
 	said := map[string]bool{}
 	var mu sync.Mutex
 	emit := func(e results.Event) {

@@ -47,13 +47,16 @@ config:
 
 // A kernel given as an image keeps its path and takes no build settings.
 func TestFromConfigImage(t *testing.T) {
-	cfg, err := configs.LoadRun("run.yaml", []byte("kernels:\n  candidate:\n    path: boot/vmlinuz\nconfig:\n  base: defconfig\n"))
+	cfg, err := configs.LoadRun("run.yaml", []byte("kernels:\n  candidate:\n    path: boot/vmlinuz\nconfig:\n  base: defconfig\ndashboard_url: https://ci.example.org/pt\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	o := FromConfig(cfg, "/conf")
 	if o.Candidate.Path != "/conf/boot/vmlinuz" || o.Candidate.Base != "" || !o.Baseline.Built() || o.Candidate.Built() {
 		t.Errorf("candidate %+v", o.Candidate)
+	}
+	if o.DashboardURL != "https://ci.example.org/pt" {
+		t.Errorf("dashboard_url %q", o.DashboardURL)
 	}
 }
 
