@@ -1,36 +1,17 @@
 package results
 
 import (
-	"context"
 	"fmt"
 	"image"
 	"image/color"
 	"image/png"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/patchtest/patchtest/vm/setup"
+	"github.com/patchtest/patchtest/vm/vmtest"
 )
-
-// findChromium returns the headless browser. Its absence fails the test:
-// .ci/run installs it (apt-get install chromium), and a check that skips
-// where it cannot run proves nothing there.
-func findChromium(t *testing.T) string {
-	for _, name := range []string{"chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	p, err := setup.Program(t.Context(), setup.Need{Program: "chromium", Package: "chromium", Why: "to render the HTML report"}, false, os.Stderr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
 
 // boxScript, added to a copy of the report for the test only (the report
 // itself runs no script), records where the browser laid out the change
@@ -46,7 +27,7 @@ document.body.setAttribute("data-charts-box", box("#perf-charts"));
 // regression red and the sample charts' box both kernels' colours (text
 // elsewhere on the page shares the red, so the whole page proves nothing).
 func TestHTMLRendersInChromium(t *testing.T) {
-	chromium := findChromium(t)
+	browser := vmtest.Chromium(t)
 	dir := t.TempDir()
 	r := perfRecord()
 	b, err := r.HTML()
@@ -58,19 +39,7 @@ func TestHTMLRendersInChromium(t *testing.T) {
 	if err := os.WriteFile(page, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	browse := func(args ...string) []byte {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		defer cancel()
-		base := []string{"--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--force-device-scale-factor=1",
-			"--user-data-dir=" + filepath.Join(dir, "profile"), "--window-size=1400,6000"}
-		cmd := exec.CommandContext(ctx, chromium, append(append(base, args...), "file://"+page)...)
-		cmd.Dir = dir
-		out, err := cmd.Output()
-		if err != nil {
-			t.Fatalf("%s %v: %v", chromium, args, err)
-		}
-		return out
-	}
+	browse := func(args ...string) []byte { return browser.Load(t, "file://"+page, args...) }
 	dom := string(browse("--dump-dom"))
 	if got, want := strings.Count(dom, "<svg"), 1+len(r.Perf.Run.Benchmarks); got != want {
 		t.Errorf("rendered DOM has %d charts, want %d", got, want)

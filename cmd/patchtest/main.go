@@ -113,6 +113,6 @@ func newRoot() *cobra.Command {
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return &exitError{code: vm.BadInput.ExitCode(), err: fmt.Errorf("%w (see %s --help)", err, c.CommandPath())}
 	})
-	root.AddCommand(newRun(), newPerf(), newFuzz(), newBisect(), newCheck(), newNightly(), newResults(), newDiff(), newBoot(), newShell(), newKernel(), newSuites(), newDoctor(), newCoverage(), newMutate(), newVersion())
+	root.AddCommand(newRun(), newPerf(), newFuzz(), newBisect(), newCheck(), newNightly(), newResults(), newServe(), newDiff(), newBoot(), newShell(), newKernel(), newSuites(), newDoctor(), newCoverage(), newMutate(), newVersion())
 	return root
 }
