@@ -1,6 +1,7 @@
 package main
 
 import (
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -146,6 +147,34 @@ func TestCLINightly(t *testing.T) {
 	}
 	if got := strings.Join(outcomes, " "); got != "aliasing:aliased aliasing:copied aliasing:copied aliasing:aliased" {
 		t.Errorf("history of vmsplice/alias/read: %s\n%s", got, stdout)
+	}
+
+	// The same four nights on the dashboard, as a browser shows them.
+	browser := vmtest.Chromium(t)
+	addr := serveBinary(t, "--index", n.out)
+	p := load(t, browser, addr+"/cases/vmsplice/alias/read")
+	outcomes = outcomes[:0]
+	for _, r := range all(p.one(t, "history table", nil, is("table", "id", "history")), is("td", "class", "outcome")) {
+		outcomes = append([]string{text(r)}, outcomes...) // newest first
+	}
+	if got := strings.Join(outcomes, " "); got != "aliasing:aliased aliasing:copied aliasing:copied aliasing:aliased" {
+		t.Errorf("dashboard history of vmsplice/alias/read: %s", got)
+	}
+	nt := rec.Night
+	p = load(t, browser, addr+"/nights/tree?"+url.Values{"tree": {nt.Tree}, "branch": {nt.Branch}, "config": {nt.Config}}.Encode())
+	var news, fixed []string
+	table := p.one(t, "nights table", nil, is("table", "id", "nights"))
+	for _, c := range all(table, is("td", "class", "new")) {
+		news = append([]string{text(c)}, news...)
+	}
+	for _, c := range all(table, is("td", "class", "fixed")) {
+		fixed = append([]string{text(c)}, fixed...)
+	}
+	if len(news) != 4 || !strings.Contains(news[1], "vmsplice/alias/read: aliasing:aliased → aliasing:copied") || news[0] != "" || news[2] != "" || news[3] != "" {
+		t.Errorf("dashboard nights, new: %q", news)
+	}
+	if len(fixed) != 4 || !strings.Contains(fixed[3], "vmsplice/alias/read") || fixed[1] != "" {
+		t.Errorf("dashboard nights, fixed: %q", fixed)
 	}
 }
 

@@ -105,7 +105,7 @@ func treePath(g *dashtest.Generated, i int) string {
 }
 
 // runIDs are tree 0's nights' run IDs, oldest first.
-func runIDs(t *testing.T, g *dashtest.Generated) []string {
+func runIDs(t testing.TB, g *dashtest.Generated) []string {
 	t.Helper()
 	x, err := results.OpenIndexReadOnly(g.Dir)
 	if err != nil {
