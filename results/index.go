@@ -11,6 +11,8 @@ import (
 	"sort"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/patchtest/patchtest/suites/perf"
 
 	_ "modernc.org/sqlite" // the "sqlite" database/sql driver, pure Go
@@ -143,6 +145,11 @@ func OpenIndexReadOnly(dir string) (*Index, error) {
 	var v int
 	if err := db.QueryRow(`PRAGMA user_version`).Scan(&v); err != nil {
 		db.Close()
+		if unix.Access(dir, unix.W_OK) != nil {
+			// A WAL database is read through its shared-memory file,
+			// which SQLite must be able to create beside it.
+			return nil, fmt.Errorf("open %s: %w: the index is a WAL database, and SQLite creates its -shm file beside it to read it: give a writable results directory (nothing is written to the index)", p, err)
+		}
 		return nil, fmt.Errorf("open %s: %w", p, err)
 	}
 	if v != indexVersion {
