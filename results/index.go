@@ -102,7 +102,7 @@ CREATE TABLE IF NOT EXISTS flaky (
 // indexVersion is the schema's version, kept in SQLite's user_version.
 // An index of an older version is rebuilt from its run folders when it
 // is opened for writing (it is derived data).
-const indexVersion = 2
+const indexVersion = 3 // 3: a night's unexpected count is what is new since last night
 
 // indexTables are the tables of indexSchema, dropped to rebuild an index
 // of an older version.
@@ -312,9 +312,16 @@ func summaryOf(r *Record) RunSummary {
 			s.Accel = string(run.Boots[0].Accel)
 		}
 	}
-	if r.Verdict != nil {
+	switch {
+	case r.Night != nil:
+		// A night is judged by what is new since last night (Failed):
+		// what was present already, or fixed tonight, is not unexpected.
+		if m := r.Night.Morning; m != nil {
+			s.Unexpected = len(m.New)
+		}
+	case r.Verdict != nil:
 		s.Unexpected = len(r.Verdict.Unexpected) + len(r.Verdict.Unmet)
-	} else {
+	default:
 		s.Unexpected = len(r.Changes)
 	}
 	p := r.Candidate.Summary

@@ -131,3 +131,29 @@ func TestIndexOlderVersion(t *testing.T) {
 		t.Error("a directory without an index opened")
 	}
 }
+
+// A night's unexpected count is what is new since last night: a change
+// already present, or one fixed tonight, is known.
+func TestSummaryNightUnexpected(t *testing.T) {
+	ch := []Change{{ID: "a/b/c", From: "x", To: "y"}, {ID: "a/b/d", From: "x", To: "y"}}
+	for _, tc := range []struct {
+		name string
+		m    *Morning
+		want int
+	}{
+		{"fixed tonight", &Morning{Fixed: []NightChange{{ID: "a/b/c"}}, Present: []NightChange{{ID: "a/b/d"}}}, 0},
+		{"one new", &Morning{New: []NightChange{{ID: "a/b/c"}}, Present: []NightChange{{ID: "a/b/d"}}}, 1},
+		{"no morning", nil, 0},
+	} {
+		r := &Record{ID: "n", Changes: ch, Night: &Night{Tree: "/t", Morning: tc.m}}
+		if got := summaryOf(r).Unexpected; got != tc.want {
+			t.Errorf("%s: unexpected %d, want %d", tc.name, got, tc.want)
+		}
+		if r.Failed() != (tc.want > 0) {
+			t.Errorf("%s: failed %v with %d unexpected", tc.name, r.Failed(), tc.want)
+		}
+	}
+	if got := summaryOf(&Record{Changes: ch}).Unexpected; got != 2 {
+		t.Errorf("a run without expectations: unexpected %d, want its 2 changes", got)
+	}
+}

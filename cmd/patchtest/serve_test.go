@@ -261,6 +261,10 @@ func TestCLIServe(t *testing.T) {
 	if s := text(p.one(t, "changes table", nil, is("table", "id", "changes"))); !strings.Contains(s, g.Changed) {
 		t.Errorf("run %s: changes %q", night, s)
 	}
+	frame := p.one(t, "report frame", nil, is("iframe", "id", "report"))
+	if src := attr(frame, "src"); src != "/runs/"+night+"/files/report.html" {
+		t.Errorf("run %s: the report's frame shows %q", night, src)
+	}
 	p = load(t, browser, base+"/runs/"+night+"/files/report.html")
 	if s := text(p.one(t, "title", nil, is("h1"))); s != "patchtest run "+night {
 		t.Errorf("report.html of %s: title %q", night, s)

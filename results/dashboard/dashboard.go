@@ -95,10 +95,11 @@ func (s *Server) routes() {
 	s.mux = m
 }
 
-// pagePolicy allows a page nothing but its own inline styles, inline SVG
-// and links back to the dashboard: no script runs, whatever a kernel or
+// pagePolicy allows a page nothing but its own inline styles, inline SVG,
+// links back to the dashboard and a frame of the run's own report.html
+// (itself sandboxed): no script runs, whatever a kernel or
 // a patch put in the text.
-const pagePolicy = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+const pagePolicy = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; frame-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
 // ServeHTTP serves the dashboard: read-only (GET and HEAD), every
 // response with nosniff and no referrer.

@@ -128,6 +128,9 @@ type runView struct {
 	Files    []fileEntry
 	Previous *results.RunSummary
 	Caveats  []string
+	// Report is the link to the run's report.html, shown in the page;
+	// empty when the folder has none.
+	Report string
 }
 
 // runPage shows one run: its summary, its report and files, and links to
@@ -147,6 +150,11 @@ func (s *Server) runPage(w http.ResponseWriter, r *http.Request) {
 	}
 	if len(before) > 0 {
 		v.Previous = &before[0]
+	}
+	for _, f := range v.Files {
+		if f.Name == "report.html" {
+			v.Report = f.Link
+		}
 	}
 	s.render(w, r, "run", v)
 }
