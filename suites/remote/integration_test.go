@@ -144,12 +144,40 @@ func TestIntegrationCatalogueUnderLoad(t *testing.T) {
 	busy := runOn(t, kernels.Request{})
 	close(stop)
 	wg.Wait()
-	if changes := results.Diff(idle.Results, busy.Results); len(changes) > 0 {
-		for _, c := range changes {
-			t.Errorf("changed under load: %s", c)
+	// Every case's whole outcome, compared directly: results.Diff leaves
+	// out a case not run, or skipped, on one side.
+	a, b := caseOutcomes(idle.Results), caseOutcomes(busy.Results)
+	if len(a) == 0 || len(a) != len(idle.Results) || len(b) != len(busy.Results) {
+		t.Errorf("%d results idle (%d cases), %d busy (%d cases)", len(idle.Results), len(a), len(busy.Results), len(b))
+	}
+	for id, o := range a {
+		if o != b[id] {
+			t.Errorf("%s: %q idle, %q busy", id, o, b[id])
+		}
+		if strings.HasPrefix(o, "not run") || strings.HasPrefix(o, "missing") || strings.HasPrefix(o, "crash") {
+			t.Errorf("%s on the stock kernel, idle: %s", id, o)
 		}
 	}
-	if len(idle.Results) == 0 || len(idle.Results) != len(busy.Results) {
-		t.Errorf("%d results idle, %d busy", len(idle.Results), len(busy.Results))
+	for id := range b {
+		if _, ok := a[id]; !ok {
+			t.Errorf("%s ran only busy: %q", id, b[id])
+		}
 	}
+}
+
+// caseOutcomes is each case's outcome, its invariant failures and hang
+// included, by ID.
+func caseOutcomes(rs []suites.CaseResult) map[string]string {
+	out := map[string]string{}
+	for _, r := range rs {
+		o := results.CaseOutcome(r)
+		if len(r.Invariant) > 0 {
+			o += " invariant: " + strings.Join(r.Invariant, "; ")
+		}
+		if r.Hang != "" {
+			o += " hung"
+		}
+		out[r.ID] = o
+	}
+	return out
 }
