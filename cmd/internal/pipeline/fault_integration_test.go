@@ -191,10 +191,35 @@ func TestIntegrationFaultKernels(t *testing.T) {
 			if msg := tc.check(rec); msg != "" {
 				t.Errorf("%s\n%s", msg, rec.Markdown())
 			}
-			// Every selected case has a result on both kernels.
+			// Every selected case has a result of its own on both
+			// kernels, once: an observation, a crash, a hang, an error or
+			// not run with its reason, never none (a count would take a
+			// "missing" or a doubled case for one); on stock, an outcome.
 			want, _ := suites.Catalogue().Select(tc.patterns...)
-			if b, c := len(rec.Baseline.Run.Results), len(rec.Candidate.Run.Results); b != len(want) || c != len(want) {
-				t.Errorf("baseline %d results, candidate %d; want %d each", b, c, len(want))
+			for _, side := range []*results.KernelResult{&rec.Baseline, &rec.Candidate} {
+				got := map[string]suites.CaseResult{}
+				for _, r := range side.Run.Results {
+					if _, twice := got[r.ID]; twice {
+						t.Errorf("%s: %s has two results", side.Role, r.ID)
+					}
+					got[r.ID] = r
+				}
+				for _, c := range want {
+					r, ok := got[c.ID]
+					o := results.CaseOutcome(r)
+					switch {
+					case !ok:
+						t.Errorf("%s: no result for %s", side.Role, c.ID)
+					case o == "missing" && r.Hang == "":
+						t.Errorf("%s: %s has a result with nothing in it: %+v", side.Role, c.ID, r)
+					case side == &rec.Baseline && (r.NotRun != "" || r.Crash != "" || r.Hang != ""):
+						t.Errorf("stock kernel: %s: %s", c.ID, o)
+					}
+					delete(got, c.ID)
+				}
+				for id := range got {
+					t.Errorf("%s: %s was not selected", side.Role, id)
+				}
 			}
 			if err := rec.Validate(); err != nil {
 				t.Errorf("run.json does not validate: %v", err)
