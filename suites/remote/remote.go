@@ -127,7 +127,7 @@ func RunSuites(ctx context.Context, o Options) (*runs.Suite, error) {
 	start := time.Now()
 	bctx, cancel := context.WithTimeout(ctx, run.Budget)
 	defer cancel()
-	r := &runner{o: o, run: run, byID: byID}
+	r := &runner{o: o, run: run, byID: byID, boot: bootGuest}
 	notRun := func(ids []string, why string) {
 		for _, id := range ids {
 			r.record(suites.CaseResult{ID: id, NotRun: why})
@@ -260,6 +260,8 @@ type runner struct {
 	o    Options
 	run  *runs.Suite
 	byID map[string]*suites.Case
+	// boot brings up each guest (bootGuest).
+	boot func(context.Context, vm.BootOptions) (guest, error)
 }
 
 // record adds a case's result to the run and passes it on; a case with
@@ -280,7 +282,7 @@ func (r *runner) notice(msg string) {
 }
 
 // bootReports keeps the reports a guest printed before its first case.
-func (r *runner) bootReports(m *vm.Machine) {
+func (r *runner) bootReports(m guest) {
 	for _, rep := range m.Reports() {
 		title := string(rep.Kind) + ": " + rep.Title
 		seen := false

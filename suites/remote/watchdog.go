@@ -32,7 +32,12 @@ type batch struct {
 
 // beat is one record of the result stream, as the watchdog sees it.
 type beat struct {
-	start  string // a case started
+	start string // a case started
+	// mark and at are the console's line and the time when the start
+	// record was read, before the guest was told to go on: the case's
+	// console output begins after mark.
+	mark   int
+	at     time.Time
 	result *suites.CaseResult
 	hello  bool
 }
@@ -44,7 +49,7 @@ type beat struct {
 func (r *runner) once(ctx context.Context, ids []string) (b batch) {
 	boot := r.o.Boot
 	boot.KernelArgs = append(slices.Clone(boot.KernelArgs), DetectorArgs...)
-	m, err := vm.Boot(ctx, boot)
+	m, err := r.boot(ctx, boot)
 	if err != nil {
 		if vm.OutcomeOf(err).KernelFault() {
 			b.fault = err
@@ -69,7 +74,7 @@ func (r *runner) once(ctx context.Context, ids []string) (b batch) {
 	}, 1)
 	go func() {
 		s, err := suites.ReadStream(pr, func(id string) {
-			beats <- beat{start: id}
+			beats <- beat{start: id, mark: m.ConsoleMark(), at: time.Now()}
 			// Acknowledge the start record, so that the guest starts the
 			// case only once the host knows it is running.
 			go ackW.Write([]byte("ok\n"))
@@ -106,7 +111,7 @@ func (r *runner) once(ctx context.Context, ids []string) (b batch) {
 		case bt := <-beats:
 			switch {
 			case bt.start != "":
-				inFlight, mark, started = bt.start, m.ConsoleMark(), time.Now()
+				inFlight, mark, started = bt.start, bt.mark, bt.at
 				timer.Reset(r.bound(bt.start))
 			case bt.result != nil:
 				res := *bt.result
@@ -168,6 +173,13 @@ func (r *runner) once(ctx context.Context, ids []string) (b batch) {
 			}
 			return r.ended(m, b, x.code, x.err, st.s, st.err, inFlight, &stderr)
 		case <-ctx.Done():
+			// Results already read are the kernel's: keep them.
+			for len(beats) > 0 {
+				if bt := <-beats; bt.result != nil {
+					r.record(*bt.result)
+					b.done = append(b.done, bt.result.ID)
+				}
+			}
 			b.harness = &vm.Error{Outcome: vm.Interrupted, Msg: "run interrupted", Err: context.Cause(ctx)}
 			return b
 		}
@@ -176,7 +188,7 @@ func (r *runner) once(ctx context.Context, ids []string) (b batch) {
 
 // ended sorts out how the guest runner ended: a complete stream, a crash
 // under a case, a kernel lost between cases, or the harness's failure.
-func (r *runner) ended(m *vm.Machine, b batch, code int, runErr error, s suites.Stream, streamErr error, inFlight string, stderr *bytes.Buffer) batch {
+func (r *runner) ended(m guest, b batch, code int, runErr error, s suites.Stream, streamErr error, inFlight string, stderr *bytes.Buffer) batch {
 	if streamErr == nil {
 		if code != 0 {
 			b.harness = fmt.Errorf("guest runner exited %d after a complete stream: %s", code, strings.TrimSpace(stderr.String()))
@@ -211,7 +223,7 @@ func (r *runner) ended(m *vm.Machine, b batch, code int, runErr error, s suites.
 // hung records a case that did not finish, with the kernel's evidence.
 // When the kernel oopsed under the case (the task running it was killed
 // and the kernel carried on), the case crashed rather than hung.
-func (r *runner) hung(ctx context.Context, m *vm.Machine, mark int, res suites.CaseResult) {
+func (r *runner) hung(ctx context.Context, m guest, mark int, res suites.CaseResult) {
 	res.Hang = r.evidence(ctx, m, mark)
 	if rep := oopsSince(m, mark); rep != nil {
 		r.oopsed(res, rep)
@@ -234,7 +246,7 @@ func (r *runner) oopsed(res suites.CaseResult, rep *console.Report) {
 // oopsSince returns the first report since mark of a kind that kills the
 // task it hits (an oops, a BUG, a general protection fault, a KASAN or
 // KFENCE report), or nil.
-func oopsSince(m *vm.Machine, mark int) *console.Report {
+func oopsSince(m guest, mark int) *console.Report {
 	for _, rep := range m.ReportsSince(mark) {
 		switch rep.Kind {
 		case console.Oops, console.Bug, console.GPF, console.KASAN, console.KFENCE:
@@ -265,7 +277,7 @@ func waitBound(c *suites.Case, grace time.Duration) time.Duration {
 // mark: its hung-task, lockup and stall reports, and the blocked tasks and
 // CPU backtraces that sysrq w and l print. A guest too wedged to run the
 // sysrq command costs a bounded wait; the console is read regardless.
-func (r *runner) evidence(ctx context.Context, m *vm.Machine, mark int) string {
+func (r *runner) evidence(ctx context.Context, m guest, mark int) string {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	var notes []string
