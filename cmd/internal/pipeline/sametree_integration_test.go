@@ -2,6 +2,8 @@ package pipeline
 
 import (
 	"context"
+	"crypto/sha256"
+	"maps"
 	"os"
 	"path/filepath"
 	"testing"
@@ -46,8 +48,23 @@ func TestIntegrationSameTreeBaseline(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	status := git("status", "--porcelain", "--ignored=no")
+	// What the run must not touch: the tracked files, the ignored ones
+	// (a build's products), and the user's kernel and .config byte for
+	// byte (git status is blind to both: they are ignored).
+	status := git("status", "--porcelain", "--ignored")
 	head := git("rev-parse", "HEAD")
+	sums := func() map[string][32]byte {
+		out := map[string][32]byte{}
+		for _, f := range []string{"arch/x86/boot/bzImage", ".config"} {
+			b, err := os.ReadFile(filepath.Join(tree, f))
+			if err != nil {
+				t.Fatal(err)
+			}
+			out[f] = sha256.Sum256(b)
+		}
+		return out
+	}
+	before := sums()
 
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Minute)
 	defer cancel()
@@ -79,8 +96,11 @@ func TestIntegrationSameTreeBaseline(t *testing.T) {
 	if v == nil || len(v.Unexpected) > 0 || len(v.Unmet) > 0 || len(v.Expected) != len(rec.Changes) || len(rec.Changes) == 0 {
 		t.Errorf("changes %d, verdict %+v: want exactly the series' expected changes", len(rec.Changes), v)
 	}
-	if after := git("status", "--porcelain", "--ignored=no"); after != status || git("rev-parse", "HEAD") != head {
+	if after := git("status", "--porcelain", "--ignored"); after != status || git("rev-parse", "HEAD") != head {
 		t.Errorf("the tree changed: status %q -> %q", status, after)
+	}
+	if after := sums(); !maps.Equal(after, before) {
+		t.Errorf("the user's bzImage or .config was rewritten")
 	}
 	if err := rec.Validate(); err != nil {
 		t.Errorf("run.json does not validate: %v", err)
