@@ -80,7 +80,9 @@ func ensureHost(t *testing.T, sudoWorks bool) (bin, log string) {
 	bin = t.TempDir()
 	log = filepath.Join(bin, "apt.log")
 	os.WriteFile(filepath.Join(bin, "apt-get"), []byte("#!/bin/sh\necho \"$0 $DEBIAN_FRONTEND $*\" >> "+log+"\n"), 0o755)
-	sudo := "#!/bin/sh\n[ \"$1\" = -n ] && shift\necho sudo >> " + log + "\nexec \"$@\"\n"
+	// Without -n, a real sudo would wait for a password at a prompt
+	// nobody answers: the fake fails instead.
+	sudo := "#!/bin/sh\n[ \"$1\" = -n ] || { echo 'sudo: a terminal is required to read the password' >&2; exit 1; }\nshift\necho sudo >> " + log + "\nexec \"$@\"\n"
 	if !sudoWorks {
 		sudo = "#!/bin/sh\necho 'sudo: a password is required' >&2\nexit 1\n"
 	}
