@@ -80,7 +80,7 @@ func TestCLIBisect(t *testing.T) {
 	// commit that does not build (the second of five; checked with git
 	// 2.39 on a scratch history of the same shape): it must be skipped,
 	// never called good or bad.
-	if !regexp.MustCompile(brokenCommit[:12]+` skip .*does not build`).MatchString(out) {
+	if !regexp.MustCompile(brokenCommit[:12] + ` skip .*does not build`).MatchString(out) {
 		t.Errorf("the broken commit %s was not skipped as unbuildable", brokenCommit[:12])
 	}
 	if status := git("status", "--porcelain"); status != "" {
