@@ -158,7 +158,12 @@ func (s *Server) runFolder(run results.RunSummary) (*os.Root, string, error) {
 			}
 		}
 	}
-	if !filepath.IsLocal(rel) {
+	// A run's folder is one folder inside the results directory, never
+	// the directory itself (its index and every other run).
+	if !filepath.IsLocal(rel) || rel == "." || strings.ContainsRune(rel, filepath.Separator) {
+		return nil, "", &fs.PathError{Op: "open", Path: run.Dir, Err: fs.ErrPermission}
+	}
+	if st, err := s.root.Lstat(rel); err != nil || !st.IsDir() {
 		return nil, "", &fs.PathError{Op: "open", Path: run.Dir, Err: fs.ErrPermission}
 	}
 	root, err := s.root.OpenRoot(rel)
