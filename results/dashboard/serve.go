@@ -33,6 +33,7 @@ func Serve(ctx context.Context, o Options, listen string, ready func(addr string
 	srv := &http.Server{
 		Handler:           s,
 		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute, // a keep-alive connection left open is let go
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
 	done := make(chan error, 1)
