@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"log"
 	"net"
 	"net/netip"
 
@@ -33,7 +34,7 @@ configuration's dashboard_url) to the address they reach it at, so that
 runs link to their pages there.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
-			o := dashboard.Options{Dir: index, BaseURL: base}
+			o := dashboard.Options{Dir: index, BaseURL: base, ErrorLog: log.New(c.ErrOrStderr(), "patchtest: serve: ", log.LstdFlags)}
 			if configFile != "" {
 				cfg, err := configs.LoadRunFile(configFile)
 				if err != nil {

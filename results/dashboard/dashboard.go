@@ -16,7 +16,9 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
+	"io"
 	"io/fs"
+	"log"
 	"net/http"
 	"net/url"
 	"os"
@@ -34,12 +36,17 @@ type Options struct {
 	// https://ci.example.org/patchtest); its path is the prefix of every
 	// link and is stripped from requests. Empty: served at /.
 	BaseURL string
+	// ErrorLog receives what a failed request's answer leaves out (the
+	// host's own error text); nil discards it.
+	ErrorLog *log.Logger
 }
 
 // Server is the dashboard's http.Handler.
 type Server struct {
 	dir    string
-	prefix string
+	prefix string // the base URL's path, unescaped
+	esc    string // the same, escaped
+	log    *log.Logger
 	x      *results.Index
 	root   *os.Root
 	pages  *template.Template
@@ -66,7 +73,11 @@ func New(o Options) (*Server, error) {
 		x.Close()
 		return nil, fmt.Errorf("results directory: %w", err)
 	}
-	s := &Server{dir: o.Dir, prefix: prefix, x: x, root: root}
+	logger := o.ErrorLog
+	if logger == nil {
+		logger = log.New(io.Discard, "", 0)
+	}
+	s := &Server{dir: o.Dir, prefix: prefix, esc: (&url.URL{Path: prefix}).EscapedPath(), log: logger, x: x, root: root}
 	if s.pages, err = parsePages(s); err != nil {
 		s.Close()
 		return nil, err
@@ -124,19 +135,45 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if r2.URL.Path == "" {
 			r2.URL.Path = "/"
 		}
+		if raw, ok := strings.CutPrefix(r.URL.EscapedPath(), s.esc); ok && raw != "" {
+			r2.URL.RawPath = raw
+		}
 		r = r2
+		// The mux's own redirects (a folder without its slash, a path
+		// to clean) name paths without the prefix.
+		w = prefixed{w, s.esc}
 	}
 	s.mux.ServeHTTP(w, r)
 }
 
-// link is a dashboard path (its segments escaped) with query q, under
-// the prefix.
-func (s *Server) link(path string, q url.Values) string {
-	u := url.URL{Path: s.prefix + path}
-	if len(q) > 0 {
-		u.RawQuery = q.Encode()
+// prefixed puts the prefix before the path of every redirect's Location.
+type prefixed struct {
+	http.ResponseWriter
+	esc string
+}
+
+func (p prefixed) WriteHeader(code int) {
+	if code >= 300 && code < 400 {
+		if l := p.Header().Get("Location"); strings.HasPrefix(l, "/") && !strings.HasPrefix(l, "//") {
+			p.Header().Set("Location", p.esc+l)
+		}
 	}
-	return u.EscapedPath() + querySuffix(u.RawQuery)
+	p.ResponseWriter.WriteHeader(code)
+}
+
+// link is a dashboard path, already escaped (see escape), with query q,
+// under the prefix.
+func (s *Server) link(escaped string, q url.Values) string {
+	return s.esc + escaped + querySuffix(q.Encode())
+}
+
+// escape escapes each slash-separated segment of p.
+func escape(p string) string {
+	parts := strings.Split(p, "/")
+	for i, seg := range parts {
+		parts[i] = url.PathEscape(seg)
+	}
+	return strings.Join(parts, "/")
 }
 
 func querySuffix(q string) string {

@@ -1,8 +1,10 @@
 package dashboard
 
 import (
+	"context"
 	"crypto/sha256"
 	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -10,6 +12,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/patchtest/patchtest/results"
 	"github.com/patchtest/patchtest/results/dashboard/dashtest"
@@ -265,5 +270,91 @@ func TestBaseURL(t *testing.T) {
 	}
 	if _, err := New(Options{Dir: g.Dir, BaseURL: "ci.example.org"}); err == nil {
 		t.Error("a base URL without a scheme was taken")
+	}
+}
+
+// Behind a base URL the mux's own redirects keep the base path.
+func TestBaseURLRedirects(t *testing.T) {
+	g, srv := small(t, Options{BaseURL: "https://ci.example.org/patchtest/"})
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for p, want := range map[string]string{
+		"/patchtest/runs/" + g.PerPatch + "/files":    "/patchtest/runs/" + g.PerPatch + "/files/",
+		"/patchtest/runs/./" + g.PerPatch + "/files/": "/patchtest/runs/" + g.PerPatch + "/files/",
+	} {
+		resp, err := client.Get(srv.URL + p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode/100 != 3 || resp.Header.Get("Location") != want {
+			t.Errorf("GET %s: %d to %q, want a redirect to %q", p, resp.StatusCode, resp.Header.Get("Location"), want)
+		}
+	}
+}
+
+// Links escape each path segment once, under an escaped prefix.
+func TestLink(t *testing.T) {
+	s := &Server{esc: (&url.URL{Path: "/p q"}).EscapedPath()}
+	for _, tc := range []struct{ got, want string }{
+		{s.link(results.RunPath("a b%c/d"), nil), "/p%20q/runs/a%20b%25c%2Fd"},
+		{s.link(results.RunPath("a b")+"/files/"+escape("dir x/f#1.txt"), nil), "/p%20q/runs/a%20b/files/dir%20x/f%231.txt"},
+		{s.link("/cases/"+escape("splice/a b/c?"), nil), "/p%20q/cases/splice/a%20b/c%3F"},
+		{s.link("/bench/"+escape("splice/x"), url.Values{"metric": {"B/s"}}), "/p%20q/bench/splice/x?metric=B%2Fs"},
+		{s.link("/", nil), "/p%20q/"},
+	} {
+		if tc.got != tc.want {
+			t.Errorf("link %q, want %q", tc.got, tc.want)
+		}
+	}
+}
+
+// A FIFO in a run's folder is refused at once rather than holding the
+// request; a page number past any run is an empty page; a run whose
+// record cannot be read is a 500 that names the request, not the host's
+// paths, which go to the error log.
+func TestOddRequests(t *testing.T) {
+	g, err := dashtest.Generate(t.Context(), t.TempDir(), dashtest.Spec{Trees: 1, Nights: 4, Cases: 4, Benchmarks: 1, Files: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logged strings.Builder
+	s, err := New(Options{Dir: g.Dir, ErrorLog: log.New(&logged, "", 0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(s)
+	t.Cleanup(func() { srv.Close(); s.Close() })
+	ids := runIDs(t, g)
+	if err := unix.Mkfifo(filepath.Join(g.Dir, ids[0], "fifo"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+"/runs/"+ids[0]+"/files/fifo", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("GET a FIFO: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden {
+		t.Errorf("GET a FIFO: %d, want 403", resp.StatusCode)
+	}
+	if code, _, body := get(t, srv.URL+"/runs/"+ids[0]+"/files/"); code != 200 || !strings.Contains(body, "fifo") {
+		t.Errorf("listing a folder with a FIFO: %d", code)
+	}
+	for _, p := range []string{"/?page=92233720368547758", "/?page=-3", "/?page=x"} {
+		if code, _, _ := get(t, srv.URL+p); code != 200 {
+			t.Errorf("GET %s: %d", p, code)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(g.Dir, ids[1], "run.json"), []byte("{not json"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, body := get(t, srv.URL+"/runs/"+ids[1])
+	if code != http.StatusInternalServerError || strings.Contains(body, g.Dir) || !strings.Contains(body, ids[1]) {
+		t.Errorf("GET a broken run: %d %q", code, body)
+	}
+	if !strings.Contains(logged.String(), filepath.Join(g.Dir, ids[1])) {
+		t.Errorf("the error log has %q, want the broken record's path", logged.String())
 	}
 }

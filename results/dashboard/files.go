@@ -4,10 +4,12 @@ import (
 	"errors"
 	"io/fs"
 	"net/http"
+	"os"
 	"path"
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/patchtest/patchtest/results"
@@ -52,7 +54,9 @@ func (s *Server) runFile(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer root.Close()
-	f, err := root.Open(name)
+	// Non-blocking, so that a FIFO in the folder answers as what it is
+	// (not a regular file) instead of holding the request.
+	f, err := root.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -79,7 +83,7 @@ func (s *Server) runFile(w http.ResponseWriter, r *http.Request) {
 			if e.Type()&fs.ModeSymlink != 0 {
 				fe.Name += "@"
 			}
-			fe.Link = s.link(results.RunPath(run.ID)+"/files/"+path.Join(filepath.ToSlash(name), e.Name()), nil)
+			fe.Link = s.link(results.RunPath(run.ID)+"/files/"+escape(path.Join(filepath.ToSlash(name), e.Name())), nil)
 			files = append(files, fe)
 		}
 		s.render(w, r, "files", filesView{page: s.page("Files of run " + run.ID), Run: run, Path: name, Files: files})
@@ -113,8 +117,9 @@ type filesView struct {
 }
 
 // fail answers an error: a run or file that is not there is 404, a file
-// that cannot be opened inside the folders 403, anything else 500. The text names what was
-// asked, never a host path.
+// that cannot be opened inside the folders 403, anything else 500. The
+// answer names what was asked, never a host path; the error itself goes
+// to the error log.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	code := http.StatusInternalServerError
 	var pe *fs.PathError
@@ -126,9 +131,6 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		// folder) and the host's own.
 		code = http.StatusForbidden
 	}
-	msg := http.StatusText(code) + ": " + r.URL.Path
-	if code == http.StatusInternalServerError {
-		msg += ": " + err.Error()
-	}
-	http.Error(w, msg, code)
+	s.log.Printf("GET %s: %d: %v", r.URL.Path, code, err)
+	http.Error(w, http.StatusText(code)+": "+r.URL.Path, code)
 }

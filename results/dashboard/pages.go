@@ -20,6 +20,9 @@ var templateFiles embed.FS
 // pageSize is how many runs the runs page shows at once.
 const pageSize = 100
 
+// maxPage is the last page number asked for that is taken as it is.
+const maxPage = 1 << 20
+
 // page is what every page's layout needs.
 type page struct {
 	Title string
@@ -29,16 +32,16 @@ type page struct {
 func (s *Server) page(title string) page { return page{Title: title, s: s} }
 
 // Link is a dashboard path under the prefix, for the templates.
-func (p page) Link(path string) string { return p.s.link(path, nil) }
+func (p page) Link(path string) string { return p.s.link(escape(path), nil) }
 
 func parsePages(s *Server) (*template.Template, error) {
 	funcs := template.FuncMap{
 		"short": func(c string) string { return c[:min(12, len(c))] },
 		"when":  func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04") },
 		"run":   func(id string) string { return s.link(results.RunPath(id), nil) },
-		"case":  func(id string) string { return s.link("/cases/"+id, nil) },
+		"case":  func(id string) string { return s.link("/cases/"+escape(id), nil) },
 		"bench": func(name, metric string) string {
-			return s.link("/bench/"+name, url.Values{"metric": {metric}})
+			return s.link("/bench/"+escape(name), url.Values{"metric": {metric}})
 		},
 		"tree": func(tree, branch, config string) string {
 			return s.link("/nights/tree", url.Values{"tree": {tree}, "branch": {branch}, "config": {config}})
@@ -87,7 +90,7 @@ func (s *Server) runsPage(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	f := results.RunFilter{Source: q.Get("source"), Tree: q.Get("tree"), Branch: q.Get("branch"), Verdict: q.Get("verdict"), Limit: pageSize}
 	n, _ := strconv.Atoi(q.Get("page"))
-	n = max(n, 0)
+	n = min(max(n, 0), maxPage)
 	f.Offset = n * pageSize
 	list, total, err := s.x.Runs(r.Context(), f)
 	if err != nil {
@@ -170,7 +173,7 @@ func (s *Server) reportFiles(run results.RunSummary) []fileEntry {
 	var out []fileEntry
 	for _, f := range results.Formats() {
 		if st, err := root.Stat(f.File); err == nil && st.Mode().IsRegular() {
-			out = append(out, fileEntry{Name: f.File, Size: st.Size(), Link: s.link(results.RunPath(run.ID)+"/files/"+f.File, nil)})
+			out = append(out, fileEntry{Name: f.File, Size: st.Size(), Link: s.link(results.RunPath(run.ID)+"/files/"+escape(f.File), nil)})
 		}
 	}
 	return append(out, fileEntry{Name: "all files", Dir: true, Link: s.link(results.RunPath(run.ID)+"/files/", nil)})
