@@ -104,42 +104,86 @@ func (r *runner) once(ctx context.Context, ids []string) (b batch) {
 	timer := time.NewTimer(r.o.Grace)
 	defer timer.Stop()
 	inFlight, last := "", ""
+	// mark is where the case in flight's console output begins; after is
+	// where the last result's window ended: console lines from after to
+	// the next case's start came between two cases.
 	mark := m.ConsoleMark()
+	after := mark
 	started := time.Now()
+	var held []beat // beats read ahead, handled before any other
+	// handle deals with one beat; a batch it returns ends the boot.
+	handle := func(bt beat) *batch {
+		switch {
+		case bt.start != "":
+			if rep := oopsBetween(m, after, bt.mark); rep != nil {
+				// The kernel oopsed after the last case's result and before
+				// this case started: no case is to blame, and the kernel is
+				// tainted.
+				what := "before its first case"
+				if last != "" {
+					what = "after case " + last + ", before the next case started"
+				}
+				b.fault = &vm.Error{Outcome: vm.KernelReport, Msg: fmt.Sprintf("kernel %s %s: %s", rep.Kind, what, rep.Title), Reports: []console.Report{*rep}}
+				return &b
+			}
+			inFlight, mark, started = bt.start, bt.mark, bt.at
+			timer.Reset(r.bound(bt.start))
+		case bt.result != nil:
+			res := *bt.result
+			// The case's window ends where the next case begins: at the
+			// next start record's mark when it is already read, else now
+			// (the next case has not been acknowledged, so cannot have
+			// printed anything yet).
+			end := m.ConsoleMark()
+			select {
+			case nb := <-beats:
+				held = append(held, nb)
+				if nb.start != "" {
+					end = nb.mark
+				}
+			default:
+			}
+			inFlight, last, after = "", res.ID, end
+			timer.Reset(r.o.Grace)
+			if res.Hung() {
+				// The guest gave up on the case but the kernel may still
+				// hold it: take the evidence; the rest runs in a fresh
+				// guest, clear of what the case left behind.
+				r.hung(ctx, m, mark, end, res)
+				b.charged = res.ID
+				return &b
+			}
+			if rep := oopsBetween(m, mark, end); rep != nil {
+				// The kernel killed a task of the case and carried on;
+				// what the case observed after that means little, and
+				// the kernel is tainted: a fresh guest runs the rest.
+				r.oopsed(res, rep)
+				b.charged = res.ID
+				return &b
+			}
+			r.record(res)
+			b.done = append(b.done, res.ID)
+			if res.Wedged {
+				r.notice(fmt.Sprintf("case %s left the guest wedged: closing its descriptors blocked in the kernel", res.ID))
+				b.wedged = true
+				return &b
+			}
+		}
+		return nil
+	}
 	for {
+		if len(held) > 0 {
+			bt := held[0]
+			held = held[1:]
+			if out := handle(bt); out != nil {
+				return *out
+			}
+			continue
+		}
 		select {
 		case bt := <-beats:
-			switch {
-			case bt.start != "":
-				inFlight, mark, started = bt.start, bt.mark, bt.at
-				timer.Reset(r.bound(bt.start))
-			case bt.result != nil:
-				res := *bt.result
-				inFlight, last = "", res.ID
-				timer.Reset(r.o.Grace)
-				if res.Hung() {
-					// The guest gave up on the case but the kernel may still
-					// hold it: take the evidence; the rest runs in a fresh
-					// guest, clear of what the case left behind.
-					r.hung(ctx, m, mark, res)
-					b.charged = res.ID
-					return b
-				}
-				if rep := oopsSince(m, mark); rep != nil {
-					// The kernel killed a task of the case and carried on;
-					// what the case observed after that means little, and
-					// the kernel is tainted: a fresh guest runs the rest.
-					r.oopsed(res, rep)
-					b.charged = res.ID
-					return b
-				}
-				r.record(res)
-				b.done = append(b.done, res.ID)
-				if res.Wedged {
-					r.notice(fmt.Sprintf("case %s left the guest wedged: closing its descriptors blocked in the kernel", res.ID))
-					b.wedged = true
-					return b
-				}
+			if out := handle(bt); out != nil {
+				return *out
 			}
 		case <-timer.C:
 			if inFlight == "" {
@@ -156,24 +200,27 @@ func (r *runner) once(ctx context.Context, ids []string) (b batch) {
 				Error:    fmt.Sprintf("%s: no result within %v (host watchdog: the guest runner went silent)", suites.HungPrefix, r.bound(inFlight)),
 				Duration: time.Since(started),
 			}
-			r.hung(ctx, m, mark, res)
+			r.hung(ctx, m, mark, -1, res)
 			b.charged = inFlight
 			return b
 		case x := <-runDone:
 			st := <-streamDone
-			// Results still queued belong to this boot.
+			// Results still queued belong to this boot, and are judged
+			// as any other.
 			for len(beats) > 0 {
-				if bt := <-beats; bt.result != nil {
-					r.record(*bt.result)
-					b.done = append(b.done, bt.result.ID)
-					inFlight = ""
-				} else if bt.start != "" {
-					inFlight = bt.start
+				if out := handle(<-beats); out != nil {
+					return *out
 				}
 			}
 			return r.ended(m, b, x.code, x.err, st.s, st.err, inFlight, &stderr)
 		case <-ctx.Done():
 			// Results already read are the kernel's: keep them.
+			for _, bt := range held {
+				if bt.result != nil {
+					r.record(*bt.result)
+					b.done = append(b.done, bt.result.ID)
+				}
+			}
 			for len(beats) > 0 {
 				if bt := <-beats; bt.result != nil {
 					r.record(*bt.result)
@@ -220,12 +267,13 @@ func (r *runner) ended(m guest, b batch, code int, runErr error, s suites.Stream
 	return b
 }
 
-// hung records a case that did not finish, with the kernel's evidence.
-// When the kernel oopsed under the case (the task running it was killed
-// and the kernel carried on), the case crashed rather than hung.
-func (r *runner) hung(ctx context.Context, m guest, mark int, res suites.CaseResult) {
+// hung records a case that did not finish, with the kernel's evidence
+// since console line mark. When the kernel oopsed under the case (the
+// task running it was killed and the kernel carried on) before line end
+// (-1: no end), the case crashed rather than hung.
+func (r *runner) hung(ctx context.Context, m guest, mark, end int, res suites.CaseResult) {
 	res.Hang = r.evidence(ctx, m, mark)
-	if rep := oopsSince(m, mark); rep != nil {
+	if rep := oopsBetween(m, mark, end); rep != nil {
 		r.oopsed(res, rep)
 		return
 	}
@@ -243,11 +291,14 @@ func (r *runner) oopsed(res suites.CaseResult, rep *console.Report) {
 	r.notice(fmt.Sprintf("case %s: %s: %s", res.ID, res.Error, rep.Title))
 }
 
-// oopsSince returns the first report since mark of a kind that kills the
-// task it hits (an oops, a BUG, a general protection fault, a KASAN or
-// KFENCE report), or nil.
-func oopsSince(m guest, mark int) *console.Report {
+// oopsBetween returns the first report after console line mark and up to
+// line end (-1: no end) of a kind that kills the task it hits (an oops, a
+// BUG, a general protection fault, a KASAN or KFENCE report), or nil.
+func oopsBetween(m guest, mark, end int) *console.Report {
 	for _, rep := range m.ReportsSince(mark) {
+		if end >= 0 && rep.Line > end {
+			break
+		}
 		switch rep.Kind {
 		case console.Oops, console.Bug, console.GPF, console.KASAN, console.KFENCE:
 			return &rep

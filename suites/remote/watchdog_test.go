@@ -28,6 +28,11 @@ type fakeGuest struct {
 	gone   chan struct{} // closed by Close, as QEMU's death ends every call
 	// interrupt interrupts the run (a SIGINT to patchtest).
 	interrupt func()
+	// gate, when set, holds every ReportsSince until it is closed: the
+	// watchdog then reads the console later than the script wrote it.
+	gate chan struct{}
+	// recorded receives the ID of each result the watchdog recorded.
+	recorded chan string
 
 	mu      sync.Mutex
 	lines   int // console lines so far
@@ -71,9 +76,16 @@ func (g *fakeGuest) ConsoleMark() int {
 }
 
 func (g *fakeGuest) ConsoleSince(mark, max int) []string { return nil }
-func (g *fakeGuest) Reports() []console.Report           { return g.ReportsSince(0) }
+func (g *fakeGuest) Reports() []console.Report           { return g.reportsSince(0) }
 
 func (g *fakeGuest) ReportsSince(mark int) []console.Report {
+	if g.gate != nil {
+		<-g.gate
+	}
+	return g.reportsSince(mark)
+}
+
+func (g *fakeGuest) reportsSince(mark int) []console.Report {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	var out []console.Report
@@ -159,6 +171,7 @@ func TestWatchdog(t *testing.T) {
 		name   string
 		script func(ctx context.Context, g *fakeGuest, s *fakeStream) (int, error)
 		boot   error
+		gated  bool // the watchdog reads the console late (fakeGuest.gate)
 		// what the batch must be
 		done           []string
 		charged        string
@@ -204,9 +217,6 @@ func TestWatchdog(t *testing.T) {
 			}
 			return ""
 		}},
-		// (The oops comes in the first case: one printed in a later case
-		// before the watchdog has handled the previous result is charged
-		// to that previous case; see the closing note of stop 38.)
 		{name: "an oops under a case", script: func(ctx context.Context, g *fakeGuest, s *fakeStream) (int, error) {
 			s.hello()
 			s.start(ids[0])
@@ -219,6 +229,32 @@ func TestWatchdog(t *testing.T) {
 			}
 			return ""
 		}},
+		// The second case oopses before the watchdog has read the
+		// console for the first one's result: the oops is the second's.
+		{name: "an oops in a later case, read late", gated: true, script: func(ctx context.Context, g *fakeGuest, s *fakeStream) (int, error) {
+			s.hello()
+			s.pass(ids[0])
+			s.start(ids[1])
+			g.print(console.Oops, "Oops: 0000 [#1] PREEMPT SMP")
+			close(g.gate)
+			s.result(suites.StreamRecord{ID: ids[1], Obs: &suites.Observation{Type: "ret", Value: "0"}})
+			return g.silent(ctx)
+		}, done: ids[:1], charged: ids[1], crashes: 1, check: func(r suites.CaseResult) string {
+			if !strings.Contains(r.Crash, "Oops: 0000") {
+				return "want the second case crashed by the oops"
+			}
+			return ""
+		}},
+		// An oops after a case's result was judged and before the next
+		// case started is no case's, but it is the kernel's.
+		{name: "an oops between cases", script: func(ctx context.Context, g *fakeGuest, s *fakeStream) (int, error) {
+			s.hello()
+			s.pass(ids[0])
+			<-g.recorded
+			g.print(console.Oops, "Oops: 0000 [#1] PREEMPT SMP")
+			s.start(ids[1])
+			return g.silent(ctx)
+		}, done: ids[:1], kernel: true},
 		{name: "a panic mid-case", script: func(ctx context.Context, g *fakeGuest, s *fakeStream) (int, error) {
 			s.hello()
 			s.pass(ids[0])
@@ -278,13 +314,20 @@ func TestWatchdog(t *testing.T) {
 			defer cancel()
 			g := newFake(tc.script)
 			g.interrupt = cancel
+			g.recorded = make(chan string, len(ids))
+			if tc.gated {
+				g.gate = make(chan struct{})
+			}
 			byID := map[string]*suites.Case{}
 			for _, id := range ids {
 				byID[id] = &suites.Case{ID: id, Timeout: 10 * time.Millisecond}
 			}
 			var results []suites.CaseResult
 			r := &runner{
-				o:    Options{Grace: 100 * time.Millisecond, OnResult: func(res suites.CaseResult) { results = append(results, res) }},
+				o: Options{Grace: 100 * time.Millisecond, OnResult: func(res suites.CaseResult) {
+					results = append(results, res)
+					g.recorded <- res.ID
+				}},
 				run:  &runs.Suite{},
 				byID: byID,
 				boot: func(context.Context, vm.BootOptions) (guest, error) {
