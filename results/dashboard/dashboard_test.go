@@ -3,6 +3,7 @@ package dashboard
 import (
 	"context"
 	"crypto/sha256"
+	"database/sql"
 	"io"
 	"log"
 	"net/http"
@@ -356,5 +357,29 @@ func TestOddRequests(t *testing.T) {
 	}
 	if !strings.Contains(logged.String(), filepath.Join(g.Dir, ids[1])) {
 		t.Errorf("the error log has %q, want the broken record's path", logged.String())
+	}
+}
+
+// A run whose index row names the results directory itself (or a path
+// that resolves to it) is refused: its "folder" would be the index and
+// every other run.
+func TestRunFolderIsOneFolder(t *testing.T) {
+	g, srv := small(t, Options{})
+	ids := runIDs(t, g)
+	db, err := sql.Open("sqlite", filepath.Join(g.Dir, results.IndexFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, dir := range []string{g.Dir, g.Dir + "/.", g.Dir + "/" + ids[1] + "/..", "", ".", "/"} {
+		if _, err := db.ExecContext(t.Context(), `UPDATE runs SET dir = ? WHERE id = ?`, dir, ids[0]); err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range []string{"/files/", "/files/" + results.IndexFile, "/files/" + ids[1] + "/run.json"} {
+			code, _, body := get(t, srv.URL+"/runs/"+ids[0]+p)
+			if code == 200 && (strings.Contains(body, results.IndexFile) || strings.Contains(body, ids[1]) || strings.Contains(body, "SQLite format")) {
+				t.Errorf("dir %q: GET %s: %d, %.200q", dir, p, code, body)
+			}
+		}
 	}
 }
