@@ -62,7 +62,7 @@ func fuzzLines(f *runs.Fuzz) []string {
 		f.Seed, f.Budget.Round(time.Second), f.Programs, f.PerSecond, f.Corpus, f.Signatures, f.Coverage, f.Flaky)
 	if f.Fault != nil {
 		w("  The %s kernel was lost under a program: %s", f.Fault.Side, f.Fault.Error)
-		for _, c := range f.Fault.Program.Calls {
+		for _, c := range fuzz.ProgOf(f.Fault.Program).Calls {
 			w("    %s", c)
 		}
 	}

@@ -21,7 +21,7 @@ func sampleFuzz() *runs.Fuzz {
 	}}
 	id := "fuzz/read/" + p.Shape()
 	return &runs.Fuzz{Seed: 1, Programs: 10, Coverage: "outcome signatures", Differences: []runs.FuzzDifference{{
-		ID: id, Step: 4, Call: p.Calls[4].String(), Program: p, Original: 9, File: runs.FuzzFile(id),
+		ID: id, Step: 4, Call: p.Calls[4].String(), Program: p.Record(), Original: 9, File: runs.FuzzFile(id),
 		Baseline:  fuzz.Trace{"0 pipe2(r0, r1, O_NONBLOCK) = 0", "1 mmap(b0, 1) = 0", "2 vmsplice(r1, b0, 0, 4096, 1, 0) = 4096 buf=1", "3 poke(b0, 0, 0) = 0", "4 read(r0, 4096) = 4096 data=aaaaaaaa"},
 		Candidate: fuzz.Trace{"0 pipe2(r0, r1, O_NONBLOCK) = 0", "1 mmap(b0, 1) = 0", "2 vmsplice(r1, b0, 0, 4096, 1, 0) = 4096 buf=1", "3 poke(b0, 0, 0) = 0", "4 read(r0, 4096) = 4096 data=bbbbbbbb"},
 		CSource:   fuzz.CSource(p, "test", nil),

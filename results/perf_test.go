@@ -122,7 +122,7 @@ func TestShiftDetected(t *testing.T) {
 }
 
 func fakePerfRun(r *rand.Rand, rounds int, shift float64) *runs.Perf {
-	run := &runs.Perf{Level: perf.Standard}
+	run := &runs.Perf{Level: perf.Standard.Record()}
 	bs, _ := perf.Select(perf.Quick)
 	for _, b := range bs {
 		run.Benchmarks = append(run.Benchmarks, b.ID)
@@ -323,7 +323,7 @@ func measuredNoise(t *testing.T, scale float64) noise {
 // level's size, with noise nz. shift slows the named benchmark's
 // candidate down, in wall and CPU time.
 func countedRun(r *rand.Rand, rounds int, nz noise, slow string, shift float64) *runs.Perf {
-	run := &runs.Perf{Level: perf.Quick.Counted()}
+	run := &runs.Perf{Level: perf.Quick.Counted().Record()}
 	run.Level.Rounds = rounds
 	bs, _ := perf.Select(perf.Quick)
 	for _, b := range bs {

@@ -25,7 +25,7 @@ func TestRunSchema(t *testing.T) {
 	}}
 	r.PerPatch.BuildMatrix(r.Baseline.Run.Results)
 	// Fields written only under the instruction clock.
-	r.Perf.Run.Level = perf.Quick.Counted()
+	r.Perf.Run.Level = perf.Quick.Counted().Record()
 	r.Perf.Changes[0].DesignEffect = 1.4
 	r.Fuzz = sampleFuzz()
 	r.Fuzz.Fault = &runs.FuzzFault{Side: runs.Candidate, Error: "kernel panic", Program: r.Fuzz.Differences[0].Program}

@@ -6,10 +6,12 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/patchtest/patchtest/suites/runs"
 )
 
 // Type is the type of an Observation's value.
-type Type string
+type Type = runs.ObsType
 
 // Observation types.
 const (
@@ -36,22 +38,8 @@ const (
 	TSkip Type = "skip"
 )
 
-// Observation is what a case saw: a small typed value that compares
-// equal across kernels exactly when the behaviour is the same.
-type Observation struct {
-	Type  Type   `json:"type"`
-	Value string `json:"value"`
-	// Note qualifies a value that is not fully deterministic (timing).
-	Note string `json:"note,omitempty"`
-}
-
-func (o Observation) String() string {
-	s := string(o.Type) + ":" + o.Value
-	if o.Note != "" {
-		s += " (" + o.Note + ")"
-	}
-	return s
-}
+// Observation is what a case saw (the run model's; see package runs).
+type Observation = runs.Observation
 
 // ErrnoName returns the errno's symbolic name (EAGAIN), or "ok" for nil.
 func ErrnoName(err error) string {

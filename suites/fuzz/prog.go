@@ -16,6 +16,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+
+	"github.com/patchtest/patchtest/suites/runs"
 )
 
 // Slots a program has: descriptors r0…r(FdSlots-1) and buffers
@@ -39,6 +41,24 @@ type Call struct {
 // Prog is a program: calls run in order in a fresh process.
 type Prog struct {
 	Calls []Call `json:"calls"`
+}
+
+// Record is the program as a run's record keeps it.
+func (p Prog) Record() runs.FuzzProgram {
+	q := runs.FuzzProgram{Calls: make([]runs.FuzzCall, len(p.Calls))}
+	for i, c := range p.Calls {
+		q.Calls[i] = runs.FuzzCall{Op: c.Op, Args: append([]int64(nil), c.Args...)}
+	}
+	return q
+}
+
+// ProgOf is the program a run's record keeps.
+func ProgOf(r runs.FuzzProgram) Prog {
+	p := Prog{Calls: make([]Call, len(r.Calls))}
+	for i, c := range r.Calls {
+		p.Calls[i] = Call{Op: c.Op, Args: append([]int64(nil), c.Args...)}
+	}
+	return p
 }
 
 // Clone returns a deep copy of p.

@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/patchtest/patchtest/suites/runs"
 )
 
 // errnos are the errors a trace names; any other prints as E<number>.
@@ -32,8 +34,9 @@ func ErrnoName(e unix.Errno) string {
 
 // Trace is what a program printed: one line per call, "I CALL = OUTCOME",
 // and, when it did not finish, the call it was in marked "blocked" or the
-// way its process ended ("killed: …").
-type Trace []string
+// way its process ended ("killed: …"). It is the run model's (see
+// package runs).
+type Trace = runs.FuzzTrace
 
 // Step is one line of a trace split into its call and its outcome.
 func Step(line string) (call, outcome string) {
@@ -51,14 +54,6 @@ func FirstDiff(a, b Trace) int {
 		}
 	}
 	return -1
-}
-
-// Line is line i of t, or "(no line)" past its end.
-func (t Trace) Line(i int) string {
-	if i < 0 || i >= len(t) {
-		return "(no line)"
-	}
-	return t[i]
 }
 
 // Op is the operation of a trace line ("splice" of "3 splice(r0, …) = 4096").

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/patchtest/patchtest/suites/runs"
 )
 
 // Level is how much a perf run measures: which benchmarks, how many
@@ -92,6 +94,11 @@ func (l Level) Taken() int {
 	return l.Warmup + l.Rounds + l.Settle*len(l.Workers())
 }
 
+// Record is the level as a run's record keeps it.
+func (l Level) Record() runs.PerfLevel {
+	return runs.PerfLevel{Name: l.Name, Rounds: l.Rounds, Warmup: l.Warmup, Duration: l.Duration, Batch: l.Batch, Settle: l.Settle}
+}
+
 // ParseLevel returns the level called name.
 func ParseLevel(name string) (Level, error) {
 	for _, l := range []Level{Quick, Standard, Thorough} {
@@ -102,13 +109,14 @@ func ParseLevel(name string) (Level, error) {
 	return Level{}, fmt.Errorf("perf level %q: want quick, standard, thorough or off", name)
 }
 
-// Metric names. Each says its unit; Better says which way is good.
+// Metric names (the run model's; see package runs). Each says its
+// unit; HigherIsBetter says which way is good.
 const (
-	Throughput = "B/s"        // bytes moved per second of wall time
-	CPUPerGiB  = "cpu-s/GiB"  // CPU seconds (user+sys) per GiB moved
-	NsPerOp    = "ns/op"      // wall time per operation (latency, dump time)
-	CallsPerS  = "calls/s"    // system calls per second
-	PeakRSS    = "maxrss-KiB" // the worker process's peak resident set
+	Throughput = runs.Throughput
+	CPUPerGiB  = runs.CPUPerGiB
+	NsPerOp    = runs.NsPerOp
+	CallsPerS  = runs.CallsPerS
+	PeakRSS    = runs.PeakRSS
 )
 
 // HigherIsBetter reports whether a larger value of metric is an
@@ -243,42 +251,9 @@ type Request struct {
 // Samples returns the number of samples the request asks for.
 func (r Request) Samples() int { return max(r.Count, 1) }
 
-// Sample is one measurement of one benchmark, as the worker took it.
-type Sample struct {
-	ID string `json:"id"`
-	// Bytes and Ops are what the timed section moved and did.
-	Bytes int64 `json:"bytes"`
-	Ops   int64 `json:"ops"`
-	// Calls counts the data-moving system calls made.
-	Calls int64         `json:"calls"`
-	Wall  time.Duration `json:"wall_ns"`
-	User  time.Duration `json:"user_ns"`
-	Sys   time.Duration `json:"sys_ns"`
-	// MaxRSSKiB is the worker process's peak resident set.
-	MaxRSSKiB int64  `json:"maxrss_kib"`
-	Error     string `json:"error,omitempty"`
-}
-
-// Metric returns the sample's value of metric, and false when the sample
-// does not define it.
-func (s Sample) Metric(metric string) (float64, bool) {
-	if s.Wall <= 0 || s.Error != "" {
-		return 0, false
-	}
-	switch metric {
-	case Throughput:
-		return float64(s.Bytes) / s.Wall.Seconds(), s.Bytes > 0
-	case CPUPerGiB:
-		return (s.User + s.Sys).Seconds() / (float64(s.Bytes) / (1 << 30)), s.Bytes > 0
-	case NsPerOp:
-		return float64(s.Wall.Nanoseconds()) / float64(s.Ops), s.Ops > 0
-	case CallsPerS:
-		return float64(s.Calls) / s.Wall.Seconds(), s.Calls > 0
-	case PeakRSS:
-		return float64(s.MaxRSSKiB), s.MaxRSSKiB > 0
-	}
-	return 0, false
-}
+// Sample is one measurement of one benchmark, as the worker took it
+// (the run model's; see package runs).
+type Sample = runs.Sample
 
 // sizeName renders a byte count as the ID's size part: 4KiB, 1MiB.
 func sizeName(n int) string {

@@ -238,7 +238,7 @@ func (f *fuzzer) fault(p fuzz.Prog, err error) (*runs.Fuzz, error) {
 	if errors.As(fe.err, &ve) && (ve.Outcome == vm.Interrupted || ve.Outcome == vm.Infrastructure) {
 		return f.run, fe.err
 	}
-	f.run.Fault = &runs.FuzzFault{Side: f.sides[fe.side].role, Error: fe.err.Error(), Program: p}
+	f.run.Fault = &runs.FuzzFault{Side: f.sides[fe.side].role, Error: fe.err.Error(), Program: p.Record()}
 	return f.run, nil
 }
 
@@ -293,7 +293,7 @@ func (f *fuzzer) settle(ctx context.Context, pd pending) (*runs.FuzzDifference, 
 	}
 	id := "fuzz/" + op + "/" + shapeID(min)
 	d := &runs.FuzzDifference{ID: id, Step: step, Call: call, Baseline: a[0], Candidate: a[1],
-		Program: min, Original: len(pd.p.Calls), File: runs.FuzzFile(id)}
+		Program: min.Record(), Original: len(pd.p.Calls), File: runs.FuzzFile(id)}
 	notes := []string{
 		fmt.Sprintf("First difference at line %d, %s:", step, call),
 		"  baseline:  " + a[0].Line(step),

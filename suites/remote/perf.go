@@ -62,7 +62,8 @@ func RunPerf(ctx context.Context, o PerfOptions) (*runs.Perf, error) {
 	if notice == nil {
 		notice = func(string) {}
 	}
-	run := &runs.Perf{Level: o.Level, PinnedCPU: -1}
+	level := o.Level
+	run := &runs.Perf{Level: level.Record(), PinnedCPU: -1}
 	for _, b := range benches {
 		run.Benchmarks = append(run.Benchmarks, b.ID)
 	}
@@ -88,9 +89,9 @@ func RunPerf(ctx context.Context, o PerfOptions) (*runs.Perf, error) {
 		counted = counted && strings.HasPrefix(info.Clock, string(vm.Instructions))
 	}
 	if counted && o.Counted.Name != "" {
-		run.Level = o.Counted
+		level = o.Counted
 	}
-	level := run.Level
+	run.Level = level.Record()
 	if o.OnStart != nil {
 		o.OnStart(level, len(benches))
 	}

@@ -4,8 +4,6 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
-
-	"github.com/patchtest/patchtest/suites/fuzz"
 )
 
 // Fuzz is a differential fuzzing run: the same generated programs on
@@ -36,9 +34,9 @@ type Fuzz struct {
 
 // FuzzFault is a kernel lost under a fuzz program.
 type FuzzFault struct {
-	Side    string    `json:"side"`
-	Error   string    `json:"error"`
-	Program fuzz.Prog `json:"program"`
+	Side    string      `json:"side"`
+	Error   string      `json:"error"`
+	Program FuzzProgram `json:"program"`
 }
 
 // FuzzDifference is one program whose trace differs between the
@@ -52,9 +50,9 @@ type FuzzDifference struct {
 	Step int    `json:"step"`
 	Call string `json:"call"`
 	// Baseline and Candidate are the two traces of Program.
-	Baseline  fuzz.Trace `json:"baseline"`
-	Candidate fuzz.Trace `json:"candidate"`
-	Program   fuzz.Prog  `json:"program"`
+	Baseline  FuzzTrace   `json:"baseline"`
+	Candidate FuzzTrace   `json:"candidate"`
+	Program   FuzzProgram `json:"program"`
 	// Original is the length of the program as generated.
 	Original int `json:"original_calls"`
 	// CSource is the reproducer; File its path in the run folder.
@@ -66,4 +64,29 @@ type FuzzDifference struct {
 func FuzzFile(id string) string {
 	name := strings.NewReplacer("/", "_", " ", "_").Replace(strings.TrimPrefix(id, "fuzz/"))
 	return filepath.Join("fuzz", name+".c")
+}
+
+// FuzzCall is one call of a fuzz program: an operation and its
+// arguments, whose meaning package fuzz gives.
+type FuzzCall struct {
+	Op   string  `json:"op"`
+	Args []int64 `json:"args"`
+}
+
+// FuzzProgram is a fuzz program as a record keeps it (package fuzz's
+// Prog, as data).
+type FuzzProgram struct {
+	Calls []FuzzCall `json:"calls"`
+}
+
+// FuzzTrace is what a fuzz program printed, one line per call (package
+// fuzz's Trace).
+type FuzzTrace []string
+
+// Line is line i of t, or "(no line)" past its end.
+func (t FuzzTrace) Line(i int) string {
+	if i < 0 || i >= len(t) {
+		return "(no line)"
+	}
+	return t[i]
 }

@@ -4,16 +4,14 @@
 // ran on. It holds data and the few facts that follow from it alone;
 // producers (suites/remote, the pipeline) write into it, and results
 // analyses and renders it. It names neither the builder nor the runner:
-// it imports no vm, kernels or configs package, only the suites' own
-// result types.
+// it imports no package of the project at all. The suites, the
+// benchmarks and the fuzzer name the observation types, metrics and
+// operations; here they are data.
 package runs
 
 import (
 	"slices"
 	"time"
-
-	"github.com/patchtest/patchtest/suites"
-	"github.com/patchtest/patchtest/suites/perf"
 )
 
 // Roles: the two kernels of a run, and the sides of an A/B perf run.
@@ -24,9 +22,9 @@ const (
 
 // Suite is the outcome of running the correctness suites on one kernel.
 type Suite struct {
-	Release string              `json:"release"`
-	Boots   []Machine           `json:"boots"`
-	Results []suites.CaseResult `json:"results"`
+	Release string       `json:"release"`
+	Boots   []Machine    `json:"boots"`
+	Results []CaseResult `json:"results"`
 	// Crashes and Hangs count the cases that brought the kernel down or
 	// hung it; each cost a reboot.
 	Crashes int `json:"crashes"`
@@ -76,12 +74,12 @@ type PerfSample struct {
 	Round int    `json:"round"`
 	// Warmup samples are discarded by the statistics.
 	Warmup bool `json:"warmup,omitempty"`
-	perf.Sample
+	Sample
 }
 
 // Perf is the outcome of an A/B perf run.
 type Perf struct {
-	Level      perf.Level   `json:"level"`
+	Level      PerfLevel    `json:"level"`
 	Benchmarks []string     `json:"benchmarks"`
 	Samples    []PerfSample `json:"samples"`
 	// Boots are the two machines, baseline first.

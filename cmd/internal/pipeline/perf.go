@@ -63,7 +63,7 @@ func measurePerf(ctx context.Context, o Options, boots []vm.BootOptions, expect 
 		var se *remote.SideError
 		if run == nil || !errors.As(err, &se) || !vm.OutcomeOf(err).KernelFault() {
 			if run == nil {
-				run = &runs.Perf{Level: o.Perf}
+				run = &runs.Perf{Level: o.Perf.Record()}
 			}
 			res.Run = run
 			res.Error = "perf run not completed (harness): " + firstLine(err.Error())

@@ -189,7 +189,7 @@ func toResults(out map[string]string, cases []*suites.Case) []suites.CaseResult 
 // 8 % on tree 0 on night step (a regression there, the night after
 // compares equal again).
 func perfOf(benches []*perf.Benchmark, t, n, step int) *results.PerfResult {
-	p := &results.PerfResult{Run: &runs.Perf{Level: perf.Level{Name: "quick"}}, FailPct: 1.5}
+	p := &results.PerfResult{Run: &runs.Perf{Level: runs.PerfLevel{Name: "quick"}}, FailPct: 1.5}
 	for i, b := range benches {
 		level := func(n int) float64 {
 			v := 1e9 * float64(i+1) * (1 + 0.004*math.Sin(float64(n*7+i)))
