@@ -1,149 +1,41 @@
 package vm
 
 import (
-	"errors"
 	"fmt"
-	"strings"
 
-	"github.com/patchtest/patchtest/vm/console"
+	"github.com/patchtest/patchtest/vm/fault"
 )
 
-// Outcome classifies why a guest did not do what was asked. Outcomes split
-// into the kernel's fault and the harness's or host's fault, so that a user
-// (and CI) know which one they are looking at.
-type Outcome int
+// Outcome and Error are the taxonomy's (package fault), named here for
+// the package that boots guests and produces most of them.
+type (
+	// Outcome classifies why a guest did not do what was asked.
+	Outcome = fault.Outcome
+	// Error is a failure with its Outcome.
+	Error = fault.Error
+)
 
-// Outcomes. The kernel's faults come first.
+// Outcomes (see package fault).
 const (
-	// BootFailed: the guest never became ready, and no panic explains it
-	// (it powered off, rebooted, or init reported that the agent cannot run).
-	BootFailed Outcome = iota + 1
-	// KernelPanic: the kernel panicked.
-	KernelPanic
-	// KernelReport: the kernel printed a non-fatal report (oops, BUG, WARNING…).
-	KernelReport
-	// NoOutput: the guest made no progress within the time allowed.
-	NoOutput
-	// LostConnection: the agent's connection broke after it was ready.
-	LostConnection
-	// CommandFailed: the command ran and exited non-zero.
-	CommandFailed
-
-	// BadInput: an input file is missing or is not what it must be.
-	BadInput
-	// MissingFile: an input file does not exist.
-	MissingFile
-	// QEMUMissing: the QEMU binary cannot be found.
-	QEMUMissing
-	// Interrupted: patchtest was told to stop (a signal, a deadline) and
-	// stopped the guest.
-	Interrupted
-	// Infrastructure: any other fault of the host or the harness
-	// (QEMU refused its arguments, KVM broken, disk full…).
-	Infrastructure
+	BootFailed     = fault.BootFailed
+	KernelPanic    = fault.KernelPanic
+	KernelReport   = fault.KernelReport
+	NoOutput       = fault.NoOutput
+	LostConnection = fault.LostConnection
+	CommandFailed  = fault.CommandFailed
+	BadInput       = fault.BadInput
+	MissingFile    = fault.MissingFile
+	QEMUMissing    = fault.QEMUMissing
+	Interrupted    = fault.Interrupted
+	Infrastructure = fault.Infrastructure
 )
-
-var outcomeInfo = map[Outcome]struct {
-	name   string
-	code   int
-	kernel bool
-}{
-	BootFailed:     {"boot failed", 80, true},
-	KernelPanic:    {"kernel panic", 81, true},
-	KernelReport:   {"kernel report", 82, true},
-	NoOutput:       {"no progress within timeout", 83, true},
-	LostConnection: {"lost connection to agent", 84, true},
-	CommandFailed:  {"command failed", 1, false},
-	BadInput:       {"bad input", 65, false},
-	MissingFile:    {"missing file", 66, false},
-	QEMUMissing:    {"qemu missing", 69, false},
-	Interrupted:    {"interrupted", 130, false},
-	Infrastructure: {"infrastructure error", 70, false},
-}
-
-func (o Outcome) String() string {
-	if i, ok := outcomeInfo[o]; ok {
-		return i.name
-	}
-	return fmt.Sprintf("outcome(%d)", int(o))
-}
-
-// ExitCode is the process exit code patchtest uses for o. CommandFailed's is
-// a placeholder: the command's own code is passed through instead.
-func (o Outcome) ExitCode() int { return outcomeInfo[o].code }
-
-// KernelFault reports whether o is the kernel's fault rather than the host's.
-func (o Outcome) KernelFault() bool { return outcomeInfo[o].kernel }
-
-// Outcomes lists every outcome, for documentation.
-func Outcomes() []Outcome {
-	return []Outcome{BootFailed, KernelPanic, KernelReport, NoOutput, LostConnection, CommandFailed, BadInput, MissingFile, QEMUMissing, Interrupted, Infrastructure}
-}
-
-// Error is a failure with its Outcome. It carries what a user needs to act
-// on it: the message, the kernel reports seen, the tail of the console, and
-// the QEMU command line to reproduce the boot by hand.
-type Error struct {
-	Outcome Outcome
-	Msg     string
-	Err     error
-	// Reports are the kernel reports seen on the console.
-	Reports []console.Report
-	// ConsoleTail holds the console's last lines when they help.
-	ConsoleTail []string
-	// ConsoleLog is the file that holds the whole console.
-	ConsoleLog string
-	// Cmdline is the QEMU command line, quoted for a shell.
-	Cmdline string
-}
-
-func (e *Error) Error() string {
-	msg := e.Msg
-	if e.Err != nil {
-		if msg != "" {
-			msg += ": "
-		}
-		msg += e.Err.Error()
-	}
-	return e.Outcome.String() + ": " + msg
-}
-
-func (e *Error) Unwrap() error { return e.Err }
-
-// Detail is the multi-line explanation that follows Error's one line: the
-// reports, the console tail and how to reproduce.
-func (e *Error) Detail() string {
-	var b strings.Builder
-	for _, r := range e.Reports {
-		fmt.Fprintf(&b, "kernel report (%s) at console line %d:\n", r.Kind, r.Line)
-		for _, l := range r.Lines {
-			fmt.Fprintf(&b, "  | %s\n", l)
-		}
-	}
-	if len(e.Reports) == 0 && len(e.ConsoleTail) > 0 {
-		b.WriteString("last console lines:\n")
-		for _, l := range e.ConsoleTail {
-			fmt.Fprintf(&b, "  | %s\n", l)
-		}
-	}
-	if e.ConsoleLog != "" {
-		fmt.Fprintf(&b, "console log: %s\n", e.ConsoleLog)
-	}
-	if e.Cmdline != "" {
-		fmt.Fprintf(&b, "reproduce with:\n  %s\n", e.Cmdline)
-	}
-	return b.String()
-}
 
 // OutcomeOf returns the outcome of err: its own when it is an *Error,
 // Infrastructure otherwise.
-func OutcomeOf(err error) Outcome {
-	var e *Error
-	if errors.As(err, &e) {
-		return e.Outcome
-	}
-	return Infrastructure
-}
+func OutcomeOf(err error) Outcome { return fault.OutcomeOf(err) }
+
+// Outcomes lists every outcome, for documentation.
+func Outcomes() []Outcome { return fault.Outcomes() }
 
 func errorf(o Outcome, format string, a ...any) *Error {
 	return &Error{Outcome: o, Msg: fmt.Sprintf(format, a...)}

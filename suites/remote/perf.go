@@ -198,6 +198,9 @@ func (e *SideError) Error() string {
 
 func (e *SideError) Unwrap() error { return e.Err }
 
+// FaultSide is the side the failure belongs to (fault.SideOf).
+func (e *SideError) FaultSide() string { return e.Side }
+
 // perfSide is one booted kernel with its guest's perf server running.
 type perfSide struct {
 	role   string

@@ -22,6 +22,7 @@ import (
 	"github.com/patchtest/patchtest/suites/remote"
 	"github.com/patchtest/patchtest/suites/runs"
 	"github.com/patchtest/patchtest/vm"
+	"github.com/patchtest/patchtest/vm/fault"
 )
 
 // Exit codes of a bisect step, as git bisect run reads them.
@@ -383,8 +384,7 @@ func (st bisectState) perfStep(ctx context.Context, s BisectStep, boot vm.BootOp
 	run, err := remote.RunPerf(ctx, remote.PerfOptions{Baseline: good, Candidate: boot, Level: perf.Quick, Counted: perf.Quick.Counted(),
 		Clock: vm.Instructions, Patterns: []string{st.Bench}})
 	if err != nil {
-		var se *remote.SideError
-		if errors.As(err, &se) && se.Side == runs.Candidate && vm.OutcomeOf(err).KernelFault() {
+		if fault.SideOf(err) == runs.Candidate && vm.OutcomeOf(err).KernelFault() {
 			s.Verdict, s.Value = "bad", "the kernel failed under the benchmark: "+firstLine(err.Error())
 			return s
 		}

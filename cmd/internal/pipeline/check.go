@@ -15,6 +15,7 @@ import (
 	"github.com/patchtest/patchtest/results"
 	"github.com/patchtest/patchtest/suites/runs"
 	"github.com/patchtest/patchtest/vm"
+	"github.com/patchtest/patchtest/vm/fault"
 )
 
 // CheckPatch is b4's per-patch check: the patch read from patch is
@@ -62,9 +63,9 @@ func CheckPatch(ctx context.Context, o Options, tree string, patch io.Reader) ([
 	var pe *kernels.PatchError
 	var be *kernels.BuildError
 	switch {
-	case errors.As(err, &pe) && strings.HasPrefix(err.Error(), runs.Candidate):
+	case errors.As(err, &pe) && fault.SideOf(err) == runs.Candidate:
 		return []string{"ERROR: the patch does not apply to HEAD: " + oneLine(pe.Detail)}, nil, nil
-	case errors.As(err, &be) && strings.HasPrefix(err.Error(), runs.Candidate):
+	case errors.As(err, &be) && fault.SideOf(err) == runs.Candidate:
 		return []string{"ERROR: the kernel does not build with the patch: " + oneLine(be.Errors+" "+be.Tail)}, nil, nil
 	case err != nil:
 		return nil, rec, err

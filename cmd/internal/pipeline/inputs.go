@@ -14,6 +14,7 @@ import (
 	"github.com/patchtest/patchtest/suites/perf"
 	"github.com/patchtest/patchtest/suites/runs"
 	"github.com/patchtest/patchtest/vm"
+	"github.com/patchtest/patchtest/vm/fault"
 )
 
 // checkInputs checks everything a run is given before anything is built
@@ -46,7 +47,7 @@ func checkInputs(o Options) (*results.Expect, error) {
 	}{{runs.Baseline, o.Baseline}, {runs.Candidate, o.Candidate}} {
 		if p := k.spec.Path; p != "" && !strings.HasPrefix(p, "debian:") {
 			if _, err := vm.InspectKernel(p); err != nil {
-				return nil, fmt.Errorf("%s kernel: %w", k.role, err)
+				return nil, fault.OnSide(k.role, err)
 			}
 		}
 		if p := k.spec.Patches; p != "" {

@@ -27,6 +27,7 @@ import (
 	"github.com/patchtest/patchtest/suites/runs"
 	"github.com/patchtest/patchtest/vm"
 	"github.com/patchtest/patchtest/vm/console"
+	"github.com/patchtest/patchtest/vm/fault"
 	"github.com/patchtest/patchtest/vm/setup"
 )
 
@@ -146,7 +147,7 @@ func bringUp(ctx context.Context, o Options, side *results.KernelResult, emit fu
 	}}
 	modules, err := resolve(ctx, builder, side, o.CacheDir)
 	if err != nil {
-		return vm.BootOptions{}, nil, fmt.Errorf("%s kernel: %w", side.Role, err)
+		return vm.BootOptions{}, nil, fault.OnSide(side.Role, err)
 	}
 	emit(results.Event{Kind: results.EventBuilt, Side: side.Role, Msg: "kernel " + side.BzImage})
 	boot := o.Boot

@@ -3,7 +3,6 @@ package pipeline
 import (
 	"context"
 	"errors"
-	"fmt"
 	"sync"
 
 	"github.com/patchtest/patchtest/results"
@@ -12,6 +11,7 @@ import (
 	"github.com/patchtest/patchtest/suites/runs"
 	"github.com/patchtest/patchtest/vm"
 	"github.com/patchtest/patchtest/vm/console"
+	"github.com/patchtest/patchtest/vm/fault"
 )
 
 // machineEvents turns a machine's events into the run's: a notice (the
@@ -116,12 +116,12 @@ func runSide(ctx context.Context, o Options, side *results.KernelResult, boot vm
 	// Each guest ran its own cases: the parts cannot overlap.
 	merged, err := results.MergeSuiteRuns(ids, runs, nil)
 	if err != nil {
-		return fmt.Errorf("%s kernel: %w", side.Role, err)
+		return fault.OnSide(side.Role, err)
 	}
 	side.Run = merged
 	side.Summary = results.Summarize(side.Run, console.Headline)
 	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("%s kernel: %w", side.Role, err)
+		return fault.OnSide(side.Role, err)
 	}
 	return nil
 }
