@@ -101,6 +101,44 @@ func fuzzTrace(d runs.FuzzDifference) string {
 	return b.String()
 }
 
+// htmlFuzz is the fuzzing run as report.html shows it.
+type htmlFuzz struct {
+	Summary string
+	// Fault is the kernel lost under a program, and the program.
+	Fault   string
+	Program []string
+	Diffs   []htmlFuzzDiff
+}
+
+// htmlFuzzDiff is one difference: its ID, where the traces part, both
+// traces with the differing lines marked, and its reproducer.
+type htmlFuzzDiff struct {
+	ID, Call, Trace, File string
+	Step, Original, Calls int
+	Expected              bool
+}
+
+// fuzzView is the fuzzing run for report.html; expected holds the IDs an
+// expectation declares.
+func fuzzView(f *runs.Fuzz, expected map[string]bool) *htmlFuzz {
+	if f == nil {
+		return nil
+	}
+	v := &htmlFuzz{Summary: fmt.Sprintf("%d programs on both kernels (seed %d, %v), %.1f/s; corpus %d; %d outcome signatures (%s); %d flaky, never a finding.",
+		f.Programs, f.Seed, f.Budget.Round(time.Second), f.PerSecond, f.Corpus, f.Signatures, f.Coverage, f.Flaky)}
+	if f.Fault != nil {
+		v.Fault = fmt.Sprintf("The %s kernel was lost under a program: %s", f.Fault.Side, f.Fault.Error)
+		for _, c := range fuzz.ProgOf(f.Fault.Program).Calls {
+			v.Program = append(v.Program, c.String())
+		}
+	}
+	for _, d := range f.Differences {
+		v.Diffs = append(v.Diffs, htmlFuzzDiff{ID: d.ID, Call: d.Call, Trace: fuzzTrace(d), File: filepath.ToSlash(d.File),
+			Step: d.Step, Original: d.Original, Calls: len(d.Program.Calls), Expected: expected[d.ID]})
+	}
+	return v
+}
+
 // fuzzJUnit is one test case for the fuzzing run (its figures; a failure
 // when the candidate was lost under a program) and one per difference: a
 // failure when no expectation declares it.

@@ -2,6 +2,7 @@ package results
 
 import (
 	"encoding/json"
+	"html"
 	"os"
 	"path/filepath"
 	"strings"
@@ -153,5 +154,49 @@ func TestFuzzJUnitKCIDB(t *testing.T) {
 		if status[path] != want {
 			t.Errorf("%s: %q, want %q (have %v)", path, status[path], want, status)
 		}
+	}
+}
+
+// report.html carries the fuzzing run: its figures, each difference with
+// both traces (the differing lines marked), whether it is declared and a
+// link to its reproducer, and the program a kernel was lost under, each
+// call as its trace writes it.
+func TestFuzzHTML(t *testing.T) {
+	r := perfRecord()
+	r.Fuzz = sampleFuzz()
+	declared := r.Fuzz.Differences[0]
+	declared.ID = "fuzz/vmsplice/pipe2-vmsplice"
+	r.Fuzz.Differences = append(r.Fuzz.Differences, declared)
+	r.Fuzz.Fault = &runs.FuzzFault{Side: runs.Candidate, Error: "Kernel panic - not syncing", Program: declared.Program}
+	r.Changes = fuzzChanges(r.Fuzz)
+	v := (&Expect{Changes: []Expectation{{Cases: "fuzz/vmsplice/*"}}}).Check(r.Changes, nil)
+	r.Verdict = &v
+	b, err := r.HTML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := html.UnescapeString(string(b))
+	for _, want := range []string{
+		`<h2 id="fuzz">Differential fuzzing</h2>`,
+		"10 programs on both kernels (seed 1",
+		`<h3>fuzz/read/pipe2-mmap-vmsplice-poke-read <span class="unexpected">UNEXPECTED</span></h3>`,
+		`<h3>fuzz/vmsplice/pipe2-vmsplice <span class="expected">expected</span></h3>`,
+		"Minimized from 9 calls to 5; the traces part at line 4: read(r0, 4096).",
+		"- 4 read(r0, 4096) = 4096 data=aaaaaaaa\n+ 4 read(r0, 4096) = 4096 data=bbbbbbbb",
+		`<a href="fuzz/read_pipe2-mmap-vmsplice-poke-read.c">`,
+		"The candidate kernel was lost under a program: Kernel panic - not syncing",
+		"vmsplice(r1, b0, 0, 4096, 1, 0)\n",
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("report.html lacks %q", want)
+		}
+	}
+	r.Fuzz = &runs.Fuzz{Programs: 3}
+	if b, _ := r.HTML(); !strings.Contains(html.UnescapeString(string(b)), "No program's trace differed.") {
+		t.Error("a fuzzing run with no difference says nothing of it")
+	}
+	r.Fuzz = nil
+	if b, _ := r.HTML(); strings.Contains(string(b), `id="fuzz"`) {
+		t.Error("a run without fuzzing shows a fuzzing section")
 	}
 }

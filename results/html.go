@@ -18,8 +18,9 @@ import (
 // HTML renders the run as one self-contained page: the kernels, the
 // observation diff, the problems per kernel and, for a perf run, SVG
 // charts (gonum.org/v1/plot) of every benchmark's samples on both
-// kernels and of the changes, with the statistics table. It links to
-// nothing; styles and charts are inline.
+// kernels and of the changes, with the statistics table. It links only
+// to files of its own run folder (the fuzz reproducers); styles and
+// charts are inline.
 func (r *Record) HTML() ([]byte, error) {
 	v := htmlView{Record: r, Title: "patchtest run " + r.ID, Failed: r.Failed()}
 	for _, k := range []KernelResult{r.Baseline, r.Candidate} {
@@ -61,6 +62,7 @@ func (r *Record) HTML() ([]byte, error) {
 	for _, c := range r.Changes {
 		v.Changes = append(v.Changes, htmlChange{Change: c, Expected: expected[c.ID]})
 	}
+	v.Fuzz = fuzzView(r.Fuzz, expected)
 	if r.Perf != nil {
 		pv, err := perfView(r.Perf)
 		if err != nil {
@@ -83,6 +85,8 @@ type htmlView struct {
 	Changes []htmlChange
 	Unmet   []Expectation
 	Perf    *htmlPerf
+	// Fuzz shadows the record's: the fuzzing run as the page shows it.
+	Fuzz *htmlFuzz
 	// Mismatch is the record's, as report lines.
 	Mismatch []string
 	// TreeBase says what the same-tree baseline is, as report lines.
@@ -407,6 +411,15 @@ pre{background:#f6f6f6;padding:1em;overflow-x:auto}
 <table id="peer-figures"><tr><th>suite</th><th>case</th><th>metric</th><th>baseline</th><th>candidate</th><th>change</th><th>patchtest's nearest benchmark (B/s)</th></tr>
 {{range .}}<tr><td>{{.Suite}}</td><td>{{.Case}}</td><td>{{.Metric}}</td><td>{{printf "%.4g" .Baseline}}</td><td>{{printf "%.4g" .Candidate}}</td><td>{{printf "%+.1f %%" .ChangePct}}</td><td>{{.Bench}}{{if .BenchChange}}: {{.BenchChange}}{{end}}</td></tr>
 {{end}}</table>{{end}}
+{{with .Fuzz}}<h2 id="fuzz">Differential fuzzing</h2>
+<p>{{.Summary}}</p>
+{{with .Fault}}<p class="unexpected" id="fuzz-fault">{{.}}</p><pre>{{range $.Fuzz.Program}}{{.}}
+{{end}}</pre>{{end}}
+{{range .Diffs}}<div class="fuzz-diff"><h3>{{.ID}} {{if .Expected}}<span class="expected">expected</span>{{else}}<span class="unexpected">UNEXPECTED</span>{{end}}</h3>
+<p>Minimized from {{.Original}} calls to {{.Calls}}; the traces part at line {{.Step}}: {{.Call}}.</p>
+<pre>{{.Trace}}</pre>
+<p>Reproducer: <a href="{{.File}}">{{.File}}</a> (gcc -static -o repro; patchtest boot --kernel K --program $PWD/repro -- $PWD/repro, outside /tmp).</p></div>
+{{else}}<p>No program's trace differed.</p>{{end}}{{end}}
 <h2>Problems</h2>
 {{range .Kernels}}{{$k := .}}{{with .Summary}}{{if .Count}}<h3>{{$k.Role}}</h3><ul>
 {{range .Kernel}}<li class="unexpected">kernel: {{.}}</li>{{end}}
