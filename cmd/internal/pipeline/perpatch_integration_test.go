@@ -4,12 +4,14 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/patchtest/patchtest/configs"
 	"github.com/patchtest/patchtest/results"
+	"github.com/patchtest/patchtest/suites/perf"
 	"github.com/patchtest/patchtest/vm"
 	"github.com/patchtest/patchtest/vm/vmtest"
 )
@@ -73,6 +75,111 @@ func TestIntegrationPerPatch(t *testing.T) {
 	for _, f := range []string{"report.md", "report.html", "junit.xml"} {
 		b, err := os.ReadFile(filepath.Join(rec.Dir, f))
 		if err != nil || !strings.Contains(string(b), "[PATCH 2/3]") {
+			t.Errorf("%s does not show the patches: %v", f, err)
+		}
+	}
+}
+
+// A two-patch series run patch by patch with perf: a documentation patch
+// that changes no code, then the 80 µs sendfile fault. Each patch is
+// measured against the kernel before it: the sendfile cost is charged to
+// the second patch, on sendfile's benchmark only, and the first patch
+// costs nothing; the whole series' perf fails the run naming sendfile.
+func TestIntegrationPerPatchPerf(t *testing.T) {
+	vmtest.Integration(t)
+	cache, agent := vmtest.CacheDir(), vmtest.Guest(t)
+	series := t.TempDir()
+	slow, err := os.ReadFile(filepath.Join("testdata", "faults", "slowsendfile", "0001-fault-slow-sendfile.patch"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	docs := `From: patchtest test <patchtest@example.org>
+Subject: [PATCH 1/2] Documentation: a note that changes no code
+
+---
+--- /dev/null
++++ b/Documentation/patchtest-perf-note.txt
+@@ -0,0 +1 @@
++A note; no code changes.
+-- 
+2.39.5
+`
+	if err := os.WriteFile(filepath.Join(series, "0001-docs.patch"), []byte(docs), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(series, "0002-slow-sendfile.patch"), slow, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	benches := []string{"sendfile/file-tcp/1MiB", "splice/file-pipe-tcp/1MiB", "calib/read-tmpfs/1MiB"}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Minute)
+	defer cancel()
+	rec, err := Execute(ctx, Options{
+		Baseline:    configs.KernelSpec{Source: "debian:6.12"},
+		Candidate:   configs.KernelSpec{Source: "debian:6.12", Patches: series},
+		PerPatch:    true,
+		Patterns:    []string{"sendfile/offset/*"},
+		Perf:        perf.Quick,
+		PerfCounted: perf.Quick.Counted(),
+		PerfClock:   vm.Instructions,
+		Benchmarks:  benches,
+		Boot:        vm.BootOptions{GuestBinary: agent, CacheDir: cache},
+		CacheDir:    cache,
+		OutDir:      t.TempDir(),
+		Events:      func(e results.Event) { t.Log(e) },
+	})
+	if err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	t.Logf("report:\n%s", rec.Markdown())
+	p := rec.PerPatch
+	if p == nil || len(p.Columns) != 2 {
+		t.Fatalf("per patch: %+v", p)
+	}
+	regressed := func(r *results.PerfResult) []string {
+		var out []string
+		if r == nil {
+			return []string{"(no perf)"}
+		}
+		for _, c := range r.Changes {
+			if c.Verdict == results.PerfRegression {
+				out = append(out, c.Bench+" "+c.Metric)
+			}
+		}
+		return out
+	}
+	for i, c := range p.Columns {
+		if c.Status != results.PatchOK {
+			t.Fatalf("%s: %s %s", c.Label(), c.Status, c.Reason)
+		}
+		if c.Perf == nil || c.Perf.Run == nil || len(c.Perf.Run.Benchmarks) != len(benches) {
+			t.Fatalf("%s: perf %+v", c.Label(), c.Perf)
+		}
+		got := regressed(c.Perf)
+		switch i {
+		case 0:
+			if len(got) > 0 {
+				t.Errorf("the documentation patch regressed %q", got)
+			}
+		case 1:
+			if !slices.Contains(got, "sendfile/file-tcp/1MiB "+perf.CPUPerGiB) {
+				t.Errorf("the sendfile patch's regressions %q lack sendfile's CPU cost", got)
+			}
+			for _, g := range got {
+				if !strings.HasPrefix(g, "sendfile/") {
+					t.Errorf("the sendfile patch regressed %s", g)
+				}
+			}
+		}
+	}
+	if rec.Perf == nil || !slices.ContainsFunc(rec.Perf.Regressions, func(c results.PerfChange) bool { return c.Bench == "sendfile/file-tcp/1MiB" }) {
+		t.Errorf("the series' perf does not fail on sendfile: %+v", rec.Perf)
+	}
+	if !rec.Failed() {
+		t.Error("an undeclared 80 µs sendfile cost did not fail the run")
+	}
+	for _, f := range []string{"report.md", "report.html"} {
+		b, err := os.ReadFile(filepath.Join(rec.Dir, f))
+		if err != nil || !strings.Contains(string(b), "[PATCH 1/2]") {
 			t.Errorf("%s does not show the patches: %v", f, err)
 		}
 	}
