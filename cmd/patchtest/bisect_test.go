@@ -110,3 +110,46 @@ func TestCLIBisectRerunCannotBoot(t *testing.T) {
 		t.Errorf("a re-run that could not run made a verdict:\n%s", out)
 	}
 }
+
+// patchtest bisect --bench on a history of four commits after its base:
+// a documentation note, the 80 µs sendfile fault, another note and a
+// change to splice's comments. The bisection names the sendfile commit
+// as the first bad one for sendfile's benchmark, and calls the notes
+// before it good: measured by A/B against the good end under the
+// instruction clock, not by a case.
+func TestCLIBisectBench(t *testing.T) {
+	vmtest.Integration(t)
+	repo, git := vmtest.KernelRepo(t)
+	base := git("rev-parse", "HEAD")
+	docsCommit(t, repo, git, "one\n")
+	note := git("rev-parse", "HEAD")
+	slow, err := filepath.Abs(filepath.Join("..", "internal", "pipeline", "testdata", "faults", "slowsendfile", "0001-fault-slow-sendfile.patch"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	git("am", "-q", slow)
+	bad := git("rev-parse", "HEAD")
+	docsCommit(t, repo, git, "two\n")
+	docsCommit(t, repo, git, "three\n")
+
+	cmd, stdout, stderr := command(t, t.TempDir(), "bisect", "--source", "git:"+repo, "--good", base, "--bad", "HEAD",
+		"--bench", "sendfile/file-tcp/1MiB")
+	err = cmd.Run()
+	t.Logf("stdout:\n%s\nstderr:\n%s", stdout, stderr)
+	if err != nil {
+		t.Fatalf("bisect: %v", err)
+	}
+	out := stdout.String()
+	if !strings.Contains(out, "first bad commit: "+bad[:12]+" read_write: a fixed 80 us cost in every sendfile() call") {
+		t.Errorf("did not name %s", bad[:12])
+	}
+	if !strings.Contains(out, "sendfile/file-tcp/1MiB: no regression before it, cpu-s/GiB +") || strings.Contains(out, "bzImage") {
+		t.Errorf("the summary does not say what changed at the first bad commit (or names a kernel image)")
+	}
+	if regexp.MustCompile(note[:12] + ` bad\b`).MatchString(out) {
+		t.Errorf("the note before the fault was called bad")
+	}
+	if status := git("status", "--porcelain"); status != "" {
+		t.Errorf("the repository changed: %q", status)
+	}
+}

@@ -153,11 +153,16 @@ func Bisect(ctx context.Context, o BisectOptions) (*BisectResult, error) {
 		appendStep(st.Steps, gs)
 		return nil, fmt.Errorf("bisect: the good end %s cannot be tested: %s", short(good), gs.Reason)
 	}
+	if o.Bench != "" {
+		// The good end's kernel is every later step's reference: what
+		// it shows is no regression, its image is kept apart.
+		st.GoodImage, gs.Value = gs.Value, "no regression (the reference every commit is measured against)"
+	}
 	gs.Verdict = "good"
 	appendStep(st.Steps, gs)
 	st.GoodValue = gs.Value
 	if o.Bench != "" {
-		st.GoodImage = gs.Value
+		st.GoodValue = "no regression"
 	}
 
 	clone := filepath.Join(dir, "repo")
