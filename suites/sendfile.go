@@ -313,6 +313,26 @@ func teeCases() []*Case {
 			},
 		},
 		{
+			ID: "tee/eof/no-writers-nonblock", Desc: "tee from an empty pipe without writers, with SPLICE_F_NONBLOCK: end of file (0), not EAGAIN",
+			Calls: "close(w1); tee(r1, w2, 100, SPLICE_F_NONBLOCK)",
+			Run: func(t *T) Observation {
+				r1, w1 := t.Pipe(0)
+				_, w2 := t.Pipe(0)
+				t.Close(w1)
+				return t.Blocking(func() (int, error) { return tee(r1, w2, 100, unix.SPLICE_F_NONBLOCK) })
+			},
+		},
+		{
+			ID: "tee/errors/output-read-end", Desc: "tee into the read end of a second pipe",
+			Calls: "write(w1, 5); tee(r1, r2, 5, 0)",
+			Run: func(t *T) Observation {
+				r1, w1 := t.Pipe(0)
+				r2, _ := t.Pipe(0)
+				Must(writeAll(w1, Pattern(5, 41)))
+				return t.Blocking(func() (int, error) { return tee(r1, r2, 5, 0) })
+			},
+		},
+		{
 			ID: "tee/errors/same-pipe", Desc: "tee from a pipe into itself",
 			Calls: "tee(r, w) on one pipe",
 			Run: func(t *T) Observation {
@@ -524,6 +544,15 @@ func copyRangeCases() []*Case {
 				o := Intact(got[20:20+102400], data[10:10+102400])
 				t.Check(o.Value == "intact", "copy_file_range: %s", o.Value)
 				return o
+			},
+		},
+		{
+			ID: "copy_file_range/errors/flags-one", Desc: "flags 1 (the kernel's internal COPY_FILE_SPLICE): EINVAL, no flag is defined",
+			Calls: "copy_file_range(in, out, 5, 1)",
+			Run: func(t *T) Observation {
+				_, in := t.File("in", Pattern(5, 42), unix.O_RDONLY)
+				_, out := t.File("out", nil, unix.O_WRONLY)
+				return Result(unix.CopyFileRange(in, nil, out, nil, 5, 1))
 			},
 		},
 		{

@@ -626,6 +626,17 @@ func spliceCases() []*Case {
 			},
 		},
 		&Case{
+			ID: "splice/pipesize/rounds-up", Desc: "F_SETPIPE_SZ of sizes that are no power of two pages: each rounded up (100000 to 128 KiB, 4097 to 8 KiB), as F_GETPIPE_SZ then says",
+			Calls: "fcntl(w, F_SETPIPE_SZ, 100000); fcntl(w, F_GETPIPE_SZ); fcntl(w, F_SETPIPE_SZ, 4097)",
+			Run: func(t *T) Observation {
+				_, w := t.Pipe(0)
+				a, errA := unix.FcntlInt(uintptr(w), unix.F_SETPIPE_SZ, 100000)
+				g, errG := unix.FcntlInt(uintptr(w), unix.F_GETPIPE_SZ, 0)
+				b, errB := unix.FcntlInt(uintptr(w), unix.F_SETPIPE_SZ, 4097)
+				return Seq(Result(a, errA).Value, Result(g, errG).Value, Result(b, errB).Value)
+			},
+		},
+		&Case{
 			ID: "splice/pipesize/shrink-to-held", Desc: "a pipe holding two pages spliced from a file shrunk to two pages (F_SETPIPE_SZ): it fits exactly, and the data stays",
 			Calls: "splice(file, w, 8 KiB); fcntl(w, F_SETPIPE_SZ, 8 KiB); read(r)",
 			Run:   func(t *T) Observation { return spliceThenShrink(t, 2, 128) },
