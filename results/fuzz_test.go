@@ -110,10 +110,9 @@ func TestFuzzInRecord(t *testing.T) {
 	}
 }
 
-// JUnit and KCIDB carry the fuzzing run: a declared difference passes,
-// an undeclared one fails, and the candidate lost under a program fails
-// the run's own test.
-func TestFuzzJUnitKCIDB(t *testing.T) {
+// fuzzRecord is a perf run with fuzzing: an undeclared difference, a
+// declared one, and the candidate lost under a program.
+func fuzzRecord() *Record {
 	r := perfRecord()
 	r.Fuzz = sampleFuzz()
 	declared := r.Fuzz.Differences[0]
@@ -123,6 +122,14 @@ func TestFuzzJUnitKCIDB(t *testing.T) {
 	r.Changes = fuzzChanges(r.Fuzz)
 	v := (&Expect{Changes: []Expectation{{Cases: "fuzz/vmsplice/*"}}}).Check(r.Changes, nil)
 	r.Verdict = &v
+	return r
+}
+
+// JUnit and KCIDB carry the fuzzing run: a declared difference passes,
+// an undeclared one fails, and the candidate lost under a program fails
+// the run's own test.
+func TestFuzzJUnitKCIDB(t *testing.T) {
+	r := fuzzRecord()
 	j, err := r.JUnit()
 	if err != nil {
 		t.Fatal(err)
@@ -162,15 +169,7 @@ func TestFuzzJUnitKCIDB(t *testing.T) {
 // link to its reproducer, and the program a kernel was lost under, each
 // call as its trace writes it.
 func TestFuzzHTML(t *testing.T) {
-	r := perfRecord()
-	r.Fuzz = sampleFuzz()
-	declared := r.Fuzz.Differences[0]
-	declared.ID = "fuzz/vmsplice/pipe2-vmsplice"
-	r.Fuzz.Differences = append(r.Fuzz.Differences, declared)
-	r.Fuzz.Fault = &runs.FuzzFault{Side: runs.Candidate, Error: "Kernel panic - not syncing", Program: declared.Program}
-	r.Changes = fuzzChanges(r.Fuzz)
-	v := (&Expect{Changes: []Expectation{{Cases: "fuzz/vmsplice/*"}}}).Check(r.Changes, nil)
-	r.Verdict = &v
+	r := fuzzRecord()
 	b, err := r.HTML()
 	if err != nil {
 		t.Fatal(err)
