@@ -20,7 +20,9 @@ const DefaultFragment = "guest"
 
 // buildFormat changes whenever the build recipe changes, so that no cached
 // kernel built by an older recipe is reused.
-const buildFormat = "patchtest-kernel-build-1"
+// Format 2: kernels built through ccache by format 1 may carry an earlier
+// kernel's piggy.o (see wrapperScript).
+const buildFormat = "patchtest-kernel-build-2"
 
 // Request says which kernel to build.
 type Request struct {
@@ -149,6 +151,9 @@ func (b *Builder) Build(ctx context.Context, req Request) (*Build, error) {
 		}
 		t, _ := os.ReadFile(logPath)
 		return nil, &BuildError{Log: logPath, Errors: compileErrors(string(t), 10), Tail: tail(string(t), 25), Err: err}
+	}
+	if err := checkPayload(out); err != nil {
+		return nil, err
 	}
 	bld := &Build{
 		Key: p.key, Source: p.src.ID, SourceSpec: p.src.Spec, Base: p.base,

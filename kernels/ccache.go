@@ -3,12 +3,14 @@ package kernels
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 
+	"github.com/google/renameio/v2"
 	"github.com/patchtest/patchtest/kernels/artifact"
 )
 
@@ -24,7 +26,7 @@ type compilerCache struct {
 	tool     string // ccache's path
 	version  string // "ccache version 4.7.5"
 	dir      string
-	bin      string // holds gcc, a link to ccache
+	bin      string // holds gcc, the wrapper script (wrapperScript)
 	statsLog string
 	remote   string
 }
@@ -51,44 +53,68 @@ func findCompilerCache(ctx context.Context, cacheDir, statsLog string) *compiler
 		dir = filepath.Join(cacheDir, "ccache")
 	}
 	bin := filepath.Join(cacheDir, "ccache-bin")
-	if err := masquerade(bin, tool); err != nil {
+	if err := writeWrapper(bin, tool); err != nil {
 		return nil
 	}
 	return &compilerCache{tool: tool, version: strings.TrimSpace(first), dir: dir, bin: bin, statsLog: statsLog,
 		remote: os.Getenv("CCACHE_REMOTE_STORAGE")}
 }
 
-// masquerade makes bin/gcc a link to ccache, which, called as gcc,
-// runs the next gcc on PATH through the cache. The kernel's compile
-// commands stay "gcc …" whether ccache is used or not, so Kbuild, which
-// recompiles an object whose command changed, rebuilds nothing when a
-// machine gains or loses ccache.
-func masquerade(bin, tool string) error {
+// wrapperScript is bin/gcc: the real gcc through ccache, except for a
+// source that embeds another file with the assembler's .incbin (the
+// kernel's piggy.S embeds the compressed vmlinux, configs.c the
+// config, initramfs_data.S the initramfs). ccache's depend mode hashes a
+// source and the headers the compiler names, never an .incbin'd file,
+// so piggy.S, whose text changes only with the payload's size, came
+// back from the cache holding an earlier kernel (ccache detects .incbin
+// in depend mode only from 4.12). Such a source is compiled directly.
+// The kernel's compile commands stay "gcc …" whether ccache is used or
+// not, so Kbuild, which recompiles an object whose command changed,
+// rebuilds nothing when a machine gains or loses ccache.
+const wrapperScript = `#!/bin/sh
+# Written by patchtest: gcc through ccache, except for sources that
+# embed a file with .incbin, which ccache's depend mode does not see.
+for a do
+	case $a in
+	-*) ;;
+	*.c|*.S|*.s) if %[3]s -qsF .incbin -- "$a"; then exec %[2]s "$@"; fi ;;
+	esac
+done
+exec %[1]s %[2]s "$@"
+`
+
+// writeWrapper makes bin/gcc the wrapper script that compiles with gcc
+// through tool (ccache), unless it already is.
+func writeWrapper(bin, tool string) error {
+	gcc, err := exec.LookPath("gcc")
+	if err != nil {
+		return err
+	}
+	if gcc, err = filepath.Abs(gcc); err != nil {
+		return err
+	}
+	if filepath.Dir(gcc) == bin {
+		return fmt.Errorf("gcc on PATH is patchtest's own wrapper %s", gcc)
+	}
+	grep, err := exec.LookPath("grep")
+	if err != nil {
+		return err
+	}
+	script := fmt.Sprintf(wrapperScript, shellQuote(tool), shellQuote(gcc), shellQuote(grep))
 	link := filepath.Join(bin, "gcc")
-	if t, err := os.Readlink(link); err == nil && t == tool {
+	if old, err := os.ReadFile(link); err == nil && string(old) == script {
 		return nil
 	}
 	if err := os.MkdirAll(bin, 0o755); err != nil {
 		return err
 	}
-	// A name of its own, so that builds starting at once do not undo
-	// each other's link; the last rename wins, and all name ccache.
-	tmp, err := os.MkdirTemp(bin, ".gcc-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(tmp)
-	if err := os.Symlink(tool, filepath.Join(tmp, "gcc")); err != nil {
-		return err
-	}
-	if err := os.Rename(filepath.Join(tmp, "gcc"), link); err != nil {
-		if t, rerr := os.Readlink(link); rerr == nil && t == tool {
-			return nil
-		}
-		return err
-	}
-	return nil
+	// Builds starting at once write the same script; the last rename
+	// wins. renameio also replaces the link earlier versions made.
+	return renameio.WriteFile(link, []byte(script), 0o755)
 }
+
+// shellQuote quotes s for sh.
+func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
 
 // env is ccache's environment for a build. No base directory is set:
 // ccache would hand the compiler the rewritten, relative paths, and

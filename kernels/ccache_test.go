@@ -94,8 +94,8 @@ func TestCompilerCacheRealCcache(t *testing.T) {
 			}
 		}
 	}
-	if target, err := os.Readlink(gcc); err != nil || target != cc.tool {
-		t.Fatalf("gcc on the build's PATH is %s (-> %q, %v), not a link to %s", gcc, target, err, cc.tool)
+	if script, err := os.ReadFile(gcc); err != nil || !strings.Contains(string(script), "exec "+shellQuote(cc.tool)) {
+		t.Fatalf("gcc on the build's PATH is %s (%v), not the wrapper that runs %s:\n%s", gcc, err, cc.tool, script)
 	}
 	for range 2 {
 		cmd := exec.Command(gcc, "-O2", "-c", src, "-o", filepath.Join(out, "a.o"))
@@ -127,4 +127,67 @@ func lookPathIn(file, path string) (string, error) {
 		}
 	}
 	return "", exec.ErrNotFound
+}
+
+// TestCompilerCacheIncbin compiles, through the build's gcc, an assembler
+// file that embeds a data file with .incbin (as the kernel's piggy.S
+// embeds the compressed vmlinux, and configs.c the config), changes
+// the data but not its size, and compiles again: the object must carry
+// the new data. ccache's depend mode does not see .incbin (ccache before
+// 4.12 detected it only in preprocessor mode) and returned the first
+// object, so that a patched kernel's bzImage held an earlier kernel.
+func TestCompilerCacheIncbin(t *testing.T) {
+	if _, err := exec.LookPath("ccache"); err != nil {
+		t.Skip("ccache is not installed (apt-get install ccache)")
+	}
+	t.Setenv("PATCHTEST_CCACHE", "")
+	t.Setenv("CCACHE_DIR", "")
+	t.Setenv("CCACHE_REMOTE_STORAGE", "")
+	cc := findCompilerCache(context.Background(), t.TempDir(), filepath.Join(t.TempDir(), "stats"))
+	if cc == nil {
+		t.Fatal("ccache on PATH but not found")
+	}
+	env := append(os.Environ(), cc.env()...)
+	gcc, err := lookPathIn("gcc", cc.bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	for _, f := range []struct{ name, text string }{
+		{"piggy.S", ".section .rodata\n.globl input_data\ninput_data:\n.incbin \"payload.bin\"\n"},
+		{"plain.c", "int f(void) { return 42; }\n"},
+	} {
+		if err := os.WriteFile(filepath.Join(out, f.name), []byte(f.text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	compile := func(src string) []byte {
+		t.Helper()
+		obj := strings.TrimSuffix(src, filepath.Ext(src)) + ".o"
+		cmd := exec.Command(gcc, "-Wp,-MMD,."+obj+".d", "-c", "-o", obj, src)
+		cmd.Dir = out
+		cmd.Env = env
+		if b, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("gcc %s: %v\n%s", src, err, b)
+		}
+		data, err := os.ReadFile(filepath.Join(out, obj))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return data
+	}
+	for _, payload := range []string{"first kernel's vmlinux", "second kernel vmlinux!"} {
+		if err := os.WriteFile(filepath.Join(out, "payload.bin"), []byte(payload), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if obj := compile("piggy.S"); !strings.Contains(string(obj), payload) {
+			t.Errorf("piggy.o after the payload became %q does not hold it: the compiler cache returned a stale object", payload)
+		}
+	}
+	// Everything else still goes through the cache.
+	compile("plain.c")
+	compile("plain.c")
+	if got := cc.stats(); got.Hits != 1 {
+		t.Errorf("plain.c compiled twice: %+v, want one hit", *got)
+	}
 }
