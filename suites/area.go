@@ -11,6 +11,7 @@ var areas = map[string][]string{
 	"tee":             {"fs/splice.c", "fs/pipe.c", "include/linux/splice.h", "include/linux/pipe_fs_i.h"},
 	"sendfile":        {"fs/read_write.c", "fs/splice.c", "fs/pipe.c", "include/linux/splice.h", "lib/iov_iter.c", "mm/filemap.c", "mm/shmem.c", "net/core/", "net/ipv4/tcp.c", "net/unix/"},
 	"copy_file_range": {"fs/read_write.c", "fs/remap_range.c", "fs/splice.c", "mm/filemap.c", "mm/shmem.c"},
+	"pipe":            {"fs/pipe.c", "include/linux/pipe_fs_i.h"},
 	"security":        {"fs/splice.c", "fs/pipe.c", "fs/read_write.c", "security/", "kernel/capability.c"},
 	// The peer suites exercise what the catalogue does, and mm/cow the
 	// memory manager's pinning.

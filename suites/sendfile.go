@@ -172,6 +172,25 @@ func sendfileCases() []*Case {
 			},
 		},
 		&Case{
+			ID: "sendfile/errors/socket-input-to-file", Desc: "a unix and a TCP socket as the input, a file as the output (the direct path, which needs an input it can seek): EINVAL each, and the file stays empty",
+			Calls: "sendfile(file, unix socket, NULL, 5); sendfile(file, tcp socket, NULL, 5)",
+			Run: func(t *T) Observation {
+				a, b := t.SocketPair(unix.SOCK_STREAM)
+				Must(writeAll(b, Pattern(5, 92)))
+				c, s := t.TCPPair()
+				Must(writeAll(c, Pattern(5, 93)))
+				p, f := t.File("f", nil, unix.O_WRONLY)
+				call := func(in int) string {
+					n, err, blocked := t.Bounded(BlockBound, func() (int, error) { return unix.Sendfile(f, in, nil, 5) })
+					if blocked {
+						return "blocked"
+					}
+					return res(n, err)
+				}
+				return Seq(call(a), call(s), kv("file", len(readFile(p))))
+			},
+		},
+		&Case{
 			ID: "sendfile/errors/offset-on-pipe-input", Desc: "an offset for a pipe as the input, which has no positional read",
 			Calls: "sendfile(file, r, &0, 100)",
 			Run: func(t *T) Observation {

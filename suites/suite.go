@@ -174,6 +174,7 @@ func Catalogue() *Registry {
 	r.Add(sendfileCases()...)
 	r.Add(teeCases()...)
 	r.Add(copyRangeCases()...)
+	r.Add(pipeCases()...)
 	r.Add(securityCases()...)
 	r.Add(selftestCases()...)
 	r.Add(peerCases()...)
