@@ -59,6 +59,8 @@ func mark(c PerfChange) string {
 		s = "<thr"
 	case PerfFamily:
 		s = "holm"
+	case PerfIdle:
+		s = "idle"
 	case PerfSuspect:
 		s = "suspect"
 	}
@@ -103,7 +105,8 @@ func PerfLegend(run *runs.Perf, st PerfStats) string {
 	fmt.Fprintf(&b, "Medians; ±sd%% is the stddev in %% of the mean; p from the\n")
 	fmt.Fprintf(&b, "Mann-Whitney U test; ~ means not significant at alpha=%.2g,\n", st.Alpha)
 	fmt.Fprintf(&b, "below the %.3g%% threshold (<thr), or not after Holm's\n", st.Threshold)
-	fmt.Fprintf(&b, "correction over the benchmarks (holm). R regression, I improvement,\n")
+	fmt.Fprintf(&b, "correction over the benchmarks (holm); idle: wall time of a guest that\n")
+	fmt.Fprintf(&b, "idled under the instruction clock, no verdict. R regression, I improvement,\n")
 	fmt.Fprintf(&b, "exp: declared in expect.yaml. Page cache warm (tmpfs).\n")
 	switch {
 	case run.Counted():

@@ -249,6 +249,13 @@ func writePerf(b *strings.Builder, p *PerfResult) {
 		case "batched":
 			w("note: %d metric(s) have samples that cluster by worker batch: their p", count[k])
 			w("      counts the batches' design effect (design_effect in run.json).")
+		case "idle":
+			w("note: %d wall-time metric(s) of guests that idled under the instruction", count[k])
+			w("      clock get no verdict (~ (idle)): the time jumps to the next timer;")
+			w("      the CPU per byte is the measure of those benchmarks.")
+		case "adaptive":
+			w("note: %d metric(s) were measured again while undecided (adaptive", count[k])
+			w("      sampling, extended in run.json): their p is multiplied by the looks.")
 		default:
 			w("note: %s (%d metric(s))", k, count[k])
 		}

@@ -41,6 +41,13 @@ type PerfOptions struct {
 	OnStart func(perf.Level, int)
 	// OnSample receives each sample as it arrives.
 	OnSample func(runs.PerfSample)
+	// Undecided, after the level's batches, names the benchmarks whose
+	// comparison is still undecided (results.Undecided): each takes
+	// another batch, for up to the level's Extra passes. Nil: none.
+	Undecided func(*runs.Perf) []string
+	// OnExtend receives the number of samples a pass of adaptive
+	// sampling adds, both kernels together, before it takes them.
+	OnExtend func(samples int)
 }
 
 // RunPerf boots both kernels at once and takes every benchmark's samples
@@ -50,7 +57,9 @@ type PerfOptions struct {
 // When both clocks count instructions the host cannot reach the
 // measurement: both kernels take the same batch at once, each on its own
 // host CPU. The level's first Warmup samples, and each worker's first
-// Settle, are recorded as warm-up. A
+// Settle, are recorded as warm-up. After the level's batches, each
+// benchmark Undecided names takes another batch, pass after pass (the
+// level's Extra), and run.Extended counts them. A
 // kernel that fails under a benchmark ends the run: the samples so far
 // are returned with the error.
 func RunPerf(ctx context.Context, o PerfOptions) (*runs.Perf, error) {
@@ -111,6 +120,49 @@ func RunPerf(ctx context.Context, o PerfOptions) (*runs.Perf, error) {
 		}
 		notice(fmt.Sprintf("both machines pinned to host CPU %d", run.PinnedCPU))
 	}
+	// batch takes n samples of b on both kernels (after each worker's
+	// settling ones), numbered from round first; turn orders the two
+	// kernels in real time.
+	batch := func(b *perf.Benchmark, first, n, turn int) error {
+		order := []*perfSide{sides[0], sides[1]}
+		if turn%2 == 1 {
+			order[0], order[1] = order[1], order[0]
+		}
+		req := perf.Request{ID: b.ID, Duration: level.Duration, Count: level.Settle + n}
+		got := make([][]perf.Sample, len(order))
+		errs := make([]error, len(order))
+		if counted {
+			var wg sync.WaitGroup
+			for k, s := range order {
+				wg.Go(func() { got[k], errs[k] = s.sample(ctx, req) })
+			}
+			wg.Wait()
+		} else {
+			for k, s := range order {
+				if got[k], errs[k] = s.sample(ctx, req); errs[k] != nil {
+					break
+				}
+			}
+		}
+		for k, s := range order {
+			for j, smp := range got[k] {
+				// The worker's settling samples count as warm-up of
+				// the round they precede.
+				round := first + max(j-level.Settle, 0)
+				ps := runs.PerfSample{Side: s.role, Round: round, Warmup: j < level.Settle || round < level.Warmup, Sample: smp}
+				run.Samples = append(run.Samples, ps)
+				if o.OnSample != nil {
+					o.OnSample(ps)
+				}
+			}
+		}
+		for k, s := range order {
+			if errs[k] != nil {
+				return &SideError{Side: s.role, Bench: b.ID, Err: errs[k]}
+			}
+		}
+		return nil
+	}
 	workers := level.Workers()
 	first := 0
 	for w, n := range workers {
@@ -122,46 +174,48 @@ func RunPerf(ctx context.Context, o PerfOptions) (*runs.Perf, error) {
 			notice(fmt.Sprintf("perf round %d/%d", first+1-level.Warmup, level.Rounds))
 		}
 		for i, b := range benches {
-			order := []*perfSide{sides[0], sides[1]}
-			if (w+i)%2 == 1 {
-				order[0], order[1] = order[1], order[0]
-			}
-			req := perf.Request{ID: b.ID, Duration: level.Duration, Count: level.Settle + n}
-			got := make([][]perf.Sample, len(order))
-			errs := make([]error, len(order))
-			if counted {
-				var wg sync.WaitGroup
-				for k, s := range order {
-					wg.Go(func() { got[k], errs[k] = s.sample(ctx, req) })
-				}
-				wg.Wait()
-			} else {
-				for k, s := range order {
-					if got[k], errs[k] = s.sample(ctx, req); errs[k] != nil {
-						break
-					}
-				}
-			}
-			for k, s := range order {
-				for j, smp := range got[k] {
-					// The worker's settling samples count as warm-up of
-					// the round they precede.
-					round := first + max(j-level.Settle, 0)
-					ps := runs.PerfSample{Side: s.role, Round: round, Warmup: j < level.Settle || round < level.Warmup, Sample: smp}
-					run.Samples = append(run.Samples, ps)
-					if o.OnSample != nil {
-						o.OnSample(ps)
-					}
-				}
-			}
-			for k, s := range order {
-				if errs[k] != nil {
-					run.Wall = time.Since(start)
-					return run, &SideError{Side: s.role, Bench: b.ID, Err: errs[k]}
-				}
+			if err := batch(b, first, n, w+i); err != nil {
+				run.Wall = time.Since(start)
+				return run, err
 			}
 		}
 		first += n
+	}
+	// Adaptive sampling: another batch of each benchmark still
+	// undecided, pass after pass, within the level's own number of
+	// batches.
+	budget := len(benches) * len(workers)
+	next := map[string]int{}
+	for pass := 0; o.Undecided != nil && pass < level.Extra && budget > 0; pass++ {
+		ids := o.Undecided(run)
+		if len(ids) == 0 {
+			break
+		}
+		ids = ids[:min(len(ids), budget)]
+		budget -= len(ids)
+		n := max(level.Batch, 1)
+		notice(fmt.Sprintf("perf pass %d/%d: %d more samples of %s, undecided", pass+1, level.Extra, n, strings.Join(ids, ", ")))
+		if o.OnExtend != nil {
+			o.OnExtend(2 * len(ids) * (level.Settle + n))
+		}
+		for i, id := range ids {
+			b, ok := perf.Lookup(id)
+			if !ok {
+				continue
+			}
+			if next[id] == 0 {
+				next[id] = first
+			}
+			if err := batch(b, next[id], n, pass+i); err != nil {
+				run.Wall = time.Since(start)
+				return run, err
+			}
+			next[id] += n
+			if run.Extended == nil {
+				run.Extended = map[string]int{}
+			}
+			run.Extended[id]++
+		}
 	}
 	run.Wall = time.Since(start)
 	return run, nil

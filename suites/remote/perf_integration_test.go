@@ -12,6 +12,7 @@ import (
 	"github.com/patchtest/patchtest/results"
 	"github.com/patchtest/patchtest/suites/perf"
 	"github.com/patchtest/patchtest/suites/remote"
+	"github.com/patchtest/patchtest/suites/runs"
 	"github.com/patchtest/patchtest/vm"
 	"github.com/patchtest/patchtest/vm/vmtest"
 )
@@ -93,13 +94,26 @@ func TestIntegrationPerfNull(t *testing.T) {
 	// kernels at the same time) cannot reach the samples; in real time a
 	// loaded CI host once made B 4-9 % faster than A on two of these
 	// three benchmarks (p=0.004 and 0.041 at 6+6).
+	// Adaptive sampling, forced: the last benchmark is called undecided
+	// twice, so it takes two more batches on both kernels.
+	passes, extended := 0, ""
 	run, err := remote.RunPerf(ctx, remote.PerfOptions{
 		Baseline: stock, Candidate: stock, Level: perf.Quick, Counted: perf.Quick.Counted(), Clock: vm.Instructions,
 		Patterns: []string{"vmsplice/pipe-devnull", "splice/zero-pipe-devnull", "vmsplice/iovec8"},
 		Notice:   func(s string) { t.Log(s) },
+		Undecided: func(run *runs.Perf) []string {
+			if passes++; passes > 2 {
+				return nil
+			}
+			extended = run.Benchmarks[len(run.Benchmarks)-1]
+			return []string{extended}
+		},
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if passes != 3 || run.Extended[extended] != 2 || len(run.Extended) != 1 {
+		t.Errorf("adaptive sampling: %d calls, extended %v; want 3 calls and 2 passes of %s", passes, run.Extended, extended)
 	}
 	cs := results.ComparePerf(run, results.PerfStats{})
 	t.Logf("\n%s", results.PerfTable(cs))
@@ -117,9 +131,27 @@ func TestIntegrationPerfNull(t *testing.T) {
 	if len(cs) == 0 {
 		t.Fatal("no comparisons")
 	}
+	batch := perf.Quick.Counted().Batch
 	for _, c := range cs {
-		if c.Base.N != rounds || c.New.N != rounds || c.Verdict == results.PerfUnknown {
-			t.Errorf("%s %s: %d+%d samples, verdict %q; want %d+%d and a verdict", c.Bench, c.Metric, c.Base.N, c.New.N, c.Verdict, rounds, rounds)
+		want := rounds
+		if c.Bench == extended {
+			want += 2 * batch
+		}
+		if c.Base.N != want || c.New.N != want || c.Verdict == results.PerfUnknown {
+			t.Errorf("%s %s: %d+%d samples, verdict %q; want %d+%d and a verdict", c.Bench, c.Metric, c.Base.N, c.New.N, c.Verdict, want, want)
+		}
+	}
+	// The extra batches continue the benchmark's rounds, each after its
+	// worker's settling samples.
+	for _, side := range []string{runs.Baseline, runs.Candidate} {
+		var got []int
+		for _, s := range run.Samples {
+			if s.ID == extended && s.Side == side && !s.Warmup && s.Round >= rounds {
+				got = append(got, s.Round)
+			}
+		}
+		if len(got) != 2*batch || got[0] != rounds || got[len(got)-1] != rounds+2*batch-1 {
+			t.Errorf("%s's extra samples on the %s: rounds %v, want %d to %d", extended, side, got, rounds, rounds+2*batch-1)
 		}
 	}
 	// These three benchmarks spread by well under 1 % counting

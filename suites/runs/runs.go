@@ -82,6 +82,10 @@ type Perf struct {
 	Level      PerfLevel    `json:"level"`
 	Benchmarks []string     `json:"benchmarks"`
 	Samples    []PerfSample `json:"samples"`
+	// Extended counts, per benchmark, the passes of adaptive sampling
+	// that took another batch of it after the level's own, because its
+	// comparison was still undecided.
+	Extended map[string]int `json:"extended,omitempty"`
 	// Boots are the two machines, baseline first.
 	Boots []Machine `json:"boots"`
 	// PinnedCPU is the host CPU both machines were pinned to; -1 when

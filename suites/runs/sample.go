@@ -60,4 +60,6 @@ type PerfLevel struct {
 	Duration time.Duration `json:"duration_ns"`
 	Batch    int           `json:"batch,omitempty"`
 	Settle   int           `json:"settle,omitempty"`
+	// Extra is the most passes of adaptive sampling (perf.Level.Extra).
+	Extra int `json:"extra,omitempty"`
 }

@@ -50,6 +50,10 @@ func measurePerf(ctx context.Context, o Options, boots []vm.BootOptions, expect 
 			total = 2 * benches * l.Taken()
 			emit(results.Event{Kind: results.EventPerf, Total: total, Msg: l.Name})
 		},
+		Undecided: func(run *runs.Perf) []string {
+			return results.Undecided(run, o.PerfStats, o.failPct(run.Counted()))
+		},
+		OnExtend: func(samples int) { total += samples },
 		OnSample: func(s runs.PerfSample) {
 			done++
 			emit(results.Event{Kind: results.EventSample, Side: s.Side, ID: s.ID, Done: done, Total: total})
