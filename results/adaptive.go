@@ -1,6 +1,7 @@
 package results
 
 import (
+	"fmt"
 	"math"
 	"sort"
 
@@ -49,4 +50,18 @@ func Undecided(run *runs.Perf, st PerfStats, failPct float64) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// lookedAgain corrects c for the looks adaptive sampling took at its
+// benchmark: each pass that took more samples tested the comparison
+// again, and a null comparison tested looks times comes out significant
+// up to looks times as often. So p is multiplied by looks (Bonferroni
+// over the looks) and the verdict drawn again.
+func lookedAgain(c *PerfChange, looks int, st PerfStats) {
+	p := math.Min(1, c.P*float64(looks))
+	c.Warnings = append(c.Warnings, fmt.Sprintf("adaptive: measured again in %d more passes while undecided, p %.2g taken as %.2g", looks-1, c.P, p))
+	c.P = p
+	if p >= st.Alpha && c.Verdict != PerfSame {
+		c.Verdict = PerfSame
+	}
 }
