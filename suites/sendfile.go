@@ -189,6 +189,24 @@ func sendfileCases() []*Case {
 			},
 		},
 		&Case{
+			ID: "sendfile/udp/short-file", Desc: "a 100-byte file sent with a count of 200 into a connected UDP socket: 100, and the datagram is sent at the file's end (not held back as more to come)",
+			Calls: "sendfile(udp, file, NULL, 200); recv(MSG_DONTWAIT)",
+			Run: func(t *T) Observation {
+				r := t.Track(udpSocket())
+				Must(unix.Bind(r, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}))
+				sa, err := unix.Getsockname(r)
+				Must(err)
+				s := t.Track(udpSocket())
+				Must(unix.Connect(s, sa))
+				data := Pattern(100, 94)
+				_, f := t.File("f", data, unix.O_RDONLY)
+				n, serr := unix.Sendfile(s, f, nil, 200)
+				buf := make([]byte, 1000)
+				m, _, rerr := unix.Recvfrom(r, buf, unix.MSG_DONTWAIT)
+				return Seq(res(n, serr), "recv "+res(m, rerr), Intact(buf[:max(m, 0)], data).Value)
+			},
+		},
+		&Case{
 			ID: "sendfile/errors/offset-on-pipe-input", Desc: "an offset for a pipe as the input, which has no positional read",
 			Calls: "sendfile(file, r, &0, 100)",
 			Run: func(t *T) Observation {
@@ -276,4 +294,11 @@ func sendfileCases() []*Case {
 		},
 	)
 	return cases
+}
+
+// udpSocket returns a new IPv4 UDP socket, or panics with a setup failure.
+func udpSocket() int {
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	Must(err)
+	return fd
 }
