@@ -428,6 +428,26 @@ func spliceCases() []*Case {
 			},
 		},
 		&Case{
+			ID: "splice/eof/no-writers-nonblock", Desc: "an empty pipe without writers spliced into a file non-blocking, by SPLICE_F_NONBLOCK and by the pipe's O_NONBLOCK: end of file (0) each time, not EAGAIN",
+			Calls: "close(w); splice(r, file, 100, SPLICE_F_NONBLOCK); pipe2(O_NONBLOCK); close(w); splice(r, file, 100, 0)",
+			Run: func(t *T) Observation {
+				_, f := t.File("f", nil, unix.O_WRONLY)
+				r1, w1 := t.Pipe(0)
+				t.Close(w1)
+				r2, w2 := t.Pipe(unix.O_NONBLOCK)
+				t.Close(w2)
+				n1, e1, b1 := t.Bounded(BlockBound, func() (int, error) { return splice(r1, nil, f, nil, 100, unix.SPLICE_F_NONBLOCK) })
+				n2, e2, b2 := t.Bounded(BlockBound, func() (int, error) { return splice(r2, nil, f, nil, 100, 0) })
+				out := func(n int, err error, blocked bool) string {
+					if blocked {
+						return "blocked"
+					}
+					return res(n, err)
+				}
+				return Seq(out(n1, e1, b1), out(n2, e2, b2))
+			},
+		},
+		&Case{
 			ID: "splice/nonblock/o-nonblock-full-pipe-flags0", Desc: "a file spliced into a full O_NONBLOCK pipe, flags 0: the pipe's O_NONBLOCK is SPLICE_F_NONBLOCK",
 			Calls: "fill pipe; splice(file, w, 4 KiB, 0)",
 			Run: func(t *T) Observation {
