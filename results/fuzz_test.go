@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/patchtest/patchtest/results/schema"
 	"github.com/patchtest/patchtest/suites/fuzz"
 	"github.com/patchtest/patchtest/suites/runs"
 )
@@ -144,7 +145,7 @@ func TestFuzzJUnitKCIDB(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := ValidateKCIDB(b); err != nil {
+	if err := schema.ValidateKCIDB(b); err != nil {
 		t.Fatalf("kcidb.json does not validate: %v", err)
 	}
 	var d KCIDBData

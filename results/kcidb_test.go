@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/patchtest/patchtest/results/schema"
 	"github.com/patchtest/patchtest/suites"
 	"github.com/patchtest/patchtest/suites/runs"
 )
@@ -29,7 +30,7 @@ func TestKCIDBValidates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := ValidateKCIDB(b); err != nil {
+	if err := schema.ValidateKCIDB(b); err != nil {
 		t.Fatalf("kcidb.json does not validate: %v", err)
 	}
 	var d KCIDBData
@@ -74,7 +75,7 @@ func TestKCIDBSchemaRejects(t *testing.T) {
 		"git:// repository": `{"version":{"major":5,"minor":3},"checkouts":[{"id":"patchtest:c","origin":"patchtest","git_repository_url":"git://git.kernel.org/linux.git"}]}`,
 		"short commit":      `{"version":{"major":5,"minor":3},"checkouts":[{"id":"patchtest:c","origin":"patchtest","git_commit_hash":"abcdef123456"}]}`,
 	} {
-		if err := ValidateKCIDB([]byte(doc)); err == nil {
+		if err := schema.ValidateKCIDB([]byte(doc)); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
 	}
@@ -95,7 +96,7 @@ func TestKCIDBPerPatch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := ValidateKCIDB(b); err != nil {
+	if err := schema.ValidateKCIDB(b); err != nil {
 		t.Fatalf("kcidb.json does not validate: %v", err)
 	}
 	var d KCIDBData
@@ -131,7 +132,7 @@ func TestKCIDBIssues(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := ValidateKCIDB(b); err != nil {
+	if err := schema.ValidateKCIDB(b); err != nil {
 		t.Fatalf("kcidb.json does not validate: %v", err)
 	}
 	var d KCIDBData
@@ -176,7 +177,7 @@ func TestKCIDBCheckoutIdentity(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := ValidateKCIDB(b); err != nil {
+	if err := schema.ValidateKCIDB(b); err != nil {
 		t.Fatalf("kcidb.json does not validate: %v", err)
 	}
 	var d KCIDBData
@@ -208,7 +209,7 @@ func TestKCIDBCheckoutIdentity(t *testing.T) {
 	}
 	// The schema is upstream's on the URL: a local path is refused.
 	bad := strings.Replace(string(b), `"git_commit_hash"`, `"git_repository_url":"/srv/mirror/linux","git_commit_hash"`, 1)
-	if ValidateKCIDB([]byte(bad)) == nil {
+	if schema.ValidateKCIDB([]byte(bad)) == nil {
 		t.Error("a local path validated as git_repository_url")
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/patchtest/patchtest/results/schema"
 )
 
 // A run whose configuration names a dashboard links its page there from
@@ -54,14 +56,14 @@ func TestRunLinks(t *testing.T) {
 		if has := strings.Contains(html, `id="dashboard"`); has != (base != "") || (base != "" && !strings.Contains(html, `href="`+want+`"`)) {
 			t.Errorf("base %q: report.html's link: %v", base, has)
 		}
-		if err := ValidateJSON([]byte(read("run.json"))); err != nil {
+		if err := schema.ValidateRun([]byte(read("run.json"))); err != nil {
 			t.Errorf("base %q: run.json: %v", base, err)
 		}
 	}
 	r := NewRecord("")
 	r.Baseline.Role, r.Candidate.Role = "baseline", "candidate"
 	r.Dashboard = "ci.example.org"
-	if err := r.Validate(); err == nil {
+	if err := schema.Record(r); err == nil {
 		t.Error("a dashboard address without a scheme validates")
 	}
 }

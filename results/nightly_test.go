@@ -3,6 +3,8 @@ package results
 import (
 	"strings"
 	"testing"
+
+	"github.com/patchtest/patchtest/results/schema"
 )
 
 // Night by night: a change appears (new, with its window), stays
@@ -83,7 +85,7 @@ func TestNightTrend(t *testing.T) {
 	if n := strings.Count(string(b), `class="trend"`); n != len(tonight) {
 		t.Errorf("%d trend charts, want %d", n, len(tonight))
 	}
-	if err := r.Validate(); err != nil {
+	if err := schema.Record(r); err != nil {
 		t.Errorf("run.json does not validate: %v", err)
 	}
 }

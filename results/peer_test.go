@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/patchtest/patchtest/results/schema"
 	"github.com/patchtest/patchtest/suites"
 	"github.com/patchtest/patchtest/suites/runs"
 )
@@ -67,7 +68,7 @@ func TestPeerReport(t *testing.T) {
 		}
 	}
 	b, _ := json.Marshal(r)
-	if err := ValidateJSON(b); err != nil {
+	if err := schema.ValidateRun(b); err != nil {
 		t.Errorf("a record with peer cases does not validate: %v", err)
 	}
 }
@@ -79,7 +80,7 @@ func TestKCIDBPeerPaths(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := ValidateKCIDB(b); err != nil {
+	if err := schema.ValidateKCIDB(b); err != nil {
 		t.Fatal(err)
 	}
 	var d KCIDBData

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/patchtest/patchtest/results/schema"
 	"github.com/patchtest/patchtest/suites"
 	"github.com/patchtest/patchtest/suites/perf"
 	"github.com/patchtest/patchtest/suites/runs"
@@ -29,7 +30,7 @@ func TestRunSchema(t *testing.T) {
 	r.Perf.Changes[0].DesignEffect = 1.4
 	r.Fuzz = sampleFuzz()
 	r.Fuzz.Fault = &runs.FuzzFault{Side: runs.Candidate, Error: "kernel panic", Program: r.Fuzz.Differences[0].Program}
-	if err := r.Validate(); err != nil {
+	if err := schema.Record(r); err != nil {
 		t.Fatalf("a record does not validate against its own schema: %v", err)
 	}
 	// Drift is caught: an unknown top-level field, a wrong type, a bad ID.
@@ -39,7 +40,7 @@ func TestRunSchema(t *testing.T) {
 		"bad case id":   func(s string) string { return strings.Replace(s, `"id":"vmsplice/alias/read"`, `"id":"Vmsplice"`, 1) },
 	} {
 		b, _ := r.marshalForTest()
-		if err := ValidateJSON([]byte(mutate(string(b)))); err == nil {
+		if err := schema.ValidateRun([]byte(mutate(string(b)))); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
 	}

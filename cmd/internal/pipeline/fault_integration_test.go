@@ -12,6 +12,7 @@ import (
 
 	"github.com/patchtest/patchtest/configs"
 	"github.com/patchtest/patchtest/results"
+	"github.com/patchtest/patchtest/results/schema"
 	"github.com/patchtest/patchtest/suites"
 	"github.com/patchtest/patchtest/suites/runs"
 	"github.com/patchtest/patchtest/vm"
@@ -221,7 +222,7 @@ func TestIntegrationFaultKernels(t *testing.T) {
 					t.Errorf("%s: %s was not selected", side.Role, id)
 				}
 			}
-			if err := rec.Validate(); err != nil {
+			if err := schema.Record(rec); err != nil {
 				t.Errorf("run.json does not validate: %v", err)
 			}
 			if left := vmtest.QEMUChildren(); len(left) > 0 {
@@ -267,7 +268,7 @@ func TestIntegrationJobs(t *testing.T) {
 	one, four := run(1), run(4)
 	// Real records (real boots, real results) match the published schema.
 	for _, r := range []*results.Record{one, four} {
-		if err := r.Validate(); err != nil {
+		if err := schema.Record(r); err != nil {
 			t.Errorf("run.json does not validate: %v", err)
 		}
 	}
@@ -296,7 +297,7 @@ func TestIntegrationJobs(t *testing.T) {
 			}
 		}
 		b, _ := os.ReadFile(filepath.Join(r.Dir, "kcidb.json"))
-		if err := results.ValidateKCIDB(b); err != nil {
+		if err := schema.ValidateKCIDB(b); err != nil {
 			t.Errorf("%s: kcidb.json: %v", r.ID, err)
 		}
 		ev, _ := os.ReadFile(filepath.Join(r.Dir, "events.jsonl"))

@@ -11,6 +11,7 @@ import (
 
 	"github.com/patchtest/patchtest/configs"
 	"github.com/patchtest/patchtest/results"
+	"github.com/patchtest/patchtest/results/schema"
 	"github.com/patchtest/patchtest/suites"
 	"github.com/patchtest/patchtest/vm"
 	"github.com/patchtest/patchtest/vm/setup"
@@ -94,7 +95,7 @@ func TestIntegrationPeer(t *testing.T) {
 			t.Errorf("stress-ng %s: no figures", s)
 		}
 	}
-	if err := rec.Validate(); err != nil {
+	if err := schema.Record(rec); err != nil {
 		t.Errorf("run.json does not validate: %v", err)
 	}
 	for f, want := range map[string]string{"report.md": "Their vmsplice subtests", "report.html": `id="peer-table"`, "kcidb.json": "patchtest.peer.kselftest.mm.cow.vmsplice", "junit.xml": "peer/kselftest/mm.cow/vmsplice"} {
@@ -181,7 +182,7 @@ func TestIntegrationPeerCrash(t *testing.T) {
 	if !rec.Failed() {
 		t.Error("the run did not fail")
 	}
-	if err := rec.Validate(); err != nil {
+	if err := schema.Record(rec); err != nil {
 		t.Errorf("run.json does not validate: %v", err)
 	}
 }

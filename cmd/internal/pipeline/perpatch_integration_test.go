@@ -11,6 +11,7 @@ import (
 
 	"github.com/patchtest/patchtest/configs"
 	"github.com/patchtest/patchtest/results"
+	"github.com/patchtest/patchtest/results/schema"
 	"github.com/patchtest/patchtest/suites/perf"
 	"github.com/patchtest/patchtest/vm"
 	"github.com/patchtest/patchtest/vm/vmtest"
@@ -69,7 +70,7 @@ func TestIntegrationPerPatch(t *testing.T) {
 	if rec.Failed() {
 		t.Error("the run failed")
 	}
-	if err := rec.Validate(); err != nil {
+	if err := schema.Record(rec); err != nil {
 		t.Errorf("run.json does not validate: %v", err)
 	}
 	for _, f := range []string{"report.md", "report.html", "junit.xml"} {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/patchtest/patchtest/configs"
 	"github.com/patchtest/patchtest/results"
+	"github.com/patchtest/patchtest/results/schema"
 	"github.com/patchtest/patchtest/suites/perf"
 	"github.com/patchtest/patchtest/vm"
 	"github.com/patchtest/patchtest/vm/vmtest"
@@ -65,7 +66,7 @@ func TestIntegrationShards(t *testing.T) {
 		if len(merged.Changes) != len(whole.Changes) || merged.Failed() != whole.Failed() || merged.Incomplete {
 			t.Errorf("%d shards: %d changes (failed %v), one run %d (failed %v)", n, len(merged.Changes), merged.Failed(), len(whole.Changes), whole.Failed())
 		}
-		if err := merged.Validate(); err != nil {
+		if err := schema.Record(merged); err != nil {
 			t.Errorf("merged run.json does not validate: %v", err)
 		}
 	}
@@ -144,7 +145,7 @@ func TestIntegrationShardsPerf(t *testing.T) {
 	if (merged.Verdict == nil) != (whole.Verdict == nil) || merged.Verdict != nil && (len(merged.Verdict.Unexpected) != len(whole.Verdict.Unexpected) || len(merged.Verdict.Unmet) != len(whole.Verdict.Unmet)) {
 		t.Errorf("verdicts differ: merged %+v, unsharded %+v", merged.Verdict, whole.Verdict)
 	}
-	if err := merged.Validate(); err != nil {
+	if err := schema.Record(merged); err != nil {
 		t.Errorf("merged run.json does not validate: %v", err)
 	}
 }
