@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"image/color"
 	"strings"
+	"sync"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -71,7 +72,7 @@ func (r *Record) HTML() ([]byte, error) {
 		v.Perf = pv
 	}
 	var b bytes.Buffer
-	if err := htmlTemplate.Execute(&b, v); err != nil {
+	if err := htmlTemplate().Execute(&b, v); err != nil {
 		return nil, err
 	}
 	return b.Bytes(), nil
@@ -359,7 +360,12 @@ func svgOf(pl *plot.Plot, w, h vg.Length) (template.HTML, error) {
 	return template.HTML(s), nil
 }
 
-var htmlTemplate = template.Must(template.New("report").Parse(`<!DOCTYPE html>
+// htmlTemplate is parsed when a report is first written, not when the
+// binary starts: the binary is also the guest's agent, whose every
+// worker process would pay for it.
+var htmlTemplate = sync.OnceValue(func() *template.Template { return template.Must(template.New("report").Parse(htmlSource)) })
+
+const htmlSource = `<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{{.Title}}</title>
 <style>
 body{font-family:system-ui,sans-serif;margin:2em;max-width:80em;color:#222}
@@ -439,4 +445,4 @@ pre{background:#f6f6f6;padding:1em;overflow-x:auto}
 {{range .Rows}}<tr><td>{{.Bench}}</td><td>{{.Metric}}</td><td>{{.Base}}</td><td>{{.New}}</td><td>{{.Change}}</td><td>{{.P}}</td><td>{{.N}}</td><td{{if .Bad}} class="unexpected"{{else if .Good}} class="good"{{end}}>{{.Verdict}}</td></tr>
 {{end}}</table>{{end}}
 </body></html>
-`))
+`
