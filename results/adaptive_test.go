@@ -13,9 +13,6 @@ import (
 // move, or is already decided, costs nothing more.
 func TestUndecided(t *testing.T) {
 	const fail = 1.5
-	quiet := func(r *rand.Rand, id string) func() (cpu, wall float64) {
-		return func() (float64, float64) { v := 0.001 * r.NormFloat64(); return v, v }
-	}
 	for _, tc := range []struct {
 		name  string
 		shift float64 // the candidate's cost on sendfile
@@ -67,9 +64,7 @@ func TestLookedAgain(t *testing.T) {
 	}
 	// ComparePerf applies it to the benchmarks a run extended only.
 	r := rand.New(rand.NewPCG(3, 4))
-	run := countedRun(r, perf.Quick.Counted().Rounds, func(r *rand.Rand, id string) func() (float64, float64) {
-		return func() (float64, float64) { v := 0.001 * r.NormFloat64(); return v, v }
-	}, "", 0)
+	run := countedRun(r, perf.Quick.Counted().Rounds, quiet, "", 0)
 	run.Extended = map[string]int{"sendfile/file-tcp/1MiB": 2}
 	for _, c := range ComparePerf(run, PerfStats{}) {
 		noted := strings.Contains(strings.Join(c.Warnings, ";"), "adaptive:")
@@ -77,4 +72,9 @@ func TestLookedAgain(t *testing.T) {
 			t.Errorf("%s %s: adaptive note %v", c.Bench, c.Metric, noted)
 		}
 	}
+}
+
+// quiet is noise of 0.1 % per sample, in CPU and wall time alike.
+func quiet(r *rand.Rand, id string) func() (cpu, wall float64) {
+	return func() (float64, float64) { v := 0.001 * r.NormFloat64(); return v, v }
 }

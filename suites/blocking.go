@@ -174,6 +174,17 @@ func readTaskState(tid int) (taskState, bool) {
 // a kernel whose threads' state cannot be read.
 const BlockBound = 300 * time.Millisecond
 
+// BoundedResult runs a call that may block, as Blocking does, and
+// returns "blocked" or its result, for a case that observes several
+// calls in one sequence (Seq).
+func (t *T) BoundedResult(call func() (int, error)) string {
+	n, err, blocked := t.Bounded(BlockBound, call)
+	if blocked {
+		return "blocked"
+	}
+	return resultValue(n, err)
+}
+
 // Blocking observes a call that may block: "blocked", or "returned" and
 // its result.
 func (t *T) Blocking(call func() (int, error)) Observation {

@@ -179,11 +179,7 @@ func sendfileCases() []*Case {
 				Must(writeAll(c, Pattern(5, 93)))
 				p, f := t.File("f", nil, unix.O_WRONLY)
 				call := func(in int) string {
-					n, err, blocked := t.Bounded(BlockBound, func() (int, error) { return unix.Sendfile(f, in, nil, 5) })
-					if blocked {
-						return "blocked"
-					}
-					return res(n, err)
+					return t.BoundedResult(func() (int, error) { return unix.Sendfile(f, in, nil, 5) })
 				}
 				return Seq(call(a), call(s), kv("file", len(readFile(p))))
 			},

@@ -436,15 +436,8 @@ func spliceCases() []*Case {
 				t.Close(w1)
 				r2, w2 := t.Pipe(unix.O_NONBLOCK)
 				t.Close(w2)
-				n1, e1, b1 := t.Bounded(BlockBound, func() (int, error) { return splice(r1, nil, f, nil, 100, unix.SPLICE_F_NONBLOCK) })
-				n2, e2, b2 := t.Bounded(BlockBound, func() (int, error) { return splice(r2, nil, f, nil, 100, 0) })
-				out := func(n int, err error, blocked bool) string {
-					if blocked {
-						return "blocked"
-					}
-					return res(n, err)
-				}
-				return Seq(out(n1, e1, b1), out(n2, e2, b2))
+				return Seq(t.BoundedResult(func() (int, error) { return splice(r1, nil, f, nil, 100, unix.SPLICE_F_NONBLOCK) }),
+					t.BoundedResult(func() (int, error) { return splice(r2, nil, f, nil, 100, 0) }))
 			},
 		},
 		&Case{
