@@ -51,7 +51,7 @@ func TestLoadRunDashboardURL(t *testing.T) {
 
 func TestKernelFragments(t *testing.T) {
 	names := KernelFragments()
-	if want := []string{"coverage", "debug", "guest"}; !slices.Equal(names, want) {
+	if want := []string{"coverage", "debug", "guest", "kcov"}; !slices.Equal(names, want) {
 		t.Errorf("fragments %q, want %q", names, want)
 	}
 	if _, err := KernelFragment("nope"); err == nil || !strings.Contains(err.Error(), "guest") {

@@ -36,7 +36,10 @@ fuzz/CALL/SHAPE; expect.yaml declares them by ID glob and outcome glob:
       why: vmsplice copies; a write into the buffer after it is not read
 
 Programs that reached an outcome no earlier one had are kept in a corpus
-under the cache directory, and the next run starts from it.
+under the cache directory, and the next run starts from it. With a
+candidate built with KCOV (--fragment kcov, a cold build of its own and a
+slower kernel), a program that reaches a basic block or an edge in the
+splice family's functions that no earlier one did is kept too.
 
 Exit status as for patchtest run: 1 on an undeclared difference or a
 candidate kernel lost under a program.`,

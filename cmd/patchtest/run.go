@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -30,6 +31,7 @@ type runFlags struct {
 	expect     string
 	outDir     string
 	configFile string
+	fragments  []string
 	asJSON     bool
 	perfLevel  string
 	benches    []string
@@ -63,6 +65,7 @@ func (f *runFlags) register(fl *pflag.FlagSet) {
 	fl.StringVar(&f.baseRef, "base-ref", "", "the same-tree baseline's commit (default: git merge-base HEAD @{upstream}; without an upstream, HEAD for uncommitted changes, else HEAD^)")
 	fl.StringVar(&f.patches, "patches", "", "build the candidate from --source with this series")
 	fl.StringVar(&f.source, "source", kernels.DefaultSource, "kernel source for built kernels")
+	fl.StringSliceVar(&f.fragments, "fragment", nil, "extra config fragment(s) for the kernels patchtest builds: built-in names ("+strings.Join(configs.KernelFragments(), ", ")+") or paths")
 	fl.StringVar(&f.expect, "expect", "", "expect.yaml (default: the series' own, if it has one)")
 	fl.StringVar(&f.outDir, "out", "", "directory for the run's folder (run.json, report.md, junit.xml, perf-*.txt; default: the configuration's, patchtest-results)")
 	fl.StringVar(&f.configFile, "config", "", "run configuration (YAML; default: the built-in configs/default.yaml)")
@@ -244,6 +247,9 @@ func (f *runFlags) given(fl *pflag.FlagSet, perfOnly bool) pipeline.Flags {
 	}
 	if fl.Lookup("peer-source") != nil {
 		g.PeerSource = str("peer-source", f.peerSource)
+	}
+	if fl.Changed("fragment") {
+		g.Fragments = f.fragments
 	}
 	if fl.Changed("bench") {
 		g.Benchmarks = f.benches

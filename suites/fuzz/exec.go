@@ -28,6 +28,13 @@ const (
 // call it was in as blocked; it is meant for a process of its own
 // (Worker).
 func Execute(p Prog, w io.Writer, bound time.Duration) {
+	execute(p, w, bound, nil, "")
+}
+
+// execute is Execute, tracing the calls' coverage with k when it is not
+// nil and writing the program's signal to coverOut when all its calls
+// have returned.
+func execute(p Prog, w io.Writer, bound time.Duration, k *kcov, coverOut string) {
 	signal.Ignore(syscall.SIGPIPE)
 	x := &executor{w: w}
 	for i := range x.fds {
@@ -38,6 +45,9 @@ func Execute(p Prog, w io.Writer, bound time.Duration) {
 		fmt.Fprintf(x.w, "%s blocked\n", x.cur)
 		os.Exit(0)
 	})
+	if k != nil && k.enable() != nil {
+		k = nil
+	}
 	for i, c := range p.Calls {
 		x.mu.Lock()
 		x.cur = fmt.Sprintf("%d %s =", i, c)
@@ -48,6 +58,9 @@ func Execute(p Prog, w io.Writer, bound time.Duration) {
 		x.mu.Unlock()
 	}
 	x.mu.Lock() // the bound's timer may not print past the end
+	if k != nil {
+		writeCover(coverOut, k.collect())
+	}
 }
 
 type mapping struct {

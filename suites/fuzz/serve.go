@@ -20,6 +20,13 @@ type Result struct {
 	// Error is set when the worker could not run the program at all
 	// (the guest's fault, not the kernel's answer to a call).
 	Error string `json:"error,omitempty"`
+	// Cover is the program's KCOV signal in the splice family (blocks
+	// and edges, sorted), when the kernel has KCOV and the program ran
+	// to its end; CoverFuncs is how many functions the family has in
+	// this kernel, NoCover why there is no signal.
+	Cover      []uint32 `json:"cover,omitempty"`
+	CoverFuncs int      `json:"cover_funcs,omitempty"`
+	NoCover    string   `json:"no_cover,omitempty"`
 }
 
 // Worker is the guest's `fuzz worker`: it reads one program from r and
@@ -40,7 +47,8 @@ func Worker(r io.Reader, w io.Writer) error {
 	if err := os.Chdir(dir); err != nil {
 		return err
 	}
-	Execute(p, w, Bound)
+	k, out := workerKcov()
+	execute(p, w, Bound, k, out)
 	return nil
 }
 
@@ -52,18 +60,24 @@ const workerSlack = 10 * time.Second
 // it runs a worker process (self, as `fuzz worker`) and writes the
 // program's Result as a JSON line on w.
 func Serve(ctx context.Context, self string, r io.Reader, w io.Writer) error {
+	dir, err := os.MkdirTemp("", "fzserve")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	cov := setUpCoverage(dir)
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	enc := json.NewEncoder(w)
 	for sc.Scan() {
-		if err := enc.Encode(runOne(ctx, self, sc.Bytes())); err != nil {
+		if err := enc.Encode(runOne(ctx, self, sc.Bytes(), cov, dir)); err != nil {
 			return err
 		}
 	}
 	return sc.Err()
 }
 
-func runOne(ctx context.Context, self string, prog []byte) Result {
+func runOne(ctx context.Context, self string, prog []byte, cov coverage, dir string) Result {
 	ctx, cancel := context.WithTimeout(ctx, Bound+workerSlack)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, self, "fuzz", "worker")
@@ -71,10 +85,18 @@ func runOne(ctx context.Context, self string, prog []byte) Result {
 	// No asynchronous preemption: its signals would only add EINTRs
 	// the C reproducer never sees.
 	cmd.Env = append(os.Environ(), "GODEBUG=asyncpreemptoff=1")
+	coverOut := dir + "/cover"
+	os.Remove(coverOut)
+	if cov.ranges != "" {
+		cmd.Env = append(cmd.Env, envKcovRanges+"="+cov.ranges, envCoverOut+"="+coverOut)
+	}
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
-	var res Result
+	res := Result{CoverFuncs: cov.funcs, NoCover: cov.why}
+	if cov.ranges != "" {
+		res.Cover = readCover(coverOut)
+	}
 	for _, l := range strings.Split(strings.TrimRight(string(out), "\n"), "\n") {
 		if l != "" {
 			res.Trace = append(res.Trace, l)

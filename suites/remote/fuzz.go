@@ -91,7 +91,7 @@ func RunFuzz(ctx context.Context, o FuzzOptions) (*runs.Fuzz, error) {
 			return run, &SideError{Side: sides[i].role, Err: err}
 		}
 	}
-	f := &fuzzer{o: o, run: run, sides: sides, gen: fuzz.NewGenerator(o.Seed), seen: map[string]bool{}, sigs: map[string]bool{}}
+	f := &fuzzer{o: o, run: run, sides: sides, gen: fuzz.NewGenerator(o.Seed), seen: map[string]bool{}, sigs: map[string]bool{}, edges: map[uint32]bool{}}
 	corpus := loadCorpus(o.CorpusFile)
 	f.replay = len(corpus)
 	start := time.Now()
@@ -104,12 +104,14 @@ func RunFuzz(ctx context.Context, o FuzzOptions) (*runs.Fuzz, error) {
 			return run, &vm.Error{Outcome: vm.Interrupted, Msg: "fuzzing interrupted", Err: context.Cause(ctx)}
 		}
 		p := f.next(i, corpus)
-		tr, err := f.both(ctx, p)
+		res, err := f.bothResults(ctx, p)
 		if err != nil {
 			return f.fault(p, err)
 		}
+		tr := [2]fuzz.Trace{res[0].Trace, res[1].Trace}
 		run.Programs++
-		if f.learn(p, tr[1]) && i >= f.replay {
+		f.noteCoverage(res[1])
+		if f.learn(p, tr[1], res[1].Cover) && i >= f.replay {
 			corpus = append(corpus, p)
 		}
 		if d := fuzz.FirstDiff(tr[0], tr[1]); d >= 0 {
@@ -129,6 +131,12 @@ func RunFuzz(ctx context.Context, o FuzzOptions) (*runs.Fuzz, error) {
 	run.Wall = time.Since(start)
 	run.PerSecond = float64(run.Programs) / run.Wall.Seconds()
 	run.Signatures = len(f.sigs)
+	run.Edges = len(f.edges)
+	if f.funcs > 0 {
+		run.Coverage = fmt.Sprintf("KCOV on the candidate: %d blocks and edges reached in %d splice-family functions, and outcome signatures", len(f.edges), f.funcs)
+	} else if f.noCover != "" {
+		run.Coverage = "outcome signatures: " + f.noCover
+	}
 	run.Corpus = len(corpus)
 	for _, pd := range found {
 		d, err := f.settle(ctx, pd)
@@ -167,6 +175,11 @@ type fuzzer struct {
 	gen   *fuzz.Generator
 	seen  map[string]bool // program hashes run
 	sigs  map[string]bool // (operation, outcome class) pairs seen
+	edges map[uint32]bool // KCOV signal seen on the candidate
+	// funcs is how many family functions the candidate's KCOV covers
+	// (0 without KCOV); noCover says why there is none.
+	funcs   int
+	noCover string
 	// replay is how many programs of the corpus file run first.
 	replay int
 }
@@ -183,9 +196,19 @@ func (f *fuzzer) next(i int, corpus []fuzz.Prog) fuzz.Prog {
 	return f.gen.Generate()
 }
 
-// learn records the trace's outcome signatures and reports whether it
-// reached one no earlier program had.
-func (f *fuzzer) learn(p fuzz.Prog, tr fuzz.Trace) bool {
+// noteCoverage records whether the candidate has KCOV.
+func (f *fuzzer) noteCoverage(r fuzz.Result) {
+	if r.CoverFuncs > 0 {
+		f.funcs = r.CoverFuncs
+	} else if r.NoCover != "" {
+		f.noCover = r.NoCover
+	}
+}
+
+// learn records the trace's outcome signatures and the program's KCOV
+// signal, and reports whether it reached something no earlier program
+// had.
+func (f *fuzzer) learn(p fuzz.Prog, tr fuzz.Trace, cover []uint32) bool {
 	h := p.Hash()
 	if f.seen[h] {
 		return false
@@ -197,6 +220,12 @@ func (f *fuzzer) learn(p fuzz.Prog, tr fuzz.Trace) bool {
 		sig := fuzz.Op(l) + " " + fuzz.Class(out)
 		if !f.sigs[sig] {
 			f.sigs[sig] = true
+			fresh = true
+		}
+	}
+	for _, e := range cover {
+		if !f.edges[e] {
+			f.edges[e] = true
 			fresh = true
 		}
 	}
@@ -212,21 +241,27 @@ type fuzzErr struct {
 
 func (e *fuzzErr) Error() string { return e.err.Error() }
 
-// both runs p on both kernels at once.
+// both runs p on both kernels at once and returns its traces.
 func (f *fuzzer) both(ctx context.Context, p fuzz.Prog) ([2]fuzz.Trace, error) {
-	var tr [2]fuzz.Trace
+	res, err := f.bothResults(ctx, p)
+	return [2]fuzz.Trace{res[0].Trace, res[1].Trace}, err
+}
+
+// bothResults runs p on both kernels at once.
+func (f *fuzzer) bothResults(ctx context.Context, p fuzz.Prog) ([2]fuzz.Result, error) {
+	var res [2]fuzz.Result
 	var errs [2]error
 	var wg sync.WaitGroup
 	for i, s := range f.sides {
-		wg.Go(func() { tr[i], errs[i] = s.exec(ctx, p) })
+		wg.Go(func() { res[i], errs[i] = s.exec(ctx, p) })
 	}
 	wg.Wait()
 	for i, err := range errs {
 		if err != nil {
-			return tr, &fuzzErr{side: i, p: p, err: err}
+			return res, &fuzzErr{side: i, p: p, err: err}
 		}
 	}
-	return tr, nil
+	return res, nil
 }
 
 func (f *fuzzer) fault(p fuzz.Prog, err error) (*runs.Fuzz, error) {
@@ -344,9 +379,9 @@ func (s *fuzzSide) start(ctx context.Context, o vm.BootOptions) error {
 	return nil
 }
 
-// exec runs p in the guest and returns its trace, waiting at most
+// exec runs p in the guest and returns its result, waiting at most
 // programBound: a kernel that does not answer within it is hung.
-func (s *fuzzSide) exec(ctx context.Context, p fuzz.Prog) (fuzz.Trace, error) {
+func (s *fuzzSide) exec(ctx context.Context, p fuzz.Prog) (fuzz.Result, error) {
 	b, _ := json.Marshal(p)
 	type answer struct {
 		res fuzz.Result
@@ -375,18 +410,18 @@ func (s *fuzzSide) exec(ctx context.Context, p fuzz.Prog) (fuzz.Trace, error) {
 	case a := <-ch:
 		if a.err != nil {
 			if fault := s.m.Err(); fault != nil {
-				return nil, fault
+				return fuzz.Result{}, fault
 			}
-			return nil, &vm.Error{Outcome: vm.Infrastructure, Msg: "fuzz server", Err: a.err}
+			return fuzz.Result{}, &vm.Error{Outcome: vm.Infrastructure, Msg: "fuzz server", Err: a.err}
 		}
 		if a.res.Error != "" {
-			return nil, &vm.Error{Outcome: vm.Infrastructure, Msg: "fuzz worker: " + a.res.Error}
+			return fuzz.Result{}, &vm.Error{Outcome: vm.Infrastructure, Msg: "fuzz worker: " + a.res.Error}
 		}
-		return a.res.Trace, nil
+		return a.res, nil
 	case <-timer.C:
-		return nil, &vm.Error{Outcome: vm.NoOutput, Msg: fmt.Sprintf("no trace within %v: the kernel hung under the program", programBound)}
+		return fuzz.Result{}, &vm.Error{Outcome: vm.NoOutput, Msg: fmt.Sprintf("no trace within %v: the kernel hung under the program", programBound)}
 	case <-ctx.Done():
-		return nil, &vm.Error{Outcome: vm.Interrupted, Msg: "fuzzing interrupted", Err: context.Cause(ctx)}
+		return fuzz.Result{}, &vm.Error{Outcome: vm.Interrupted, Msg: "fuzzing interrupted", Err: context.Cause(ctx)}
 	}
 }
 

@@ -25,6 +25,9 @@ type Fuzz struct {
 	// class) pairs seen on the candidate; Coverage says what it counts.
 	Signatures int    `json:"signatures"`
 	Coverage   string `json:"coverage"`
+	// Edges is the KCOV signal reached on the candidate (basic blocks and
+	// edges in the splice family's functions); 0 without KCOV.
+	Edges int `json:"edges,omitempty"`
 	// Differences are the confirmed, minimized differences, one per ID.
 	Differences []FuzzDifference `json:"differences"`
 	// Fault is set when a kernel crashed or hung under a program (Side,

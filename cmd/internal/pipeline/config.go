@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -97,6 +98,9 @@ type Flags struct {
 	Kernel, Patches, Baseline, Source *string
 	Expect, Out                       *string
 	Suites, Benchmarks                []string
+	// Fragments are config fragments added to the kernels patchtest
+	// builds (built-in names such as kcov or debug, or paths).
+	Fragments []string
 	// Perf is a level name or "off".
 	Perf       *string
 	Rounds     *int
@@ -169,6 +173,25 @@ func Configure(cfg *configs.Run, dir string, boot vm.BootOptions, f Flags) (Opti
 		for _, k := range []*configs.KernelSpec{&o.Baseline, &o.Candidate} {
 			if k.Built() {
 				k.Source = *f.Source
+			}
+		}
+	}
+	if len(f.Fragments) > 0 {
+		built := false
+		for _, k := range []*configs.KernelSpec{&o.Baseline, &o.Candidate} {
+			if k.Built() {
+				k.Fragments, built = append(slices.Clone(k.Fragments), f.Fragments...), true
+			}
+		}
+		if !built {
+			return bad("--fragment %s: only kernels patchtest builds take fragments (--patches, --source), and --kernel and --baseline name both", strings.Join(f.Fragments, ","))
+		}
+		for _, n := range f.Fragments {
+			if st, err := os.Stat(n); err == nil && !st.IsDir() {
+				continue
+			}
+			if _, err := configs.KernelFragment(n); err != nil {
+				return bad("--fragment %s: not a file, and %v", n, err)
 			}
 		}
 	}

@@ -150,4 +150,42 @@ func TestIntegrationFuzzNull(t *testing.T) {
 	if len(f.Differences) != 0 || f.Flaky != 0 || f.Fault != nil || rec.Failed() {
 		t.Errorf("null run: %d differences, %d flaky, fault %v:\n%s", len(f.Differences), f.Flaky, f.Fault, rec.Markdown())
 	}
+	if f.Edges != 0 || !strings.Contains(f.Coverage, "no KCOV") {
+		t.Errorf("a kernel without KCOV: %d edges, coverage %q", f.Edges, f.Coverage)
+	}
+}
+
+// Stock built with KCOV against itself: the candidate's coverage of the
+// splice family is read per program (blocks and edges), programs are
+// kept for it, and coverage changes no trace: no difference, none flaky.
+func TestIntegrationFuzzKcov(t *testing.T) {
+	vmtest.Integration(t)
+	cache, agent := vmtest.CacheDir(), vmtest.Guest(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Minute)
+	defer cancel()
+	stock := configs.KernelSpec{Source: "debian:6.12", Fragments: []string{"kcov"}}
+	o := Options{
+		Baseline: stock, Candidate: stock, Null: true, SkipSuites: true,
+		Fuzz: 40 * time.Second, FuzzSeed: 9,
+		Boot:   vm.BootOptions{GuestBinary: agent, CacheDir: cache, Accel: vm.TCG},
+		OutDir: t.TempDir(),
+	}
+	rec, err := Execute(ctx, o)
+	if err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	f := rec.Fuzz
+	if f == nil || f.Programs < 50 {
+		t.Fatalf("fuzz run %+v", f)
+	}
+	t.Logf("%d programs (%.1f/s), %d signatures, %d blocks and edges, corpus %d: %s", f.Programs, f.PerSecond, f.Signatures, f.Edges, f.Corpus, f.Coverage)
+	if f.Edges < 200 || !strings.Contains(f.Coverage, "KCOV on the candidate") {
+		t.Errorf("KCOV kernel: %d blocks and edges, coverage %q", f.Edges, f.Coverage)
+	}
+	if f.Corpus < 5 {
+		t.Errorf("corpus of %d programs after %d", f.Corpus, f.Programs)
+	}
+	if len(f.Differences) != 0 || f.Flaky != 0 || f.Fault != nil || rec.Failed() {
+		t.Errorf("null run: %d differences, %d flaky, fault %v:\n%s", len(f.Differences), f.Flaky, f.Fault, rec.Markdown())
+	}
 }

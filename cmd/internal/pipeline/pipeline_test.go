@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -95,6 +96,12 @@ func TestConfigure(t *testing.T) {
 	if o, err := Configure(named, "/conf", vm.BootOptions{}, Flags{}); err != nil || o.Candidate.TreeName != "net-next" || o.Baseline.TreeName != "" || describeSpec(o.Candidate).TreeName != "net-next" {
 		t.Errorf("tree_name: candidate %+v baseline %+v, %v", o.Candidate, o.Baseline, err)
 	}
+	// --fragment reaches the kernels patchtest builds, after the
+	// configuration's own, and leaves given kernels alone.
+	if o, err := Configure(named, "/conf", vm.BootOptions{}, Flags{Fragments: []string{"kcov"}, Baseline: str("/b")}); err != nil ||
+		!slices.Equal(o.Candidate.Fragments, []string{"kcov"}) || o.Baseline.Fragments != nil {
+		t.Errorf("--fragment kcov: candidate %+v baseline %+v, %v", o.Candidate, o.Baseline, err)
+	}
 	// A perf-only run is quick unless a level is given.
 	if o, _ := Configure(&configs.Run{}, "/", vm.BootOptions{}, Flags{PerfOnly: true, Jobs: num(1)}); o.Perf.Name != "quick" || !o.SkipSuites {
 		t.Errorf("perf only: %+v", o.Perf)
@@ -110,6 +117,8 @@ func TestConfigure(t *testing.T) {
 		{Flags{Rounds: num(-1)}, "must not be negative"},
 		{Flags{Accel: str("hvf")}, "--accel"},
 		{Flags{Clock: str("wall")}, "--clock"},
+		{Flags{Fragments: []string{"nosuch"}}, "--fragment nosuch: not a file"},
+		{Flags{Fragments: []string{"kcov"}, Kernel: str("/k"), Baseline: str("/b")}, "only kernels patchtest builds"},
 	} {
 		if _, err := Configure(cfg, "/conf", vm.BootOptions{}, tc.f); err == nil || !strings.Contains(err.Error(), tc.want) || vm.OutcomeOf(err) != vm.BadInput {
 			t.Errorf("%+v: %v, want bad input %q", tc.f, err, tc.want)
