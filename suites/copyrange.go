@@ -3,6 +3,7 @@ package suites
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"golang.org/x/sys/unix"
 )
@@ -170,6 +171,40 @@ func copyRangeCases() []*Case {
 				_, in := t.File("in", Pattern(100, 73), unix.O_RDONLY)
 				_, out := t.File("out", nil, unix.O_WRONLY)
 				return Result(unix.CopyFileRange(in, nil, out, nil, 100, 1))
+			},
+		},
+		{
+			ID: "copy_file_range/errors/output-pipe", Desc: "a file copied into a pipe: EINVAL (both ends must be regular files)",
+			Calls: "copy_file_range(file, w, 10, 0)",
+			Run: func(t *T) Observation {
+				_, in := t.File("in", Pattern(10, 75), unix.O_RDONLY)
+				_, w := t.Pipe(unix.O_NONBLOCK)
+				return Result(unix.CopyFileRange(in, nil, w, nil, 10, 0))
+			},
+		},
+		{
+			ID: "copy_file_range/errors/output-fifo", Desc: "a file copied into a FIFO on the same tmpfs: EINVAL, and nothing reaches the FIFO (both ends must be regular files)",
+			Calls: "mkfifo; open(fifo, O_RDWR); copy_file_range(file, fifo, 10, 0); FIONREAD(fifo)",
+			Run: func(t *T) Observation {
+				_, in := t.File("in", Pattern(10, 76), unix.O_RDONLY)
+				p := filepath.Join(t.Dir(), "fifo")
+				Must(unix.Mkfifo(p, 0o600))
+				fifo, err := unix.Open(p, unix.O_RDWR|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+				Must(err)
+				t.Track(fifo)
+				n, err := unix.CopyFileRange(in, nil, fifo, nil, 10, 0)
+				return Seq(res(n, err), kv("queued", fionread(fifo)))
+			},
+		},
+		{
+			ID: "copy_file_range/errors/input-pipe", Desc: "a pipe copied into a file: EINVAL",
+			Calls: "write(w, 10); copy_file_range(r, file, 10, 0)",
+			Run: func(t *T) Observation {
+				r, w := t.Pipe(unix.O_NONBLOCK)
+				Must(writeAll(w, Pattern(10, 77)))
+				_, out := t.File("out", nil, unix.O_WRONLY)
+				n, err := unix.CopyFileRange(r, nil, out, nil, 10, 0)
+				return Seq(res(n, err), kv("queued", fionread(r)))
 			},
 		},
 		&Case{

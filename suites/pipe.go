@@ -3,6 +3,7 @@ package suites
 import (
 	"fmt"
 	"strings"
+	"sync/atomic"
 
 	"golang.org/x/sys/unix"
 )
@@ -63,6 +64,108 @@ func pipeCases() []*Case {
 				queued := fionread(r)
 				n3, e3 := unix.Write(w, Pattern(1, 52))
 				return Seq(res(n1, e1), res(n2, e2), kv("queued", queued), res(n3, e3))
+			},
+		},
+		{
+			ID: "pipe/rw/iov-max", Desc: "writev and readv take exactly IOV_MAX (1024) iovecs on a pipe, one more is EINVAL",
+			Calls: "writev(w, 1024 x 1 byte); readv(r, 1024 x 1 byte); writev(w, 1025 x 1 byte)",
+			Run: func(t *T) Observation {
+				r, w := t.Pipe(unix.O_NONBLOCK)
+				data := Pattern(1025, 53)
+				one := func(b []byte) [][]byte {
+					out := make([][]byte, len(b))
+					for i := range b {
+						out[i] = b[i : i+1]
+					}
+					return out
+				}
+				n1, e1 := unix.Writev(w, one(data[:1024]))
+				got := make([]byte, 1024)
+				n2, e2 := unix.Readv(r, one(got))
+				t.Check(n2 != 1024 || eq(got, data[:1024]), "readv of 1024 iovecs returned other data")
+				n3, e3 := unix.Writev(w, one(data))
+				return Seq(res(n1, e1), "readv "+res(n2, e2), "1025: "+res(n3, e3))
+			},
+		},
+		{
+			ID: "pipe/rw/pwritev2-offsets", Desc: "pwritev2 on a pipe: offset -1 writes at the stream, any other negative offset is EINVAL, a non-negative one ESPIPE",
+			Calls: "pwritev2(w, 3 bytes, off) for off -2, -1000, 0, -1",
+			Run: func(t *T) Observation {
+				_, w := t.Pipe(unix.O_NONBLOCK)
+				var out []string
+				for _, off := range []int64{-2, -1000, 0, -1} {
+					n, err := unix.Pwritev2(w, [][]byte{[]byte("abc")}, off, 0)
+					out = append(out, fmt.Sprintf("%d: %s", off, res(n, err)))
+				}
+				return Seq(out...)
+			},
+		},
+		{
+			ID: "pipe/rw/preadv2-offsets", Desc: "preadv2 on a pipe: offset -1 reads the stream, any other negative offset is EINVAL, a non-negative one ESPIPE",
+			Calls: "write(w, 100); preadv2(r, 10 bytes, off) for off -2, -1000, 0, -1",
+			Run: func(t *T) Observation {
+				r, w := t.Pipe(unix.O_NONBLOCK)
+				Must(writeAll(w, Pattern(100, 54)))
+				var out []string
+				for _, off := range []int64{-2, -1000, 0, -1} {
+					n, err := unix.Preadv2(r, [][]byte{make([]byte, 10)}, off, 0)
+					out = append(out, fmt.Sprintf("%d: %s", off, res(n, err)))
+				}
+				return Seq(out...)
+			},
+		},
+		{
+			ID: "pipe/rw/pwritev2-file-negative-offset", Desc: "pwritev2 on a file at offset -2: EINVAL, the file and its position untouched (only -1 means the file position)",
+			Calls: "pwritev2(file, 3 bytes, -2); fstat; lseek(file, 0, SEEK_CUR)",
+			Run: func(t *T) Observation {
+				_, f := t.File("f", Pattern(10, 55), unix.O_RDWR)
+				n, err := unix.Pwritev2(f, [][]byte{[]byte("abc")}, -2, 0)
+				var st unix.Stat_t
+				Must(unix.Fstat(f, &st))
+				pos, _ := unix.Seek(f, 0, unix.SEEK_CUR)
+				return Seq(res(n, err), kv("size", st.Size), kv("position", pos))
+			},
+		},
+		{
+			ID: "pipe/nowait/preadv2-empty", Desc: "preadv2(RWF_NOWAIT) on an empty blocking pipe with a writer: EAGAIN at once, never a wait",
+			Calls: "pipe(); preadv2(r, 16 bytes, -1, RWF_NOWAIT)",
+			Run: func(t *T) Observation {
+				r, _ := t.Pipe(0)
+				return t.Blocking(func() (int, error) {
+					return unix.Preadv2(r, [][]byte{make([]byte, 16)}, -1, unix.RWF_NOWAIT)
+				})
+			},
+		},
+		{
+			ID: "pipe/nowait/pwritev2-full", Desc: "pwritev2(RWF_NOWAIT) on a full blocking pipe with a reader: EAGAIN at once, never a wait",
+			Calls: "pipe(); F_SETPIPE_SZ 4096; write(w, 4096); pwritev2(w, 1 byte, -1, RWF_NOWAIT)",
+			Run: func(t *T) Observation {
+				_, w := t.Pipe(0)
+				if _, err := unix.FcntlInt(uintptr(w), unix.F_SETPIPE_SZ, page); err != nil {
+					return Result(0, err)
+				}
+				Must(writeAll(w, Pattern(page, 56)))
+				return t.Blocking(func() (int, error) {
+					return unix.Pwritev2(w, [][]byte{{1}}, -1, unix.RWF_NOWAIT)
+				})
+			},
+		},
+		{
+			ID: "pipe/write/reader-gone-while-blocked", Desc: "a write blocked on a full pipe when the last reader closes: it returns what it wrote, and SIGPIPE reaches the writer",
+			Calls: "write(w, 68 KiB) blocks with 64 KiB queued; close(r); the write returns; sigtimedwait(SIGPIPE)",
+			Run: func(t *T) Observation {
+				r, w := t.Pipe(0)
+				data := Pattern(64<<10+page, 57)
+				var raised atomic.Bool
+				woken := t.Woken(func() (int, error) {
+					n, err, sig := withSIGPIPE(func() (int, error) { return unix.Write(w, data) })
+					raised.Store(sig)
+					return n, err
+				}, func() error {
+					t.Close(r)
+					return nil
+				})
+				return Seq(woken.Value, kv("SIGPIPE", raised.Load()))
 			},
 		},
 		{

@@ -707,6 +707,21 @@ func spliceCases() []*Case {
 			},
 		},
 		&Case{
+			ID: "splice/socket/tcp-to-pipe-nonblock-empty", Desc: "a non-blocking TCP socket with nothing to read spliced into a pipe: EAGAIN, not end of file; after the peer's shutdown, end of file",
+			Calls: "fcntl(server, O_NONBLOCK); splice(server, w, 100, 0); shutdown(client, SHUT_WR); splice(server, w, 100, 0)",
+			Run: func(t *T) Observation {
+				c, srv := t.TCPPair()
+				Must(unix.SetNonblock(srv, true))
+				_, w := t.Pipe(0)
+				empty := t.BoundedResult(func() (int, error) { return splice(srv, nil, w, nil, 100, 0) })
+				Must(unix.Shutdown(c, unix.SHUT_WR))
+				// The FIN has arrived once the socket polls readable.
+				unix.Poll([]unix.PollFd{{Fd: int32(srv), Events: unix.POLLIN}}, 2000)
+				eof := t.BoundedResult(func() (int, error) { return splice(srv, nil, w, nil, 100, 0) })
+				return Seq(empty, "after shutdown "+eof)
+			},
+		},
+		&Case{
 			ID: "splice/socket/unix-to-pipe-nonblock-empty", Desc: "an AF_UNIX socket with nothing to read spliced into a pipe with SPLICE_F_NONBLOCK",
 			Calls: "splice(unix socket, w, 100, SPLICE_F_NONBLOCK)",
 			Run: func(t *T) Observation {

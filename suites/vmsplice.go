@@ -277,6 +277,31 @@ func vmspliceCases() []*Case {
 			},
 		},
 		{
+			ID: "vmsplice/errors/nr-segs-0-no-reader", Desc: "no iovecs into a pipe whose read end is closed: nothing to move, so 0 at once, no EPIPE and no SIGPIPE",
+			Calls: "close(r); vmsplice(w, NULL, 0, 0) with SIGPIPE blocked; sigtimedwait",
+			Run: func(t *T) Observation {
+				r, w := t.Pipe(0)
+				t.Close(r)
+				return sigpipeResult(func() (int, error) { return vmsplice(w, nil, 0) })
+			},
+		},
+		{
+			ID: "vmsplice/nonblock/zero-length-full-pipe", Desc: "a zero-length iovec into a full pipe: 0 at once, with SPLICE_F_NONBLOCK and without (nothing to wait for)",
+			Calls: "F_SETPIPE_SZ 4096; write(w, 4096); vmsplice(w, {p, 0}, SPLICE_F_NONBLOCK); vmsplice(w, {p, 0}, 0)",
+			Run: func(t *T) Observation {
+				_, w := t.Pipe(0)
+				if _, err := unix.FcntlInt(uintptr(w), unix.F_SETPIPE_SZ, page); err != nil {
+					return Result(0, err)
+				}
+				Must(writeAll(w, Pattern(page, 58)))
+				mem := t.Mmap(page)
+				v := iov(mem)
+				v[0].SetLen(0)
+				n, err := vmsplice(w, v, unix.SPLICE_F_NONBLOCK)
+				return Seq(res(n, err), "flags 0: "+t.BoundedResult(func() (int, error) { return vmsplice(w, v, 0) }))
+			},
+		},
+		{
 			ID: "vmsplice/errors/bad-flags-no-iovecs", Desc: "an undefined flag bit with no iovecs: which check comes first",
 			Calls: "vmsplice(w, NULL, 0, 0x100)",
 			Run: func(t *T) Observation {
