@@ -153,7 +153,11 @@ func (r *runner) once(ctx context.Context, ids []string) (b batch) {
 				b.charged = res.ID
 				return &b
 			}
-			if rep := oopsBetween(m, mark, end); rep != nil {
+			rep := oopsBetween(m, mark, end)
+			if rep == nil {
+				rep = r.lateOops(ctx, m, mark, res)
+			}
+			if rep != nil {
 				// The kernel killed a task of the case and carried on;
 				// what the case observed after that means little, and
 				// the kernel is tainted: a fresh guest runs the rest.
@@ -291,6 +295,60 @@ func (r *runner) oopsed(res suites.CaseResult, rep *console.Report) {
 	r.notice(fmt.Sprintf("case %s: %s: %s", res.ID, res.Error, rep.Title))
 }
 
+// consoleLag bounds how long the watchdog waits for the console to show
+// a report that the case's own kernel log already holds (and Grace, when
+// shorter): the serial console can run behind the agent's channel.
+const consoleLag = 5 * time.Second
+
+// lateOops is the report that killed a task of the case res when the
+// case's kernel log (read by the guest from /dev/kmsg before it sent the
+// result) holds one that the console, from mark on, does not show yet:
+// the console's copy once it arrives, or, when it does not within the
+// lag, one made from the kernel log. Without it an oops whose console
+// text came late was judged after the case, as the kernel's between
+// two cases.
+func (r *runner) lateOops(ctx context.Context, m guest, mark int, res suites.CaseResult) *console.Report {
+	var title string
+	var kind console.Kind
+	for _, l := range res.Kmsg {
+		if k, ok := console.Classify(l); ok && killsTask(k) {
+			kind, title = k, console.StripPrefix(l)
+			break
+		}
+	}
+	if title == "" {
+		return nil
+	}
+	wait := min(r.o.Grace, consoleLag)
+	deadline := time.Now().Add(wait)
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if rep := oopsBetween(m, mark, -1); rep != nil {
+			return rep
+		}
+		if time.Now().After(deadline) {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return &console.Report{Kind: kind, Title: title, Lines: res.Kmsg}
+		case <-tick.C:
+		}
+	}
+	return &console.Report{Kind: kind, Title: title,
+		Lines: append([]string{fmt.Sprintf("(from the case's kernel log: the console did not show it within %v)", wait)}, res.Kmsg...)}
+}
+
+// killsTask reports whether a report of kind k kills the task it hits.
+func killsTask(k console.Kind) bool {
+	switch k {
+	case console.Oops, console.Bug, console.GPF, console.KASAN, console.KFENCE:
+		return true
+	}
+	return false
+}
+
 // oopsBetween returns the first report after console line mark and up to
 // line end (-1: no end) of a kind that kills the task it hits (an oops, a
 // BUG, a general protection fault, a KASAN or KFENCE report), or nil.
@@ -299,8 +357,7 @@ func oopsBetween(m guest, mark, end int) *console.Report {
 		if end >= 0 && rep.Line > end {
 			break
 		}
-		switch rep.Kind {
-		case console.Oops, console.Bug, console.GPF, console.KASAN, console.KFENCE:
+		if killsTask(rep.Kind) {
 			return &rep
 		}
 	}

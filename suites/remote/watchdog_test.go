@@ -245,6 +245,35 @@ func TestWatchdog(t *testing.T) {
 			}
 			return ""
 		}},
+		// The case's own kernel log holds an oops the console never
+		// shows: the case is charged with it, from the log.
+		{name: "an oops only in the case's kernel log", script: func(ctx context.Context, g *fakeGuest, s *fakeStream) (int, error) {
+			s.hello()
+			s.start(ids[0])
+			s.result(suites.StreamRecord{ID: ids[0], Obs: &suites.Observation{Type: "ret", Value: "0"}, Kmsg: []string{"<1> BUG: kernel NULL pointer dereference, address: 0000000000000008"}})
+			s.start(ids[1])
+			return g.silent(ctx)
+		}, charged: ids[0], crashes: 1, check: func(r suites.CaseResult) string {
+			if !strings.Contains(r.Crash, "NULL pointer dereference") || !strings.Contains(r.Crash, "kernel log") {
+				return "want the crash from the case's kernel log"
+			}
+			return ""
+		}},
+		// The console shows the case's oops only after its result was
+		// read: still the case's crash, not the kernel's between cases.
+		{name: "an oops the console shows after the result", script: func(ctx context.Context, g *fakeGuest, s *fakeStream) (int, error) {
+			s.hello()
+			s.start(ids[0])
+			s.result(suites.StreamRecord{ID: ids[0], Obs: &suites.Observation{Type: "ret", Value: "0"}, Kmsg: []string{"<1> Oops: 0000 [#1] PREEMPT SMP"}})
+			s.start(ids[1])
+			g.print(console.Oops, "Oops: 0000 [#1] PREEMPT SMP")
+			return g.silent(ctx)
+		}, charged: ids[0], crashes: 1, check: func(r suites.CaseResult) string {
+			if !strings.Contains(r.Crash, "Oops: 0000") {
+				return "want the oops as the first case's crash"
+			}
+			return ""
+		}},
 		// An oops after a case's result was judged and before the next
 		// case started is no case's, but it is the kernel's.
 		{name: "an oops between cases", script: func(ctx context.Context, g *fakeGuest, s *fakeStream) (int, error) {
