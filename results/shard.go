@@ -151,6 +151,7 @@ func MergeShards(recs []*Record, headline func(lines []string) string) (*Record,
 		side.Run, side.Summary = run, Summarize(run, headline)
 	}
 	out.Perf = mergePerf(recs)
+	out.Fuzz = mergeFuzz(recs)
 	var x *Expect
 	if out.Expect != "" {
 		// The shards checked it when they ran; one that cannot be read
@@ -170,6 +171,43 @@ func MergeShards(recs []*Record, headline func(lines []string) string) (*Record,
 	// and the run is incomplete.
 	out.Incomplete = len(missing) > 0 || slices.ContainsFunc(recs, func(r *Record) bool { return r.Incomplete })
 	return out, nil
+}
+
+// mergeFuzz joins the shards' fuzzing runs (each shard fuzzes with a
+// seed of its own): the programs and flaky ones added up, the
+// differences joined by ID, a kernel lost under a program kept (the
+// candidate's first), coverage the widest one shard reached. None when
+// no shard fuzzed.
+func mergeFuzz(recs []*Record) *runs.Fuzz {
+	var out *runs.Fuzz
+	seen := map[string]bool{}
+	for _, r := range recs {
+		f := r.Fuzz
+		if f == nil {
+			continue
+		}
+		if out == nil {
+			out = &runs.Fuzz{Seed: f.Seed, Budget: f.Budget, CorpusFile: f.CorpusFile, Coverage: f.Coverage}
+		}
+		out.Budget, out.Wall = max(out.Budget, f.Budget), max(out.Wall, f.Wall)
+		out.Programs += f.Programs
+		out.PerSecond += f.PerSecond // the shards ran at once
+		out.Flaky += f.Flaky
+		out.Corpus = max(out.Corpus, f.Corpus)
+		if f.Signatures > out.Signatures || f.Edges > out.Edges {
+			out.Signatures, out.Edges, out.Coverage = f.Signatures, f.Edges, f.Coverage
+		}
+		for _, d := range f.Differences {
+			if !seen[d.ID] {
+				seen[d.ID] = true
+				out.Differences = append(out.Differences, d)
+			}
+		}
+		if f.Fault != nil && (out.Fault == nil || out.Fault.Side != runs.Candidate && f.Fault.Side == runs.Candidate) {
+			out.Fault = f.Fault
+		}
+	}
+	return out
 }
 
 // mergePerf joins the shards' perf samples (each benchmark ran, both

@@ -94,6 +94,26 @@ func TestMergeShards(t *testing.T) {
 	if m.Candidate.Summary.Findings() || len(m.Candidate.Run.Failures) > 0 {
 		t.Errorf("a missing shard became a kernel finding: %+v", m.Candidate.Summary)
 	}
+	// Each shard's fuzzing survives the merge: the differences of both
+	// (one found twice kept once), the programs added up, a candidate
+	// lost under a program kept, and the merged run fails on them.
+	fa, fb := shardRecord(1, 2, "build:b", parts[1]...), shardRecord(2, 2, "build:b", parts[2]...)
+	diff := func(id string) runs.FuzzDifference {
+		return runs.FuzzDifference{ID: id, Call: "read(r, 10)", Baseline: runs.FuzzTrace{"0 read(r, 10) = 10"}, Candidate: runs.FuzzTrace{"0 read(r, 10) = 0"}}
+	}
+	fa.Fuzz = &runs.Fuzz{Seed: 1, Programs: 100, Signatures: 50, Coverage: "outcome signatures", Differences: []runs.FuzzDifference{diff("fuzz/read/a"), diff("fuzz/read/b")}}
+	fb.Fuzz = &runs.Fuzz{Seed: 2, Programs: 90, Signatures: 60, Coverage: "outcome signatures", Differences: []runs.FuzzDifference{diff("fuzz/read/b")},
+		Fault: &runs.FuzzFault{Side: runs.Candidate, Error: "kernel oops under a program"}}
+	m, err = MergeShards([]*Record{fa, fb}, testHeadline)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := m.Fuzz; f == nil || f.Programs != 190 || len(f.Differences) != 2 || f.Fault == nil || f.Signatures != 60 {
+		t.Errorf("merged fuzzing %+v: want 190 programs, 2 differences, the fault, 60 signatures", f)
+	}
+	if !m.Failed() {
+		t.Error("a merged run with undeclared fuzz differences and a lost candidate passed")
+	}
 	// A shard cut short, given last, makes the merge incomplete too.
 	cut := shardRecord(2, 2, "build:b", parts[2]...)
 	cut.Incomplete = true

@@ -17,8 +17,9 @@ import (
 // error is the harness's; what was done is in rec.
 func runFuzz(ctx context.Context, o Options, boots []vm.BootOptions, rec *results.Record, emit func(results.Event)) error {
 	notice := func(msg string) { emit(results.Event{Kind: results.EventNotice, Msg: msg}) }
-	notice(fmt.Sprintf("fuzzing both kernels for %v (seed %d)", o.Fuzz, o.FuzzSeed))
-	fo := remote.FuzzOptions{Baseline: boots[0], Candidate: boots[1], Duration: o.Fuzz, Seed: o.FuzzSeed, Notice: notice}
+	seed := shardSeed(o.FuzzSeed, o.ShardIndex, o.ShardCount)
+	notice(fmt.Sprintf("fuzzing both kernels for %v (seed %d)", o.Fuzz, seed))
+	fo := remote.FuzzOptions{Baseline: boots[0], Candidate: boots[1], Duration: o.Fuzz, Seed: seed, Notice: notice}
 	if o.CacheDir != "" {
 		fo.CorpusFile = filepath.Join(o.CacheDir, "fuzz", "corpus.jsonl")
 	}
@@ -42,4 +43,14 @@ func runFuzz(ctx context.Context, o Options, boots []vm.BootOptions, rec *result
 		return fmt.Errorf("fuzzing: %w", err)
 	}
 	return nil
+}
+
+// shardSeed is the fuzzing seed of shard index of count: each shard runs
+// programs of its own (the merged run adds them up), and an unsharded
+// run (count 0) the seed as given.
+func shardSeed(seed uint64, index, count int) uint64 {
+	if count <= 0 {
+		return seed
+	}
+	return seed*uint64(count) + uint64(index-1)
 }

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 
@@ -61,6 +62,24 @@ func TestShardOf(t *testing.T) {
 					t.Errorf("%v, %d shards: %d %ss run, %d selected", sel, n, len(tc.seen), tc.what, len(tc.want))
 				}
 			}
+		}
+	}
+}
+
+// Shards fuzz with seeds of their own, distinct across shards and seeds;
+// an unsharded run keeps its seed.
+func TestShardSeed(t *testing.T) {
+	if got := shardSeed(7, 0, 0); got != 7 {
+		t.Errorf("unsharded: seed %d, want 7", got)
+	}
+	seen := map[uint64]string{}
+	for seed := uint64(1); seed <= 5; seed++ {
+		for i := 1; i <= 3; i++ {
+			s := shardSeed(seed, i, 3)
+			if prev, ok := seen[s]; ok {
+				t.Errorf("seed %d shard %d/3 gives %d, as %s does", seed, i, s, prev)
+			}
+			seen[s] = fmt.Sprintf("seed %d shard %d/3", seed, i)
 		}
 	}
 }
