@@ -137,6 +137,22 @@ func pipeCases() []*Case {
 			},
 		},
 		{
+			ID: "pipe/nowait/preadv2-after-splice-read", Desc: "preadv2(RWF_NOWAIT) on a pipe's read end after splice read from it: EOPNOTSUPP (splice clears the pipe's NOWAIT mode on both ends it uses)",
+			Calls: "write(w, 8); splice(r, file, 4); preadv2(r, 4 bytes, -1, RWF_NOWAIT)",
+			Run: func(t *T) Observation {
+				r, w := t.Pipe(0)
+				Must(writeAll(w, []byte("abcdefgh")))
+				_, f := t.File("out", nil, unix.O_WRONLY)
+				n, err := splice(r, nil, f, nil, 4, 0)
+				if err != nil {
+					return Result(n, err)
+				}
+				return t.Blocking(func() (int, error) {
+					return unix.Preadv2(r, [][]byte{make([]byte, 4)}, -1, unix.RWF_NOWAIT)
+				})
+			},
+		},
+		{
 			ID: "pipe/nowait/pwritev2-full", Desc: "pwritev2(RWF_NOWAIT) on a full blocking pipe with a reader: EAGAIN at once, never a wait",
 			Calls: "pipe(); F_SETPIPE_SZ 4096; write(w, 4096); pwritev2(w, 1 byte, -1, RWF_NOWAIT)",
 			Run: func(t *T) Observation {

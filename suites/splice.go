@@ -722,6 +722,31 @@ func spliceCases() []*Case {
 			},
 		},
 		&Case{
+			ID: "splice/socket/udp-more-corks", Desc: "a pipe spliced into a connected UDP socket with SPLICE_F_MORE: the datagram is held back (MSG_MORE) until a splice without it, then both go out as one",
+			Calls: "write(w, 3); splice(r, udp, 3, SPLICE_F_MORE); recv(MSG_DONTWAIT); write(w, 3); splice(r, udp, 3, 0); recv(MSG_DONTWAIT)",
+			Run: func(t *T) Observation {
+				rcv := t.Track(udpSocket())
+				Must(unix.Bind(rcv, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}))
+				sa, err := unix.Getsockname(rcv)
+				Must(err)
+				snd := t.Track(udpSocket())
+				Must(unix.Connect(snd, sa))
+				r, w := t.Pipe(0)
+				buf := make([]byte, 64)
+				Must(writeAll(w, []byte("abc")))
+				n1, e1 := splice(r, nil, snd, nil, 3, unix.SPLICE_F_MORE)
+				m1, _, r1 := unix.Recvfrom(rcv, buf, unix.MSG_DONTWAIT)
+				Must(writeAll(w, []byte("def")))
+				n2, e2 := splice(r, nil, snd, nil, 3, 0)
+				m2, _, r2 := unix.Recvfrom(rcv, buf, unix.MSG_DONTWAIT)
+				got := ""
+				if m2 > 0 {
+					got = strconv.Quote(string(buf[:m2]))
+				}
+				return Seq(res(n1, e1), "recv "+res(m1, r1), res(n2, e2), "recv "+res(m2, r2), got)
+			},
+		},
+		&Case{
 			ID: "splice/socket/unix-to-pipe-nonblock-empty", Desc: "an AF_UNIX socket with nothing to read spliced into a pipe with SPLICE_F_NONBLOCK",
 			Calls: "splice(unix socket, w, 100, SPLICE_F_NONBLOCK)",
 			Run: func(t *T) Observation {
