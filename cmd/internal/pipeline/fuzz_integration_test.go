@@ -167,8 +167,9 @@ func TestIntegrationFuzzKcov(t *testing.T) {
 	o := Options{
 		Baseline: stock, Candidate: stock, Null: true, SkipSuites: true,
 		Fuzz: 40 * time.Second, FuzzSeed: 9,
-		Boot:   vm.BootOptions{GuestBinary: agent, CacheDir: cache, Accel: vm.TCG},
-		OutDir: t.TempDir(),
+		Boot:     vm.BootOptions{GuestBinary: agent, CacheDir: cache, Accel: vm.TCG},
+		CacheDir: cache,
+		OutDir:   t.TempDir(),
 	}
 	rec, err := Execute(ctx, o)
 	if err != nil {

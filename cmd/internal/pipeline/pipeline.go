@@ -9,6 +9,7 @@
 package pipeline
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -192,6 +193,11 @@ type resolved struct {
 
 // execute is Execute, returning the run's resolved inputs as well.
 func execute(ctx context.Context, o Options) (*results.Record, *resolved, error) {
+	if o.CacheDir == "" {
+		// Never a relative cache: the kernel builder runs tools from
+		// inside its trees, where a relative path names nothing.
+		o.CacheDir = cmp.Or(o.Boot.CacheDir, vm.DefaultCacheDir())
+	}
 	rec := results.NewRecord(o.Expect)
 	rec.Dashboard = o.DashboardURL
 	said := map[string]bool{}
