@@ -33,7 +33,7 @@ func newKernel() *cobra.Command {
 		jobs   int
 	)
 	build := &cobra.Command{
-		Use:   "build [--source debian:6.12] [--patches DIR|MBOX] [--config FRAG...]",
+		Use:   "build [--source debian:6.12] [--patches DIR|MBOX] [--fragment FRAG...]",
 		Short: "Build a kernel (or find it in the cache) and print its bzImage path",
 		Long: `build makes a bzImage from a source, an optional patch series and config
 fragments, caches it by a hash of all of them and the compiler version,
@@ -65,7 +65,10 @@ is always included) or paths of .config fragments.`,
 	}
 	build.Flags().StringVar(&req.Source, "source", kernels.DefaultSource, "kernel source: debian:6.12, git:PATH[@REF], a directory or a tarball")
 	build.Flags().StringVar(&req.Patches, "patches", "", "patch series: a directory of .patch files or an mbox")
-	build.Flags().StringSliceVar(&req.Fragments, "config", nil, "extra config fragments (built-in names or paths), merged after guest")
+	build.Flags().StringSliceVar(&req.Fragments, "fragment", nil, "extra config fragments (built-in names or paths), merged after guest")
+	// --config, its first name, means a run's YAML everywhere else.
+	build.Flags().StringSliceVar(&req.Fragments, "config", nil, "")
+	build.Flags().MarkDeprecated("config", "use --fragment (--config names a run configuration in the other commands)")
 	build.Flags().StringVar(&req.Base, "base", "tinyconfig", "config base: tinyconfig or defconfig")
 	build.Flags().BoolVar(&asJSON, "json", false, "print the build record as JSON")
 	build.Flags().IntVarP(&jobs, "jobs", "j", 0, "make -j (default: number of CPUs)")
