@@ -385,7 +385,7 @@ H void do_mremap(int s, long pages)
 
 H void do_vmsplice(int fd, int s, long off, long len, int k, unsigned flags)
 {
-	struct iovec v[17];
+	struct iovec v[1025];
 	long at = off < b[s].rw ? off : b[s].rw;
 	vec(v, b[s].base + at, len, k);
 	ret(syscall(SYS_vmsplice, r[fd], v, (unsigned long)k, flags));
