@@ -188,12 +188,7 @@ func sendfileCases() []*Case {
 			ID: "sendfile/udp/short-file", Desc: "a 100-byte file sent with a count of 200 into a connected UDP socket: 100, and the datagram is sent at the file's end (not held back as more to come)",
 			Calls: "sendfile(udp, file, NULL, 200); recv(MSG_DONTWAIT)",
 			Run: func(t *T) Observation {
-				r := t.Track(udpSocket())
-				Must(unix.Bind(r, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}))
-				sa, err := unix.Getsockname(r)
-				Must(err)
-				s := t.Track(udpSocket())
-				Must(unix.Connect(s, sa))
+				r, s := t.UDPPair()
 				data := Pattern(100, 94)
 				_, f := t.File("f", data, unix.O_RDONLY)
 				n, serr := unix.Sendfile(s, f, nil, 200)

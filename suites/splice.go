@@ -725,12 +725,7 @@ func spliceCases() []*Case {
 			ID: "splice/socket/udp-more-corks", Desc: "a pipe spliced into a connected UDP socket with SPLICE_F_MORE: the datagram is held back (MSG_MORE) until a splice without it, then both go out as one",
 			Calls: "write(w, 3); splice(r, udp, 3, SPLICE_F_MORE); recv(MSG_DONTWAIT); write(w, 3); splice(r, udp, 3, 0); recv(MSG_DONTWAIT)",
 			Run: func(t *T) Observation {
-				rcv := t.Track(udpSocket())
-				Must(unix.Bind(rcv, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}))
-				sa, err := unix.Getsockname(rcv)
-				Must(err)
-				snd := t.Track(udpSocket())
-				Must(unix.Connect(snd, sa))
+				rcv, snd := t.UDPPair()
 				r, w := t.Pipe(0)
 				buf := make([]byte, 64)
 				Must(writeAll(w, []byte("abc")))

@@ -166,6 +166,18 @@ func (t *T) TCPPair() (client, server int) {
 	return c, srv
 }
 
+// UDPPair returns a loopback UDP receiver bound to a port of its own
+// and a sender connected to it.
+func (t *T) UDPPair() (receiver, sender int) {
+	receiver = t.Track(udpSocket())
+	Must(unix.Bind(receiver, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}))
+	sa, err := unix.Getsockname(receiver)
+	Must(err)
+	sender = t.Track(udpSocket())
+	Must(unix.Connect(sender, sa))
+	return receiver, sender
+}
+
 // fatal carries a setup failure out of a case: the case could not run,
 // which is not an observation of the kernel's behaviour under test.
 type fatal struct{ err error }
