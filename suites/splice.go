@@ -184,6 +184,27 @@ func spliceCases() []*Case {
 			},
 		},
 		&Case{
+			ID: "splice/dev/pipe-to-null-lengths", Desc: "a pipe holding one buffer (11 bytes, a page) spliced into /dev/null asking one byte less than it holds, exactly that and one more: what each returns and what stays",
+			Calls: "write(w, h); splice(r, /dev/null, h-1 | h | h+1); FIONREAD",
+			Run: func(t *T) Observation {
+				null, err := unix.Open("/dev/null", unix.O_WRONLY|unix.O_CLOEXEC, 0)
+				if err != nil {
+					return Skip("no /dev/null")
+				}
+				t.Track(null)
+				var out []string
+				for _, held := range []int{11, page} {
+					for _, ask := range []int{held - 1, held, held + 1} {
+						r, w := t.Pipe(0)
+						Must(writeAll(w, Pattern(held, 35)))
+						n, err := splice(r, nil, null, nil, ask, 0)
+						out = append(out, fmt.Sprintf("%d of %d: %s %s", ask, held, res(n, err), kv("left", pipeHolds(r))))
+					}
+				}
+				return Seq(out...)
+			},
+		},
+		&Case{
 			ID: "splice/dev/pipe-to-null-partial", Desc: "100 bytes of a page spliced from a pipe into /dev/null: only 100 leave the pipe",
 			Calls: "write(w, 4 KiB); splice(r, /dev/null, 100); FIONREAD",
 			Run: func(t *T) Observation {

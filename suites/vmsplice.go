@@ -196,6 +196,26 @@ func vmspliceCases() []*Case {
 			},
 		},
 		{
+			ID: "vmsplice/read/lengths-around-buffer", Desc: "vmsplice reads one byte less than, exactly and one byte more than the pipe's one buffer holds (11 bytes, a page): each returns what it asked or all there was, with the bytes in order and the rest left",
+			Calls: "write(w, h); vmsplice(r, {buf, h-1 | h | h+1}, 0); FIONREAD",
+			Run: func(t *T) Observation {
+				var out []string
+				for _, held := range []int{11, page} {
+					for _, ask := range []int{held - 1, held, held + 1} {
+						r, w := t.Pipe(0)
+						data := Pattern(held, byte(held+ask))
+						Must(writeAll(w, data))
+						mem := t.Mmap(2 * page)
+						n, err := vmsplice(r, iov(mem[:ask]), 0)
+						got := min(max(n, 0), ask)
+						out = append(out, fmt.Sprintf("%d of %d: %s %s %s", ask, held, res(n, err),
+							Intact(mem[:got], data[:got]).Value, kv("left", pipeHolds(r))))
+					}
+				}
+				return Seq(out...)
+			},
+		},
+		{
 			ID: "vmsplice/read/empty-o-nonblock", Desc: "empty O_NONBLOCK pipe read with flags 0",
 			Calls: "pipe2(O_NONBLOCK); vmsplice(r, 4 KiB, 0)",
 			Run: func(t *T) Observation {
