@@ -21,6 +21,7 @@ func TestDevices(t *testing.T) {
 		{"pvpanic", PVPanic{}, []string{"-device", "pvpanic"}, nil},
 		{"qmp", QMP{Socket: "/d/q.sock"}, []string{"-chardev", "socket,id=qmp0,path=/d/q.sock,server=on,wait=off"}, nil},
 		{"agent port", AgentPort{Socket: "/d/a.sock"}, []string{"-device", "virtserialport,bus=vser0.0,chardev=agent0,name=org.patchtest.agent.0"}, nil},
+		{"instruction clock", InstructionCounter{}, []string{"-icount", "shift=0,sleep=off"}, []string{"noapictimer", "nohz=off", "randomize_kstack_offset=off"}},
 		{"kernel", KernelBoot{Kernel: "/k", Initrd: "/i", Extra: []string{"x=1"}}, []string{"-kernel", "/k", "-initrd", "/i"}, []string{"rdinit=/init", "x=1"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
