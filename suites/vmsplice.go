@@ -263,6 +263,27 @@ func vmspliceCases() []*Case {
 			},
 		},
 		{
+			ID: "vmsplice/read/efault-partway", Desc: "vmsplice reads 10 bytes into a buffer whose last 6 lie in an inaccessible page: the call fails EFAULT as a whole, what the first 4 got and what the pipe keeps",
+			Calls: "write(w, 10); mprotect(page 2, PROT_NONE); vmsplice(r, {page 2 - 4, 10}, 0); FIONREAD",
+			Run: func(t *T) Observation {
+				r, w := t.Pipe(0)
+				data := Pattern(10, 12)
+				Must(writeAll(w, data))
+				mem := t.Mmap(2 * page)
+				Poison(mem[:page])
+				Must(unix.Mprotect(mem[page:], unix.PROT_NONE))
+				n, err := vmsplice(r, iov(mem[page-4:page+6]), 0)
+				head := "poison kept"
+				if string(mem[page-4:page]) == string(data[:4]) {
+					head = "first 4 bytes landed"
+				} else if mem[page-4] != 0xA5 {
+					head = "other bytes landed"
+				}
+				left := pipeHolds(r)
+				return Seq(res(n, err), head, kv("left", left), Intact(readAll(r, left), data[10-left:]).Value)
+			},
+		},
+		{
 			ID: "vmsplice/write/efault", Desc: "vmsplice from an unmapped address into a pipe: result and bytes queued",
 			Calls: "vmsplice(w, {bad, 4 KiB}, 0); FIONREAD",
 			Run: func(t *T) Observation {
