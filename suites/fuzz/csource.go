@@ -48,6 +48,20 @@ func cOff(v int64) string {
 // cCall is one call's C: the same system call, with the arguments
 // Execute passes, and the same outcome in res.
 func cCall(i int, c Call) string {
+	if h, ok := heldArgs[c.Op]; ok && h[0] < len(c.Args) && isHeld(c.Args[h[0]]) {
+		return fmt.Sprintf("\t{ long hl = held(r[%d], %d);\n", c.Args[h[1]], c.Args[h[0]]-Held) +
+			"\t" + cCallLen(i, c, "hl") + "\t}\n"
+	}
+	l := ""
+	if h, ok := heldArgs[c.Op]; ok && h[0] < len(c.Args) {
+		l = fmt.Sprintf("%dLL", c.Args[h[0]])
+	}
+	return cCallLen(i, c, l)
+}
+
+// cCallLen is cCall with the length argument of an operation in heldArgs
+// written as the C expression l.
+func cCallLen(i int, c Call, l string) string {
 	a := c.Args
 	switch c.Op {
 	case "pipe2":
@@ -75,26 +89,26 @@ func cCall(i int, c Call) string {
 	case "read":
 		return fmt.Sprintf("\t{ char *d = calloc(1, %d + 1); long n = read(r[%d], d, %d); ret(n); sum(d, n); free(d); }\n", a[1], a[0], a[1])
 	case "writev":
-		return fmt.Sprintf("\t{ char *d = data(%d, %d); struct iovec v[%d]; vec(v, d, %d, %d); ret(writev(r[%d], v, %d)); free(d); }\n", a[1], 200+i, a[2], a[1], a[2], a[0], a[2])
+		return fmt.Sprintf("\t{ char *d = data(%s, %d); struct iovec v[%d]; vec(v, d, %s, %d); ret(writev(r[%d], v, %d)); free(d); }\n", l, 200+i, a[2], l, a[2], a[0], a[2])
 	case "pwritev2":
-		return fmt.Sprintf("\t{ char *d = data(%d, %d); struct iovec v[2]; vec(v, d, %d, 2); ret(syscall(SYS_pwritev2, r[%d], v, 2, (unsigned long)%dLL, 0UL, %d)); free(d); }\n", a[1], 200+i, a[1], a[0], a[2], a[3])
+		return fmt.Sprintf("\t{ char *d = data(%s, %d); struct iovec v[2]; vec(v, d, %s, 2); ret(syscall(SYS_pwritev2, r[%d], v, 2, (unsigned long)%dLL, 0UL, %d)); free(d); }\n", l, 200+i, l, a[0], a[2], a[3])
 	case "readv":
-		return fmt.Sprintf("\t{ char *d = calloc(1, %d + 1); struct iovec v[%d]; vec(v, d, %d, %d); long n = readv(r[%d], v, %d); ret(n); sum(d, n); free(d); }\n", a[1], a[2], a[1], a[2], a[0], a[2])
+		return fmt.Sprintf("\t{ char *d = calloc(1, %s + 1); struct iovec v[%d]; vec(v, d, %s, %d); long n = readv(r[%d], v, %d); ret(n); sum(d, n); free(d); }\n", l, a[2], l, a[2], a[0], a[2])
 	case "preadv2":
-		return fmt.Sprintf("\t{ char *d = calloc(1, %d + 1); struct iovec v[2]; vec(v, d, %d, 2); long n = syscall(SYS_preadv2, r[%d], v, 2, (unsigned long)%dLL, 0UL, %d); ret(n); sum(d, n); free(d); }\n", a[1], a[1], a[0], a[2], a[3])
+		return fmt.Sprintf("\t{ char *d = calloc(1, %s + 1); struct iovec v[2]; vec(v, d, %s, 2); long n = syscall(SYS_preadv2, r[%d], v, 2, (unsigned long)%dLL, 0UL, %d); ret(n); sum(d, n); free(d); }\n", l, l, a[0], a[2], a[3])
 	case "splice":
-		return fmt.Sprintf("\t{ long long oi = %s, oo = %s; long n = syscall(SYS_splice, r[%d], %s, r[%d], %s, (size_t)%dLL, %#x); ret(n); offnote(\"off_in\", %s); offnote(\"off_out\", %s); (void)oi; (void)oo; }\n",
-			cOffVal(a[1]), cOffVal(a[3]), a[0], cOffPtr(a[1], "oi"), a[2], cOffPtr(a[3], "oo"), a[4], uint32(a[5]), cOffPtr(a[1], "oi"), cOffPtr(a[3], "oo"))
+		return fmt.Sprintf("\t{ long long oi = %s, oo = %s; long n = syscall(SYS_splice, r[%d], %s, r[%d], %s, (size_t)%s, %#x); ret(n); offnote(\"off_in\", %s); offnote(\"off_out\", %s); (void)oi; (void)oo; }\n",
+			cOffVal(a[1]), cOffVal(a[3]), a[0], cOffPtr(a[1], "oi"), a[2], cOffPtr(a[3], "oo"), l, uint32(a[5]), cOffPtr(a[1], "oi"), cOffPtr(a[3], "oo"))
 	case "tee":
-		return fmt.Sprintf("\tret(syscall(SYS_tee, r[%d], r[%d], (size_t)%dLL, %#x));\n", a[0], a[1], a[2], uint32(a[3]))
+		return fmt.Sprintf("\tret(syscall(SYS_tee, r[%d], r[%d], (size_t)%s, %#x));\n", a[0], a[1], l, uint32(a[3]))
 	case "vmsplice":
-		return fmt.Sprintf("\tdo_vmsplice(%d, %d, %d, %d, %d, %#x);\n", a[0], a[1], a[2], a[3], a[4], uint32(a[5]))
+		return fmt.Sprintf("\tdo_vmsplice(%d, %d, %d, %s, %d, %#x);\n", a[0], a[1], a[2], l, a[4], uint32(a[5]))
 	case "sendfile":
-		return fmt.Sprintf("\t{ long long o = %s; long n = syscall(SYS_sendfile, r[%d], r[%d], %s, (size_t)%dLL); ret(n); offnote(\"off\", %s); (void)o; }\n",
-			cOffVal(a[2]), a[0], a[1], cOffPtr(a[2], "o"), a[3], cOffPtr(a[2], "o"))
+		return fmt.Sprintf("\t{ long long o = %s; long n = syscall(SYS_sendfile, r[%d], r[%d], %s, (size_t)%s); ret(n); offnote(\"off\", %s); (void)o; }\n",
+			cOffVal(a[2]), a[0], a[1], cOffPtr(a[2], "o"), l, cOffPtr(a[2], "o"))
 	case "copy_file_range":
-		return fmt.Sprintf("\t{ long long oi = %s, oo = %s; long n = syscall(SYS_copy_file_range, r[%d], %s, r[%d], %s, (size_t)%dLL, %d); ret(n); offnote(\"off_in\", %s); offnote(\"off_out\", %s); (void)oi; (void)oo; }\n",
-			cOffVal(a[1]), cOffVal(a[3]), a[0], cOffPtr(a[1], "oi"), a[2], cOffPtr(a[3], "oo"), a[4], a[5], cOffPtr(a[1], "oi"), cOffPtr(a[3], "oo"))
+		return fmt.Sprintf("\t{ long long oi = %s, oo = %s; long n = syscall(SYS_copy_file_range, r[%d], %s, r[%d], %s, (size_t)%s, %d); ret(n); offnote(\"off_in\", %s); offnote(\"off_out\", %s); (void)oi; (void)oo; }\n",
+			cOffVal(a[1]), cOffVal(a[3]), a[0], cOffPtr(a[1], "oi"), a[2], cOffPtr(a[3], "oo"), l, a[5], cOffPtr(a[1], "oi"), cOffPtr(a[3], "oo"))
 	case "nonblock":
 		return fmt.Sprintf("\tdo_nonblock(%d, %d);\n", a[0], a[1])
 	case "setpipesz":
@@ -209,6 +223,16 @@ H void sum(const char *p, long n)
 {
 	if (n > 0)
 		note(" data=%08x", sum32(p, n));
+}
+
+/* held: what descriptor fd holds now (FIONREAD) plus d, never below 0:
+ * the trace's held, held-1, held+1. */
+H long held(int fd, long d)
+{
+	int n = 0;
+	if (ioctl(fd, FIONREAD, &n) < 0)
+		n = 0;
+	return n + d < 0 ? 0 : n + d;
 }
 
 H char *data(long n, int seed)

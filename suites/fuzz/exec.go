@@ -111,6 +111,10 @@ func (x *executor) fd(v int64) int { return x.fds[v] }
 
 func (x *executor) call(i int, c Call) string {
 	a := c.Args
+	if h, ok := heldArgs[c.Op]; ok && h[0] < len(a) && isHeld(a[h[0]]) {
+		a = append([]int64(nil), a...)
+		a[h[0]] = x.held(a[h[1]], a[h[0]]-Held)
+	}
 	switch c.Op {
 	case "pipe2":
 		var p [2]int
@@ -355,6 +359,16 @@ func tcpPair(flags int) (int, int, error) {
 
 // parts splits n bytes into k consecutive pieces (offset, length), the
 // last taking the remainder.
+// held resolves a Held length: what descriptor slot s holds now (FIONREAD),
+// plus d, never below 0.
+func (x *executor) held(s, d int64) int64 {
+	n, err := unix.IoctlGetInt(x.fd(s), unix.TIOCINQ) // FIONREAD
+	if err != nil {
+		n = 0
+	}
+	return max(int64(n)+d, 0)
+}
+
 func parts(n, k int) [][2]int {
 	out := make([][2]int, k)
 	each := n / k

@@ -93,6 +93,9 @@ func TestCallString(t *testing.T) {
 		{Call{"vmsplice", []int64{1, 2, 100, 4097, 3, spliceGift}}, "vmsplice(r1, b2, 100, 4097, 3, GIFT)"},
 		{Call{"pipe2", []int64{0, 1, oNONBLOCK | oDIRECT}}, "pipe2(r0, r1, O_NONBLOCK|O_DIRECT)"},
 		{Call{"pwritev2", []int64{2, 1, -1, rwfNOWAIT | 0x80}}, "pwritev2(r2, 1, -1, RWF_NOWAIT|0x80)"},
+		{Call{"tee", []int64{0, 3, Held, 0}}, "tee(r0, r3, held, 0)"},
+		{Call{"vmsplice", []int64{0, 0, 0, Held - 1, 1, 0}}, "vmsplice(r0, b0, 0, held-1, 1, 0)"},
+		{Call{"splice", []int64{0, NoOff, 3, NoOff, Held + 1, 0}}, "splice(r0, NULL, r3, NULL, held+1, 0)"},
 	} {
 		if got := tc.c.String(); got != tc.want {
 			t.Errorf("got %q, want %q", got, tc.want)
@@ -169,6 +172,55 @@ func TestExecuteKnownProgram(t *testing.T) {
 	}
 }
 
+// heldProgram asks, by vmsplice, splice and readv, one byte less than,
+// exactly and one byte more than its pipe holds.
+func heldProgram() Prog {
+	return Prog{Calls: []Call{
+		{"pipe2", []int64{0, 1, oNONBLOCK}},
+		{"pipe2", []int64{2, 3, oNONBLOCK}},
+		{"mmap", []int64{0, 1}},
+		{"write", []int64{1, 11}},
+		{"vmsplice", []int64{0, 0, 0, Held - 1, 1, 0}},
+		{"write", []int64{1, 11}},
+		{"splice", []int64{0, NoOff, 3, NoOff, Held + 1, 0}},
+		{"readv", []int64{2, Held, 2}},
+		{"readv", []int64{2, Held - 1, 1}},
+		{"tee", []int64{6, 3, Held + 1, 0}},
+	}}
+}
+
+// Every operation that can draw a Held length resolves it at that
+// argument: an unresolved one would ask for 2^50 bytes.
+func TestHeldArgs(t *testing.T) {
+	for _, op := range Ops() {
+		for j, a := range specs[op].Args {
+			if a.Kind != Value || !slices.ContainsFunc(a.Values, isHeld) {
+				continue
+			}
+			if h, ok := heldArgs[op]; !ok || h[0] != j {
+				t.Errorf("%s draws Held for argument %d (%s), heldArgs has %v", op, j, a.Name, heldArgs[op])
+			}
+		}
+	}
+}
+
+// A Held length is what the source holds then (FIONREAD), give or take one.
+func TestExecuteHeld(t *testing.T) {
+	tr := runHost(t, heldProgram())
+	want := []string{
+		"4 vmsplice(r0, b0, 0, held-1, 1, 0) = 10 ",
+		"6 splice(r0, NULL, r3, NULL, held+1, 0) = 12",
+		"7 readv(r2, held, 2) = 12 data=",
+		"8 readv(r2, held-1, 1) = 0",
+		"9 tee(r6, r3, held+1, 0) = -1 EBADF",
+	}
+	for _, w := range want {
+		if !slices.ContainsFunc(tr, func(l string) bool { return strings.HasPrefix(l, w) }) {
+			t.Errorf("no line %q in the trace:\n%s", w, strings.Join(tr, "\n"))
+		}
+	}
+}
+
 func hex8(v uint32) string {
 	const digits = "0123456789abcdef"
 	b := make([]byte, 8)
@@ -192,8 +244,11 @@ func TestCSourceMatchesExecute(t *testing.T) {
 	g := NewGenerator(42)
 	dir := t.TempDir()
 	compared := 0
-	for i := range 60 {
-		p := g.Generate()
+	progs := []Prog{heldProgram()}
+	for range 60 {
+		progs = append(progs, g.Generate())
+	}
+	for i, p := range progs {
 		a := runHost(t, p)
 		if slices.ContainsFunc(a, func(l string) bool { return strings.HasSuffix(l, "= blocked") }) {
 			continue // 2 s each; the bound is the C's alarm, tested by the known program below
@@ -219,7 +274,7 @@ func TestCSourceMatchesExecute(t *testing.T) {
 		compared++
 	}
 	if compared < 40 {
-		t.Errorf("only %d of 60 programs compared", compared)
+		t.Errorf("only %d of %d programs compared", compared, len(progs))
 	}
 }
 

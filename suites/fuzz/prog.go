@@ -153,6 +153,13 @@ func render(k Kind, names []flagName, v int64) string {
 			out = append(out, fmt.Sprintf("%#x", rest))
 		}
 		return strings.Join(out, "|")
+	case Value:
+		switch {
+		case v == Held:
+			return "held"
+		case isHeld(v):
+			return fmt.Sprintf("held%+d", v-Held)
+		}
 	}
 	return fmt.Sprint(v)
 }
