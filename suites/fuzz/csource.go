@@ -22,6 +22,7 @@ func CSource(p Prog, title string, notes []string) string {
 	b.WriteString("// Run in a guest: patchtest boot --kernel K --program $PWD/repro -- $PWD/repro\n")
 	b.WriteString("// (from a directory not under /tmp: the guest mounts a tmpfs there)\n")
 	b.WriteString("// It prints one line per call, as patchtest's trace of the program.\n")
+	fmt.Fprintf(&b, "#define MAX_HELD %d\n", MaxHeld)
 	b.WriteString(cPrelude)
 	b.WriteString("static const char *errname(int e)\n{\n\tstatic char s[16];\n\tswitch (e) {\n")
 	for _, e := range errnos {
@@ -225,14 +226,15 @@ H void sum(const char *p, long n)
 		note(" data=%08x", sum32(p, n));
 }
 
-/* held: what descriptor fd holds now (FIONREAD) plus d, never below 0:
- * the trace's held, held-1, held+1. */
+/* held: what descriptor fd holds now (FIONREAD, at most MAX_HELD) plus d,
+ * never below 0: the trace's held, held-1, held+1. */
 H long held(int fd, long d)
 {
 	int n = 0;
 	if (ioctl(fd, FIONREAD, &n) < 0)
 		n = 0;
-	return n + d < 0 ? 0 : n + d;
+	long v = (n > MAX_HELD ? MAX_HELD : n) + d;
+	return v < 0 ? 0 : v;
 }
 
 H char *data(long n, int seed)

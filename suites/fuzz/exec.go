@@ -359,14 +359,14 @@ func tcpPair(flags int) (int, int, error) {
 
 // parts splits n bytes into k consecutive pieces (offset, length), the
 // last taking the remainder.
-// held resolves a Held length: what descriptor slot s holds now (FIONREAD),
-// plus d, never below 0.
+// held resolves a Held length: what descriptor slot s holds now (FIONREAD,
+// at most MaxHeld), plus d, never below 0.
 func (x *executor) held(s, d int64) int64 {
 	n, err := unix.IoctlGetInt(x.fd(s), unix.TIOCINQ) // FIONREAD
 	if err != nil {
 		n = 0
 	}
-	return max(int64(n)+d, 0)
+	return max(min(int64(n), MaxHeld)+d, 0)
 }
 
 func parts(n, k int) [][2]int {

@@ -186,6 +186,11 @@ func heldProgram() Prog {
 		{"readv", []int64{2, Held, 2}},
 		{"readv", []int64{2, Held - 1, 1}},
 		{"tee", []int64{6, 3, Held + 1, 0}},
+		{"file", []int64{4, 0, oRDWR}},
+		{"lseek", []int64{4, 1 << 30, 0}},
+		{"write", []int64{4, 1}},
+		{"lseek", []int64{4, 0, 0}},
+		{"readv", []int64{4, Held, 1}},
 	}}
 }
 
@@ -213,6 +218,7 @@ func TestExecuteHeld(t *testing.T) {
 		"7 readv(r2, held, 2) = 12 data=",
 		"8 readv(r2, held-1, 1) = 0",
 		"9 tee(r6, r3, held+1, 0) = -1 EBADF",
+		"14 readv(r4, held, 1) = 1048577 data=", // a sparse GiB: MaxHeld, not 2^30+1
 	}
 	for _, w := range want {
 		if !slices.ContainsFunc(tr, func(l string) bool { return strings.HasPrefix(l, w) }) {

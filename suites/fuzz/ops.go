@@ -62,6 +62,11 @@ var (
 // program keeps a plain number where one still differs.
 const Held int64 = 1 << 50
 
+// MaxHeld bounds what a Held length resolves to, as the fixed lengths are
+// bounded: FIONREAD of a sparse file, or a 32-bit count of a huge one,
+// would otherwise have the executor allocate gigabytes for a readv.
+const MaxHeld = 1<<20 + 1
+
 // heldArgs gives, per operation that takes a length, the index of its
 // length argument and of the descriptor whose contents Held means.
 var heldArgs = map[string][2]int{
