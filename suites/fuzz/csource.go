@@ -149,6 +149,7 @@ const cPrelude = `
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -161,6 +162,7 @@ const cPrelude = `
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define H static __attribute__((unused))
@@ -268,17 +270,50 @@ H void on_alarm(int sig)
 	_exit(0);
 }
 
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	remove(path);
+	return 0;
+}
+
+/* setup makes the program's scratch directory and runs the program in a
+ * child, bounded by its alarm; the parent removes the directory however
+ * the child ended and ends as it did. */
 static void setup(void)
 {
 	char dir[] = "/tmp/fzXXXXXX";
+	int status;
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	signal(SIGPIPE, SIG_IGN);
-	signal(SIGALRM, on_alarm);
-	alarm(2);
-	if (!mkdtemp(dir) || chdir(dir) < 0) {
+	if (!mkdtemp(dir)) {
 		perror("scratch directory");
 		exit(2);
 	}
+	pid_t pid = fork();
+	if (pid < 0) {
+		perror("fork");
+		exit(2);
+	}
+	if (pid == 0) {
+		signal(SIGPIPE, SIG_IGN);
+		signal(SIGALRM, on_alarm);
+		alarm(2);
+		if (chdir(dir) < 0) {
+			perror("scratch directory");
+			exit(2);
+		}
+		return;
+	}
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	if (WIFSIGNALED(status)) {
+		signal(WTERMSIG(status), SIG_DFL);
+		raise(WTERMSIG(status));
+	}
+	exit(WIFEXITED(status) ? WEXITSTATUS(status) : 2);
 }
 
 H void do_memfd(int s, long size)

@@ -36,6 +36,7 @@ func runHost(t *testing.T, p Prog) Trace {
 	cmd := exec.Command(os.Args[0])
 	cmd.Env = append(os.Environ(), workerEnv+"=1", "GODEBUG=asyncpreemptoff=1")
 	cmd.Stdin = bytes.NewReader(b)
+	cmd.Dir = t.TempDir()
 	out, err := cmd.Output()
 	if err != nil {
 		t.Fatalf("worker on %s: %v", b, err)
@@ -249,6 +250,7 @@ func TestCSourceMatchesExecute(t *testing.T) {
 	}
 	g := NewGenerator(42)
 	dir := t.TempDir()
+	before, _ := filepath.Glob("/tmp/fz??????")
 	compared := 0
 	progs := []Prog{heldProgram()}
 	for range 60 {
@@ -282,6 +284,12 @@ func TestCSourceMatchesExecute(t *testing.T) {
 	if compared < 40 {
 		t.Errorf("only %d of %d programs compared", compared, len(progs))
 	}
+	after, _ := filepath.Glob("/tmp/fz??????")
+	for _, d := range after {
+		if !slices.Contains(before, d) {
+			t.Errorf("a reproducer left its scratch directory %s", d)
+		}
+	}
 }
 
 // A program that blocks is traced "blocked" at the call, by the worker
@@ -295,5 +303,48 @@ func TestBlockedCall(t *testing.T) {
 	want := Trace{"0 pipe2(r0, r1, 0) = 0", "1 read(r0, 1) = blocked"}
 	if !slices.Equal(tr, want) {
 		t.Errorf("trace %q, want %q", tr, want)
+	}
+}
+
+// Serve runs each program in a scratch directory of its own and removes
+// it however the worker ended: a program that wrote a file and then
+// blocked (its worker exits from the bound's timer, running no deferred
+// call) leaves nothing in TMPDIR.
+func TestServeRemovesScratch(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits for the bound")
+	}
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	t.Setenv(workerEnv, "1")
+	blocked := Prog{Calls: []Call{{"file", []int64{4, 4096, oRDWR}}, {"pipe2", []int64{0, 1, 0}}, {"read", []int64{0, 1}}}}
+	listing := Prog{Calls: []Call{{"file", []int64{5, 1, oRDWR}}, {"lseek", []int64{5, 0, 2}}}}
+	var in bytes.Buffer
+	for _, p := range []Prog{blocked, listing} {
+		b, _ := json.Marshal(p)
+		in.Write(append(b, '\n'))
+	}
+	var out bytes.Buffer
+	if err := Serve(context.Background(), os.Args[0], &in, &out); err != nil {
+		t.Fatalf("Serve: %v", err)
+	}
+	var rs []Result
+	dec := json.NewDecoder(&out)
+	for dec.More() {
+		var r Result
+		if err := dec.Decode(&r); err != nil {
+			t.Fatalf("result: %v", err)
+		}
+		rs = append(rs, r)
+	}
+	if len(rs) != 2 || rs[0].Error != "" || rs[1].Error != "" || !slices.ContainsFunc(rs[0].Trace, func(l string) bool { return strings.HasSuffix(l, "= blocked") }) {
+		t.Fatalf("results %+v, want the first blocked and no errors", rs)
+	}
+	left, err := os.ReadDir(tmp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(left) != 0 {
+		t.Errorf("TMPDIR holds %v after Serve", left)
 	}
 }

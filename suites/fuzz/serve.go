@@ -30,7 +30,9 @@ type Result struct {
 }
 
 // Worker is the guest's `fuzz worker`: it reads one program from r and
-// runs it in a scratch directory of its own, writing its trace to w.
+// runs it in the working directory, which receives its files, writing
+// its trace to w. A program that outlives Bound ends the process, so
+// the directory is the caller's to make and to remove (Serve does).
 func Worker(r io.Reader, w io.Writer) error {
 	var p Prog
 	if err := json.NewDecoder(r).Decode(&p); err != nil {
@@ -38,14 +40,6 @@ func Worker(r io.Reader, w io.Writer) error {
 	}
 	if err := p.Check(); err != nil {
 		return fmt.Errorf("fuzz worker: %w", err)
-	}
-	dir, err := os.MkdirTemp("", "fz")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
-	if err := os.Chdir(dir); err != nil {
-		return err
 	}
 	k, out := workerKcov()
 	execute(p, w, Bound, k, out)
@@ -90,6 +84,16 @@ func runOne(ctx context.Context, self string, prog []byte, cov coverage, dir str
 	if cov.ranges != "" {
 		cmd.Env = append(cmd.Env, envKcovRanges+"="+cov.ranges, envCoverOut+"="+coverOut)
 	}
+	// Each program's files in a directory of its own, removed however
+	// the worker ended: a blocked program's exit runs no deferred call,
+	// and what it left would follow every later program.
+	work := dir + "/work"
+	os.RemoveAll(work)
+	if err := os.Mkdir(work, 0o700); err != nil {
+		return Result{Error: fmt.Sprintf("worker directory: %v", err)}
+	}
+	defer os.RemoveAll(work)
+	cmd.Dir = work
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
