@@ -1,10 +1,13 @@
 package perf
 
 import (
+	"os"
 	"runtime"
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // TestMeasureEveryBenchmark runs each benchmark briefly on the host's own
@@ -45,8 +48,40 @@ func TestMeasureEveryBenchmark(t *testing.T) {
 						t.Errorf("metric %s: %v %v", m, v, ok)
 					}
 				}
+				// The machine's busy time encloses the worker's own.
+				if s.Busy < s.User+s.Sys {
+					t.Errorf("busy %v, less than the worker's own CPU %v", s.Busy, s.User+s.Sys)
+				}
 			}
 		})
+	}
+}
+
+// machineBusy sums every process's exact CPU clock: burning CPU in this
+// process raises it by at least the burn, and a process that does not
+// exist counts nothing.
+func TestMachineBusy(t *testing.T) {
+	self0 := processCPU(os.Getpid())
+	busy0, ok := machineBusy()
+	if !ok || self0 <= 0 || busy0 < self0 {
+		t.Fatalf("busy %v (%v), this process %v", busy0, ok, self0)
+	}
+	var r0, r1 unix.Rusage
+	unix.Getrusage(unix.RUSAGE_SELF, &r0)
+	for start := processCPU(os.Getpid()); processCPU(os.Getpid())-start < 50*time.Millisecond; {
+	}
+	unix.Getrusage(unix.RUSAGE_SELF, &r1)
+	busy1, _ := machineBusy()
+	self1 := processCPU(os.Getpid())
+	if busy1-busy0 < 50*time.Millisecond {
+		t.Errorf("busy rose %v over a 50 ms burn", busy1-busy0)
+	}
+	own := time.Duration(r1.Utime.Nano() + r1.Stime.Nano() - r0.Utime.Nano() - r0.Stime.Nano())
+	if own > self1-self0 {
+		t.Errorf("getrusage saw %v, the process clock %v around it", own, self1-self0)
+	}
+	if got := processCPU(1<<22 + 1); got != 0 { // past the largest pid_max
+		t.Errorf("a process that does not exist: %v", got)
 	}
 }
 

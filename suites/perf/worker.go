@@ -92,6 +92,7 @@ func (e *env) measure(req Request, o *op) Sample {
 	e.calls = 0
 	runtime.GC()
 	var r0, r1 unix.Rusage
+	busy0, busyOK := machineBusy()
 	unix.Getrusage(unix.RUSAGE_SELF, &r0)
 	start := time.Now()
 	for s.Ops == 0 || time.Since(start) < req.Duration {
@@ -111,6 +112,9 @@ func (e *env) measure(req Request, o *op) Sample {
 	}
 	s.Wall = time.Since(start)
 	unix.Getrusage(unix.RUSAGE_SELF, &r1)
+	if busy1, ok := machineBusy(); ok && busyOK {
+		s.Busy = busy1 - busy0
+	}
 	s.User = tvDiff(r1.Utime, r0.Utime)
 	s.Sys = tvDiff(r1.Stime, r0.Stime)
 	s.Calls, s.MaxRSSKiB = e.calls, r1.Maxrss
