@@ -57,24 +57,25 @@ func TestMeasureEveryBenchmark(t *testing.T) {
 	}
 }
 
-// machineBusy sums every process's exact CPU clock: burning CPU in this
-// process raises it by at least the burn, and a process that does not
-// exist counts nothing.
+// The machine's busy time is every process's exact CPU clock: burning
+// CPU in this process raises it by at least the burn, a process that
+// does not exist counts nothing, and one that exited between two
+// readings drops out rather than counting against the rest.
 func TestMachineBusy(t *testing.T) {
-	self0 := processCPU(os.Getpid())
-	busy0, ok := machineBusy()
-	if !ok || self0 <= 0 || busy0 < self0 {
-		t.Fatalf("busy %v (%v), this process %v", busy0, ok, self0)
+	c0, ok := cpuClocks()
+	if !ok || c0[os.Getpid()] <= 0 {
+		t.Fatalf("clocks %v (%v): none for this process", len(c0), ok)
 	}
+	self0 := processCPU(os.Getpid())
 	var r0, r1 unix.Rusage
 	unix.Getrusage(unix.RUSAGE_SELF, &r0)
 	for start := processCPU(os.Getpid()); processCPU(os.Getpid())-start < 50*time.Millisecond; {
 	}
 	unix.Getrusage(unix.RUSAGE_SELF, &r1)
-	busy1, _ := machineBusy()
 	self1 := processCPU(os.Getpid())
-	if busy1-busy0 < 50*time.Millisecond {
-		t.Errorf("busy rose %v over a 50 ms burn", busy1-busy0)
+	c1, _ := cpuClocks()
+	if d := busyBetween(c0, c1); d < 50*time.Millisecond {
+		t.Errorf("busy rose %v over a 50 ms burn", d)
 	}
 	own := time.Duration(r1.Utime.Nano() + r1.Stime.Nano() - r0.Utime.Nano() - r0.Stime.Nano())
 	if own > self1-self0 {
@@ -83,53 +84,8 @@ func TestMachineBusy(t *testing.T) {
 	if got := processCPU(1<<22 + 1); got != 0 { // past the largest pid_max
 		t.Errorf("a process that does not exist: %v", got)
 	}
-}
-
-func TestSelect(t *testing.T) {
-	quick, err := Select(Quick)
-	if err != nil {
-		t.Fatal(err)
-	}
-	std, _ := Select(Standard)
-	all, _ := Select(Thorough)
-	if !(len(quick) < len(std) && len(std) < len(all) && len(all) == len(Catalogue())) {
-		t.Errorf("levels: quick %d, standard %d, thorough %d of %d", len(quick), len(std), len(all), len(Catalogue()))
-	}
-	tests := []struct {
-		patterns []string
-		want     int
-		err      string
-	}{
-		{[]string{"vmsplice/pipe-devnull/64KiB"}, 1, ""},
-		{[]string{"vmsplice/pipe-devnull"}, 1, ""},
-		{[]string{"vmsplice/*/*"}, 6, ""},
-		{[]string{"vmsplice/*"}, 6, ""},
-		{[]string{"*/pipe-devnull"}, 2, ""},
-		{[]string{"nosuch"}, 0, "matches none"},
-		{[]string{"[bad"}, 0, "pattern"},
-	}
-	for _, tc := range tests {
-		got, err := Select(Quick, tc.patterns...)
-		if tc.err != "" {
-			if err == nil || !strings.Contains(err.Error(), tc.err) {
-				t.Errorf("%v: error %v, want %q", tc.patterns, err, tc.err)
-			}
-			continue
-		}
-		if err != nil || len(got) != tc.want {
-			t.Errorf("%v: %d benchmarks, %v; want %d", tc.patterns, len(got), err, tc.want)
-		}
-	}
-}
-
-func TestGoName(t *testing.T) {
-	for id, want := range map[string]string{
-		"vmsplice/pipe-devnull/64KiB":    "BenchmarkVmsplice/pipe-devnull/size=64KiB",
-		"copy_file_range/file-file/1MiB": "BenchmarkCopyfilerange/file-file/size=1MiB",
-	} {
-		b := &Benchmark{ID: id}
-		if got := b.GoName(); got != want {
-			t.Errorf("%s: %s, want %s", id, got, want)
-		}
+	ms := time.Millisecond
+	if got := busyBetween(map[int]time.Duration{1: 10 * ms, 2: 500 * ms}, map[int]time.Duration{1: 14 * ms, 3: 2 * ms}); got != 6*ms {
+		t.Errorf("busy with one process gone and one new: %v, want 6ms", got)
 	}
 }

@@ -92,7 +92,7 @@ func (e *env) measure(req Request, o *op) Sample {
 	e.calls = 0
 	runtime.GC()
 	var r0, r1 unix.Rusage
-	busy0, busyOK := machineBusy()
+	busy0, busyOK := cpuClocks()
 	unix.Getrusage(unix.RUSAGE_SELF, &r0)
 	start := time.Now()
 	for s.Ops == 0 || time.Since(start) < req.Duration {
@@ -112,8 +112,8 @@ func (e *env) measure(req Request, o *op) Sample {
 	}
 	s.Wall = time.Since(start)
 	unix.Getrusage(unix.RUSAGE_SELF, &r1)
-	if busy1, ok := machineBusy(); ok && busyOK {
-		s.Busy = busy1 - busy0
+	if busy1, ok := cpuClocks(); ok && busyOK {
+		s.Busy = busyBetween(busy0, busy1)
 	}
 	s.User = tvDiff(r1.Utime, r0.Utime)
 	s.Sys = tvDiff(r1.Stime, r0.Stime)
