@@ -9,9 +9,6 @@ const (
 	NsPerOp    = "ns/op"      // wall time per operation (latency, dump time)
 	CallsPerS  = "calls/s"    // system calls per second
 	PeakRSS    = "maxrss-KiB" // the worker process's peak resident set
-	// BusyPerGiB is every task's CPU seconds per GiB moved: what the
-	// whole machine did, kernel threads included (Sample.Busy).
-	BusyPerGiB = "busy-s/GiB"
 )
 
 // Sample is one measurement of one benchmark, as the worker took it.
@@ -29,7 +26,8 @@ type Sample struct {
 	MaxRSSKiB int64 `json:"maxrss_kib"`
 	// Busy is the CPU time of every task of the machine over the timed
 	// section (the worker's, kernel threads', other processes'), idle
-	// excluded; zero where it could not be read.
+	// excluded; zero where it could not be read. Recorded for the
+	// measurement's own checks, not a metric any benchmark is judged by.
 	Busy  time.Duration `json:"busy_ns,omitempty"`
 	Error string        `json:"error,omitempty"`
 }
@@ -51,8 +49,6 @@ func (s Sample) Metric(metric string) (float64, bool) {
 		return float64(s.Calls) / s.Wall.Seconds(), s.Calls > 0
 	case PeakRSS:
 		return float64(s.MaxRSSKiB), s.MaxRSSKiB > 0
-	case BusyPerGiB:
-		return s.Busy.Seconds() / (float64(s.Bytes) / (1 << 30)), s.Bytes > 0 && s.Busy > 0
 	}
 	return 0, false
 }
