@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -35,8 +36,11 @@ func Execute(p Prog, w io.Writer, bound time.Duration) {
 // nil and writing the program's signal to coverOut when all its calls
 // have returned.
 func execute(p Prog, w io.Writer, bound time.Duration, k *kcov, coverOut string) {
-	signal.Ignore(syscall.SIGPIPE)
-	x := &executor{w: w}
+	x := &executor{w: w, sigs: make(chan os.Signal, 64)}
+	signal.Notify(x.sigs, append(traced[:], sentinel)...)
+	if p, err := unix.MmapPtr(-1, 0, nil, page, unix.PROT_NONE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS); err == nil {
+		x.bad = p
+	}
 	for i := range x.fds {
 		x.fds[i] = -1
 	}
@@ -52,7 +56,7 @@ func execute(p Prog, w io.Writer, bound time.Duration, k *kcov, coverOut string)
 		x.mu.Lock()
 		x.cur = fmt.Sprintf("%d %s =", i, c)
 		x.mu.Unlock()
-		res := x.call(i, c)
+		res := x.call(i, c) + x.raised()
 		x.mu.Lock()
 		fmt.Fprintf(x.w, "%s %s\n", x.cur, res)
 		x.mu.Unlock()
@@ -74,6 +78,51 @@ type executor struct {
 	cur  string
 	fds  [FdSlots]int
 	bufs [BufSlots]mapping
+	sigs chan os.Signal
+	bad  unsafe.Pointer // a PROT_NONE page: where a BadOff offset points
+}
+
+// traced are the signals a call can raise in its own process that a
+// trace records (" sig=PIPE"), in the order it names them: SIGPIPE of a
+// pipe or socket without a reader, SIGIO of an O_ASYNC descriptor,
+// SIGXFSZ of a file past its limit. They are caught, never ignored or
+// fatal, in Execute and in the C reproducer alike. (Not SIGURG: Go's
+// runtime sends it to itself.)
+var traced = [...]os.Signal{syscall.SIGPIPE, syscall.SIGIO, syscall.SIGXFSZ}
+
+// sentinel is the signal the executor sends itself after each call. Go
+// hands caught signals on in order of arrival, and those pending at once
+// in order of number, so once the sentinel (numbered above every traced
+// signal) arrives, every signal the call raised has too.
+const sentinel = syscall.Signal(40)
+
+// raised is " sig=NAME…" for the traced signals the last call raised,
+// "" when none.
+func (x *executor) raised() string {
+	if err := unix.Kill(unix.Getpid(), sentinel); err != nil {
+		return ""
+	}
+	var got [len(traced)]bool
+	for s := range x.sigs {
+		if s == sentinel {
+			break
+		}
+		for i, t := range traced {
+			if s == t {
+				got[i] = true
+			}
+		}
+	}
+	var names []string
+	for i, g := range got {
+		if g {
+			names = append(names, strings.TrimPrefix(unix.SignalName(traced[i].(syscall.Signal)), "SIG"))
+		}
+	}
+	if names == nil {
+		return ""
+	}
+	return " sig=" + strings.Join(names, ",")
 }
 
 // Pattern is the byte at offset i of the data with the given seed: files
@@ -245,9 +294,9 @@ func (x *executor) call(i int, c Call) string {
 		}
 		return withData(int64(n), err, b)
 	case "splice":
-		in, out := offPtr(a[1]), offPtr(a[3])
+		in, out := x.offPtr(a[1]), x.offPtr(a[3])
 		n, err := unix.Splice(x.fd(a[0]), in, x.fd(a[2]), out, int(a[4]), int(a[5]))
-		return ret(n, err) + offNote("off_in", in) + offNote("off_out", out)
+		return ret(n, err) + x.offNote("off_in", in) + x.offNote("off_out", out)
 	case "tee":
 		n, err := unix.Tee(x.fd(a[0]), x.fd(a[1]), int(a[2]), int(a[3]))
 		return ret(n, err)
@@ -267,13 +316,13 @@ func (x *executor) call(i int, c Call) string {
 		}
 		return s
 	case "sendfile":
-		o := offPtr(a[2])
+		o := x.offPtr(a[2])
 		n, err := unix.Sendfile(x.fd(a[0]), x.fd(a[1]), o, int(a[3]))
-		return ret(int64(n), err) + offNote("off", o)
+		return ret(int64(n), err) + x.offNote("off", o)
 	case "copy_file_range":
-		in, out := offPtr(a[1]), offPtr(a[3])
+		in, out := x.offPtr(a[1]), x.offPtr(a[3])
 		n, err := unix.CopyFileRange(x.fd(a[0]), in, x.fd(a[2]), out, int(a[4]), int(a[5]))
-		return ret(int64(n), err) + offNote("off_in", in) + offNote("off_out", out)
+		return ret(int64(n), err) + x.offNote("off_in", in) + x.offNote("off_out", out)
 	case "nonblock":
 		fl, err := unix.FcntlInt(uintptr(x.fd(a[0])), unix.F_GETFL, 0)
 		if err != nil {
@@ -395,15 +444,22 @@ func withData(n int64, err error, b []byte) string {
 	return s
 }
 
-func offPtr(v int64) *int64 {
-	if v == NoOff {
+// offPtr is an offset argument's pointer: nil, the unmapped page, or
+// the address of a copy of v.
+func (x *executor) offPtr(v int64) *int64 {
+	switch v {
+	case NoOff:
 		return nil
+	case BadOff:
+		return (*int64)(x.bad) // outside Go's heap: the collector ignores it
 	}
 	return &v
 }
 
-func offNote(name string, p *int64) string {
-	if p == nil {
+// offNote is " name=OFFSET" after the call, "" for a NULL or unmapped
+// pointer.
+func (x *executor) offNote(name string, p *int64) string {
+	if p == nil || unsafe.Pointer(p) == x.bad {
 		return ""
 	}
 	return fmt.Sprintf(" %s=%d", name, *p)

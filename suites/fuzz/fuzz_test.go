@@ -173,6 +173,49 @@ func TestExecuteKnownProgram(t *testing.T) {
 	}
 }
 
+// edgeProgram meets the edges a call's outcome alone does not show: a
+// pipe whose reader is gone raises SIGPIPE (the trace names it, on the
+// call that raised it only), and an offset pointer into an unmapped
+// page is EFAULT.
+func edgeProgram() Prog {
+	return Prog{Calls: []Call{
+		{"pipe2", []int64{0, 1, oNONBLOCK}},
+		{"close", []int64{0}},
+		{"write", []int64{1, 1}},
+		{"mmap", []int64{0, 1}},
+		{"vmsplice", []int64{1, 0, 0, 1, 1, 0}},
+		{"file", []int64{2, 4096, oRDWR}},
+		{"pipe2", []int64{3, 4, oNONBLOCK}},
+		{"splice", []int64{2, BadOff, 4, NoOff, 1, 0}},
+		{"splice", []int64{2, 0, 4, NoOff, 1, 0}},
+		{"splice", []int64{3, NoOff, 2, BadOff, 1, 0}},
+		{"sendfile", []int64{4, 2, BadOff, 1}},
+		{"write", []int64{4, 1}},
+	}}
+}
+
+func TestExecuteEdges(t *testing.T) {
+	page := make([]byte, 4096)
+	fill(page, 100)
+	want := []string{
+		"0 pipe2(r0, r1, O_NONBLOCK) = 0",
+		"1 close(r0) = 0",
+		"2 write(r1, 1) = -1 EPIPE sig=PIPE",
+		"3 mmap(b0, 1) = 0",
+		"4 vmsplice(r1, b0, 0, 1, 1, 0) = -1 EPIPE buf=" + hex8(Sum(page)) + " sig=PIPE",
+		"5 file(r2, 4096, O_RDWR) = 0",
+		"6 pipe2(r3, r4, O_NONBLOCK) = 0",
+		"7 splice(r2, BAD, r4, NULL, 1, 0) = -1 EFAULT",
+		"8 splice(r2, &0, r4, NULL, 1, 0) = 1 off_in=1",
+		"9 splice(r3, NULL, r2, BAD, 1, 0) = -1 EFAULT",
+		"10 sendfile(r4, r2, BAD, 1) = -1 EFAULT",
+		"11 write(r4, 1) = 1",
+	}
+	if tr := runHost(t, edgeProgram()); !slices.Equal(tr, want) {
+		t.Errorf("trace:\n%s\nwant:\n%s", strings.Join(tr, "\n"), strings.Join(want, "\n"))
+	}
+}
+
 // heldProgram asks, by vmsplice, splice and readv, one byte less than,
 // exactly and one byte more than its pipe holds.
 func heldProgram() Prog {
@@ -252,7 +295,7 @@ func TestCSourceMatchesExecute(t *testing.T) {
 	dir := t.TempDir()
 	before, _ := filepath.Glob("/tmp/fz??????")
 	compared := 0
-	progs := []Prog{heldProgram()}
+	progs := []Prog{heldProgram(), edgeProgram()}
 	for range 60 {
 		progs = append(progs, g.Generate())
 	}

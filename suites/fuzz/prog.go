@@ -28,8 +28,12 @@ const (
 	BufSlots = 4
 )
 
-// NoOff stands for a NULL offset pointer in an offset argument.
-const NoOff = -1 << 62
+// NoOff stands for a NULL offset pointer in an offset argument, BadOff
+// for a pointer to an unmapped page (the kernel's EFAULT paths).
+const (
+	NoOff  = -1 << 62
+	BadOff = NoOff + 1
+)
 
 // Call is one step of a program: an operation and its arguments, whose
 // meaning the operation's Spec gives.
@@ -133,8 +137,11 @@ func render(k Kind, names []flagName, v int64) string {
 	case Buf:
 		return fmt.Sprintf("b%d", v)
 	case Off:
-		if v == NoOff {
+		switch v {
+		case NoOff:
 			return "NULL"
+		case BadOff:
+			return "BAD"
 		}
 		return fmt.Sprintf("&%d", v)
 	case Flags:
@@ -173,7 +180,7 @@ const (
 	Fd                // a descriptor slot the call uses
 	NewFd             // a descriptor slot the call fills
 	Buf               // a buffer slot
-	Off               // an offset pointer: NoOff (NULL) or the offset it points to
+	Off               // an offset pointer: NoOff (NULL), BadOff, or the offset it points to
 	Flags             // a flags word
 )
 
