@@ -391,3 +391,99 @@ func TestServeRemovesScratch(t *testing.T) {
 		t.Errorf("TMPDIR holds %v after Serve", left)
 	}
 }
+
+// reach is the share of n generated programs (seed 7) that meet each
+// state the generator is meant to reach often.
+func reach(n int) map[string]float64 {
+	g := NewGenerator(7)
+	count := map[string]int{}
+	family := map[string]bool{"splice": true, "tee": true, "vmsplice": true, "sendfile": true, "write": true, "read": true}
+	for range n {
+		p := g.Generate()
+		st := &state{}
+		met := map[string]bool{}
+		for _, c := range p.Calls {
+			s := specs[c.Op]
+			for j, a := range s.Args {
+				switch {
+				case a.Kind == Fd && family[c.Op] && strings.HasSuffix(st.kind(c.Args[j]), "/hup"):
+					met["family call on a hung-up end"] = true
+				case a.Kind == Off && c.Args[j] == BadOff:
+					met["unmapped offset pointer"] = true
+				}
+			}
+			if c.Op == "splice" && (isPipe(st.kinds[c.Args[0]]) || isPipe(st.kinds[c.Args[2]])) && st.kinds[c.Args[0]] != "" && st.kinds[c.Args[2]] != "" {
+				met["splice with a pipe at one end, both open"] = true
+			}
+			st.apply(c)
+		}
+		for k := range met {
+			count[k]++
+		}
+	}
+	out := map[string]float64{}
+	for k, v := range count {
+		out[k] = float64(v) / float64(n)
+	}
+	return out
+}
+
+// The generator meets the states where the family's outcomes part often
+// enough for a two-minute run (~2500 programs) to meet each many times:
+// calls on a pipe or socket whose other end is closed, splices with a
+// pipe at one end, offset pointers the kernel cannot read.
+func TestGeneratorReachesStates(t *testing.T) {
+	got := reach(5000)
+	for k, min := range map[string]float64{
+		"family call on a hung-up end":             0.10,
+		"splice with a pipe at one end, both open": 0.20,
+		"unmapped offset pointer":                  0.05,
+	} {
+		t.Logf("%-45s %.3f", k, got[k])
+		if got[k] < min {
+			t.Errorf("%s: %.3f of programs, want at least %.2f", k, got[k], min)
+		}
+	}
+}
+
+// A call's feature names the states of the descriptors it was given and
+// how it ended: a hung-up pipe's end, a closed slot, a zero return, a
+// signal.
+func TestFeatures(t *testing.T) {
+	p := Prog{Calls: []Call{
+		{"pipe2", []int64{0, 1, oNONBLOCK}},
+		{"pipe2", []int64{2, 3, oNONBLOCK}},
+		{"close", []int64{1}},
+		{"tee", []int64{0, 3, 1, spliceNonblock}},
+		{"close", []int64{2}},
+		{"write", []int64{3, 1}},
+		{"read", []int64{4, 1}},
+		{"pipe2", []int64{2, 5, 0}},
+		{"write", []int64{3, 1}},
+	}}
+	tr := Trace{
+		"0 pipe2(r0, r1, O_NONBLOCK) = 0",
+		"1 pipe2(r2, r3, O_NONBLOCK) = 0",
+		"2 close(r1) = 0",
+		"3 tee(r0, r3, 1, NONBLOCK) = 0",
+		"4 close(r2) = 0",
+		"5 write(r3, 1) = -1 EPIPE sig=PIPE",
+		"6 read(r4, 1) = -1 EBADF",
+		"7 pipe2(r2, r5, 0) = 0",
+		"8 write(r3, 1) = -1 EPIPE sig=PIPE",
+	}
+	want := []string{
+		"pipe2() 0",
+		"pipe2() 0",
+		"close(pipe-wr) 0",
+		"tee(pipe-rd/hup,pipe-wr) 0",
+		"close(pipe-rd) 0",
+		"write(pipe-wr/hup) EPIPE sig",
+		"read() EBADF",
+		"pipe2() 0",
+		"write(pipe-wr/hup) EPIPE sig", // a new pipe in r2 does not reopen r3's
+	}
+	if got := Features(p, tr); !slices.Equal(got, want) {
+		t.Errorf("features:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}

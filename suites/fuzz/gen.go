@@ -23,8 +23,21 @@ func NewGenerator(seed uint64) *Generator {
 			g.uses = append(g.uses, op)
 		}
 	}
+	for range hupWeight {
+		g.uses = append(g.uses, hup)
+	}
 	return g
 }
+
+// hup is the generator's own step "hang up a peer": a close of the other
+// end of a live pipe or socket pair, so that the family's calls meet a
+// pipe without writers or readers and a socket without its peer — the
+// states where EOF, EAGAIN, EPIPE and SIGPIPE part — as often as a
+// full or empty one. A program holds it as the close it is.
+const (
+	hup       = "hup"
+	hupWeight = 6
+)
 
 // creators and their odds: pipes above all, the family's centre.
 var creators = []string{"pipe2", "pipe2", "pipe2", "pipe2", "file", "file", "memfd", "socketpair", "tcp", "eventfd"}
@@ -89,11 +102,54 @@ func (g *Generator) Mutate(p Prog) Prog {
 }
 
 // state is what a program has made so far: each live descriptor slot's
-// kind and the mapped buffers.
+// kind, its pair's other end and whether that end is closed, and the
+// mapped buffers.
 type state struct {
 	kinds [FdSlots]string
+	peer  [FdSlots]int  // the pair's other slot + 1; 0 when none
+	hung  [FdSlots]bool // the other end was closed
 	next  int
 	bufs  []int64
+}
+
+// pair records a and b as the two ends of one pipe or socket pair.
+func (st *state) pair(a, b int64) {
+	st.unpair(a)
+	st.unpair(b)
+	st.peer[a], st.peer[b] = int(b)+1, int(a)+1
+}
+
+// unpair forgets slot s's pair, as its descriptor is replaced: the old
+// other end stays open in the executor, so its peer is not hung up.
+func (st *state) unpair(s int64) {
+	for i := range st.peer {
+		if st.peer[i] == int(s)+1 {
+			st.peer[i] = 0
+		}
+	}
+	st.peer[s], st.hung[s] = 0, false
+}
+
+// hangUp records slot s closed: its pair's other end is hung up.
+func (st *state) hangUp(s int64) {
+	if p := st.peer[s]; p != 0 && st.peer[p-1] == int(s)+1 {
+		st.hung[p-1] = true
+		st.peer[p-1] = 0
+	}
+	st.peer[s], st.hung[s] = 0, false
+}
+
+// kind is what slot s holds: "pipe-rd", "pipe-wr", "file", "sock",
+// "event", "" when closed or never made, with "/hup" when the other end
+// of its pair is closed.
+func (st *state) kind(s int64) string {
+	if s < 0 || s >= FdSlots || st.kinds[s] == "" {
+		return ""
+	}
+	if st.hung[s] {
+		return st.kinds[s] + "/hup"
+	}
+	return st.kinds[s]
 }
 
 func stateAt(p Prog, n int) *state {
@@ -109,14 +165,22 @@ func (st *state) apply(c Call) {
 	switch {
 	case c.Op == "pipe2":
 		st.kinds[c.Args[0]], st.kinds[c.Args[1]] = "pipe-rd", "pipe-wr"
+		st.pair(c.Args[0], c.Args[1])
 	case s.Makes != "":
+		var made []int64
 		for i, a := range s.Args {
 			if a.Kind == NewFd {
 				st.kinds[c.Args[i]] = s.Makes
+				st.unpair(c.Args[i])
+				made = append(made, c.Args[i])
 			}
+		}
+		if len(made) == 2 {
+			st.pair(made[0], made[1])
 		}
 	case c.Op == "close":
 		st.kinds[c.Args[0]] = ""
+		st.hangUp(c.Args[0])
 	case c.Op == "mmap" || c.Op == "mremap":
 		st.bufs = appendUnique(st.bufs, c.Args[0])
 	case c.Op == "munmap":
@@ -130,6 +194,21 @@ func (st *state) apply(c Call) {
 }
 
 func (g *Generator) appendCall(p *Prog, st *state, op string) {
+	if op == hup {
+		var ends []int64
+		for i := range st.kinds {
+			if q := st.peer[i]; st.kinds[i] != "" && q != 0 && st.kinds[q-1] != "" {
+				ends = append(ends, int64(q-1))
+			}
+		}
+		op = "close"
+		if len(ends) > 0 {
+			c := Call{Op: op, Args: []int64{ends[g.r.IntN(len(ends))]}}
+			st.apply(c)
+			p.Calls = append(p.Calls, c)
+			return
+		}
+	}
 	s := specs[op]
 	c := Call{Op: op, Args: make([]int64, len(s.Args))}
 	for i, a := range s.Args {
@@ -146,6 +225,15 @@ func (g *Generator) appendCall(p *Prog, st *state, op string) {
 	}
 	if op == "mmap" && len(st.bufs) < BufSlots && g.r.IntN(4) > 0 {
 		c.Args[0] = int64(len(st.bufs)) // a fresh buffer, mostly
+	}
+	if op == "splice" && !isPipe(st.kinds[c.Args[0]]) && !isPipe(st.kinds[c.Args[2]]) && g.r.IntN(4) > 0 {
+		// splice wants a pipe at one end: mostly give it one, so that
+		// the calls reach the family rather than its first EINVAL.
+		if g.r.IntN(2) == 0 {
+			c.Args[0] = g.arg(st, Arg{Kind: Fd, Want: "pipe-in"})
+		} else {
+			c.Args[2] = g.arg(st, Arg{Kind: Fd, Want: "pipe-out"})
+		}
 	}
 	st.apply(c)
 	p.Calls = append(p.Calls, c)
@@ -192,6 +280,8 @@ func (g *Generator) arg(st *state, a Arg) int64 {
 	}
 	return a.Values[g.r.IntN(len(a.Values))]
 }
+
+func isPipe(k string) bool { return k == "pipe-rd" || k == "pipe-wr" }
 
 // fits says whether a descriptor of kind k suits an argument that wants w.
 func fits(w, k string) bool {

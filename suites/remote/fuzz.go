@@ -167,7 +167,7 @@ type fuzzer struct {
 	sides []*fuzzSide
 	gen   *fuzz.Generator
 	seen  map[string]bool // program hashes run
-	sigs  map[string]bool // (operation, outcome class) pairs seen
+	sigs  map[string]bool // features seen (fuzz.Features)
 	edges map[uint32]bool // KCOV signal seen on the candidate
 	// funcs is how many family functions the candidate's KCOV covers
 	// (0 without KCOV); noCover says why there is none.
@@ -208,9 +208,7 @@ func (f *fuzzer) learn(p fuzz.Prog, tr fuzz.Trace, cover []uint32) bool {
 	}
 	f.seen[h] = true
 	fresh := false
-	for _, l := range tr {
-		_, out := fuzz.Step(l)
-		sig := fuzz.Op(l) + " " + fuzz.Class(out)
+	for _, sig := range fuzz.Features(p, tr) {
 		if !f.sigs[sig] {
 			f.sigs[sig] = true
 			fresh = true

@@ -29,23 +29,29 @@ func TestCorpusRoundTrip(t *testing.T) {
 	}
 }
 
-// A program is kept for what it reached first: a new outcome signature
-// or, with KCOV, a new block or edge; a program run before never is.
+// A program is kept for what it reached first: a new feature (a call's
+// descriptors' states and outcome) or, with KCOV, a new block or edge; a
+// program run before never is.
 func TestLearn(t *testing.T) {
 	f := &fuzzer{seen: map[string]bool{}, sigs: map[string]bool{}, edges: map[uint32]bool{}}
-	g := fuzz.NewGenerator(3)
-	tr := fuzz.Trace{"0 pipe2(0, 1, 0) = 0", "1 write(1, 0, 10) = 10"}
+	prog := func(n int64) fuzz.Prog { // the same features, a different program for each n
+		return fuzz.Prog{Calls: []fuzz.Call{{Op: "pipe2", Args: []int64{0, 1, 0}}, {Op: "write", Args: []int64{1, n}}}}
+	}
+	tr := fuzz.Trace{"0 pipe2(r0, r1, 0) = 0", "1 write(r1, 10) = 10"}
+	hung := fuzz.Prog{Calls: []fuzz.Call{{Op: "pipe2", Args: []int64{0, 1, 0}}, {Op: "close", Args: []int64{0}}, {Op: "write", Args: []int64{1, 10}}}}
+	hungTr := fuzz.Trace{"0 pipe2(r0, r1, 0) = 0", "1 close(r0) = 0", "2 write(r1, 10) = -1 EPIPE sig=PIPE"}
 	for i, c := range []struct {
 		p     fuzz.Prog
 		tr    fuzz.Trace
 		cover []uint32
 		want  bool
 	}{
-		{g.Generate(), tr, nil, true},                  // first signatures
-		{g.Generate(), tr, nil, false},                 // nothing new
-		{g.Generate(), tr, []uint32{10, 20}, true},     // new blocks
-		{g.Generate(), tr, []uint32{20, 10}, false},    // the same blocks
-		{g.Generate(), tr, []uint32{10, 20, 30}, true}, // one new edge
+		{prog(10), tr, nil, true},                  // first features
+		{prog(11), tr, nil, false},                 // nothing new
+		{prog(12), tr, []uint32{10, 20}, true},     // new blocks
+		{prog(13), tr, []uint32{20, 10}, false},    // the same blocks
+		{prog(14), tr, []uint32{10, 20, 30}, true}, // one new edge
+		{hung, hungTr, nil, true},                  // a write to a pipe without readers
 	} {
 		if got := f.learn(c.p, c.tr, c.cover); got != c.want {
 			t.Errorf("program %d: learn = %v, want %v", i, got, c.want)
