@@ -19,7 +19,8 @@ preadv2/pwritev2, fcntl, close, mmap/munmap/mremap and writes into a
 vmspliced buffer, with arguments at the ABI's edges, generated from
 --seed. Each program runs in a process of its own and prints a trace:
 every call's return value or errno, the checksum of the data it read,
-the offsets it moved, or "blocked" when it outlived its bound.
+the offsets it moved, the signals it raised (SIGPIPE, SIGIO, SIGXFSZ),
+or "blocked" when it outlived its bound.
 
 A difference in two traces is confirmed (each kernel gives its own trace
 again; otherwise the program is flaky and never a finding), minimized to
@@ -35,8 +36,10 @@ fuzz/CALL/SHAPE; expect.yaml declares them by ID glob and outcome glob:
       to: "* data=*"
       why: vmsplice copies; a write into the buffer after it is not read
 
-Programs that reached an outcome no earlier one had are kept in a corpus
-under the cache directory, and the next run starts from it. With a
+Programs in which a call met a new feature (the states of the
+descriptors it was given, a peer closed or not, and its outcome) are
+kept in a corpus under the cache directory, and the next run starts
+from it. With a
 candidate built with KCOV (--fragment kcov, a cold build of its own and a
 slower kernel), a program that reaches a basic block or an edge in the
 splice family's functions that no earlier one did is kept too.
