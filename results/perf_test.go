@@ -132,7 +132,7 @@ func fakePerfRun(r *rand.Rand, rounds int, shift float64) *runs.Perf {
 				}
 				wall = time.Duration(float64(wall) * (1 + 0.01*r.NormFloat64()))
 				run.Samples = append(run.Samples, runs.PerfSample{Side: side, Round: round, Warmup: round == 0, Sample: perf.Sample{
-					ID: id, Bytes: 1 << 30, Ops: 1000, Calls: 2000, Wall: wall, User: wall / 10, Sys: wall / 2, MaxRSSKiB: 100, Busy: wall * 6 / 10,
+					ID: id, Bytes: 1 << 30, Ops: 1000, Calls: 2000, Wall: wall, User: wall / 10, Sys: wall / 2, MaxRSSKiB: 100, Busy: wall * 6 / 10, Segs: 40,
 				}})
 			}
 		}

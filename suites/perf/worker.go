@@ -93,6 +93,7 @@ func (e *env) measure(req Request, o *op) Sample {
 	runtime.GC()
 	var r0, r1 unix.Rusage
 	busy0, busyOK := cpuClocks()
+	segs0, segsOK := tcpSegs()
 	unix.Getrusage(unix.RUSAGE_SELF, &r0)
 	start := time.Now()
 	for s.Ops == 0 || time.Since(start) < req.Duration {
@@ -114,6 +115,9 @@ func (e *env) measure(req Request, o *op) Sample {
 	unix.Getrusage(unix.RUSAGE_SELF, &r1)
 	if busy1, ok := cpuClocks(); ok && busyOK {
 		s.Busy = busyBetween(busy0, busy1)
+	}
+	if segs1, ok := tcpSegs(); ok && segsOK {
+		s.Segs = segs1 - segs0
 	}
 	s.User = tvDiff(r1.Utime, r0.Utime)
 	s.Sys = tvDiff(r1.Stime, r0.Stime)

@@ -28,8 +28,12 @@ type Sample struct {
 	// section (the worker's, kernel threads', other processes'), idle
 	// excluded; zero where it could not be read. Recorded for the
 	// measurement's own checks, not a metric any benchmark is judged by.
-	Busy  time.Duration `json:"busy_ns,omitempty"`
-	Error string        `json:"error,omitempty"`
+	Busy time.Duration `json:"busy_ns,omitempty"`
+	// Segs is the TCP segments the machine received and sent over the
+	// timed section (zero on a path without TCP, or where /proc/net/snmp
+	// cannot be read); like Busy, for the measurement's own checks.
+	Segs  int64  `json:"tcp_segs,omitempty"`
+	Error string `json:"error,omitempty"`
 }
 
 // Metric returns the sample's value of metric, and false when the sample
