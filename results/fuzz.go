@@ -140,7 +140,7 @@ func fuzzView(f *runs.Fuzz, expected map[string]bool) *htmlFuzz {
 }
 
 // fuzzJUnit is one test case for the fuzzing run (its figures; a failure
-// when the candidate was lost under a program) and one per difference: a
+// when a kernel was lost under a program) and one per difference: a
 // failure when no expectation declares it.
 func fuzzJUnit(f *runs.Fuzz, unexpected map[string]Change) junitSuite {
 	s := junitSuite{Name: "fuzz"}
@@ -148,12 +148,8 @@ func fuzzJUnit(f *runs.Fuzz, unexpected map[string]Change) junitSuite {
 		SystemOut: fmt.Sprintf("%d programs, %.1f/s, seed %d, corpus %d, %d signatures, %d flaky", f.Programs, f.PerSecond, f.Seed, f.Corpus, f.Signatures, f.Flaky)}
 	if f.Fault != nil {
 		msg := fmt.Sprintf("the %s kernel was lost under a program: %s", f.Fault.Side, firstLine(f.Fault.Error))
-		if f.Fault.Side == runs.Candidate {
-			run.Failure = &junitMsg{Message: msg, Type: "kernel", Text: f.Fault.Error}
-			s.Failures++
-		} else {
-			run.SystemOut += "\n" + msg
-		}
+		run.Failure = &junitMsg{Message: msg, Type: "kernel", Text: f.Fault.Error}
+		s.Failures++
 	}
 	s.Cases = append(s.Cases, run)
 	s.Tests++

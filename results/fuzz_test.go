@@ -99,15 +99,20 @@ func TestFuzzInRecord(t *testing.T) {
 	if err != nil || back.Fuzz == nil || len(back.Fuzz.Differences) != 1 {
 		t.Fatalf("run.json round trip: %v %+v", err, back)
 	}
-	// A candidate lost under a program fails the run; the baseline's alone does not.
+	// A kernel lost under a program the other survived fails the run,
+	// whichever it was: fuzzing stopped there, with its budget unspent.
 	r.Changes, r.Fuzz.Differences = nil, nil
-	r.Fuzz.Fault = &runs.FuzzFault{Side: runs.Baseline, Error: "panic"}
 	if r.Failed() {
-		t.Error("a baseline lost under a program fails the run")
+		t.Fatal("a run with no change and no fault fails")
 	}
-	r.Fuzz.Fault.Side = runs.Candidate
-	if !r.Failed() {
-		t.Error("a candidate lost under a program does not fail the run")
+	for _, side := range []string{runs.Baseline, runs.Candidate} {
+		r.Fuzz.Fault = &runs.FuzzFault{Side: side, Error: "panic"}
+		if !r.Failed() {
+			t.Errorf("a %s lost under a program does not fail the run", side)
+		}
+		if j := fuzzJUnit(r.Fuzz, nil); j.Failures != 1 {
+			t.Errorf("a %s lost under a program: %d JUnit failures, want 1", side, j.Failures)
+		}
 	}
 }
 

@@ -159,7 +159,11 @@ func (r *Record) Failed() bool {
 	if r.PerPatch != nil && r.PerPatch.Failed() {
 		return true
 	}
-	if r.Fuzz != nil && r.Fuzz.Fault != nil && r.Fuzz.Fault.Side == runs.Candidate {
+	if r.Fuzz != nil && r.Fuzz.Fault != nil {
+		// Either kernel lost under a program the other survived: a
+		// crash the patch brings, or one it takes away (as a perf
+		// run's lost baseline fails it); never "no problems" with the
+		// budget unspent. Both lost is the harness's (remote.bothLost).
 		return true
 	}
 

@@ -23,6 +23,7 @@ func CSource(p Prog, title string, notes []string) string {
 	b.WriteString("// (from a directory not under /tmp: the guest mounts a tmpfs there)\n")
 	b.WriteString("// It prints one line per call, as patchtest's trace of the program.\n")
 	fmt.Fprintf(&b, "#define MAX_HELD %d\n", MaxHeld)
+	fmt.Fprintf(&b, "#define MAX_FILE %d\n", MaxFileSize)
 	b.WriteString(cPrelude)
 	b.WriteString("static const char *errname(int e)\n{\n\tstatic char s[16];\n\tswitch (e) {\n")
 	for _, e := range errnos {

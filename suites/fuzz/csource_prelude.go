@@ -16,6 +16,7 @@ const cPrelude = `
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -180,6 +181,11 @@ static void setup(void)
 		exit(2);
 	}
 	if (pid == 0) {
+		struct rlimit fsize = {MAX_FILE, MAX_FILE};
+		if (setrlimit(RLIMIT_FSIZE, &fsize) < 0) {
+			perror("setrlimit");
+			exit(2);
+		}
 		struct sigaction sa = {.sa_handler = on_traced, .sa_flags = SA_RESTART};
 		for (int i = 0; i < 3; i++)
 			sigaction(traced[i], &sa, NULL);

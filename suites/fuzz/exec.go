@@ -18,6 +18,13 @@ import (
 // as blocked: the call it is in is traced "blocked" and the process ends.
 const Bound = 2 * time.Second
 
+// MaxFileSize is the program's RLIMIT_FSIZE: no file or memfd grows past
+// it (a write that would is cut short there, one that starts there is
+// EFBIG and SIGXFSZ), so that no program can fill the guest's memory — a
+// memfd sendfile'd into itself for 2 GiB grew until the guest's OOM
+// killer took the fuzz server, on every kernel.
+const MaxFileSize = 8 << 20
+
 const (
 	page  = 4096
 	guard = 32 // unmapped pages after each buffer: a vmsplice past its end faults, never reaches another mapping
@@ -36,6 +43,11 @@ func Execute(p Prog, w io.Writer, bound time.Duration) {
 // nil and writing the program's signal to coverOut when all its calls
 // have returned.
 func execute(p Prog, w io.Writer, bound time.Duration, k *kcov, coverOut string) {
+	lim := unix.Rlimit{Cur: MaxFileSize, Max: MaxFileSize}
+	if err := unix.Setrlimit(unix.RLIMIT_FSIZE, &lim); err != nil {
+		fmt.Fprintf(w, "0 setrlimit(RLIMIT_FSIZE) = %s\n", ret(0, err))
+		return
+	}
 	x := &executor{w: w, sigs: make(chan os.Signal, 64)}
 	signal.Notify(x.sigs, append(traced[:], sentinel)...)
 	if p, err := unix.MmapPtr(-1, 0, nil, page, unix.PROT_NONE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS); err == nil {

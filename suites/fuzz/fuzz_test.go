@@ -175,8 +175,8 @@ func TestExecuteKnownProgram(t *testing.T) {
 
 // edgeProgram meets the edges a call's outcome alone does not show: a
 // pipe whose reader is gone raises SIGPIPE (the trace names it, on the
-// call that raised it only), and an offset pointer into an unmapped
-// page is EFAULT.
+// call that raised it only), an offset pointer into an unmapped page is
+// EFAULT, and a file grows to MaxFileSize and no further.
 func edgeProgram() Prog {
 	return Prog{Calls: []Call{
 		{"pipe2", []int64{0, 1, oNONBLOCK}},
@@ -191,6 +191,11 @@ func edgeProgram() Prog {
 		{"splice", []int64{3, NoOff, 2, BadOff, 1, 0}},
 		{"sendfile", []int64{4, 2, BadOff, 1}},
 		{"write", []int64{4, 1}},
+		{"memfd", []int64{5, 4096}},
+		{"lseek", []int64{5, 0, 2}},
+		{"sendfile", []int64{5, 5, 0, 1 << 31}},
+		{"fsize", []int64{5}},
+		{"write", []int64{5, 1}},
 	}}
 }
 
@@ -210,6 +215,11 @@ func TestExecuteEdges(t *testing.T) {
 		"9 splice(r3, NULL, r2, BAD, 1, 0) = -1 EFAULT",
 		"10 sendfile(r4, r2, BAD, 1) = -1 EFAULT",
 		"11 write(r4, 1) = 1",
+		"12 memfd(r5, 4096) = 0",
+		"13 lseek(r5, 0, 2) = 4096",
+		"14 sendfile(r5, r5, &0, 2147483648) = 8384512 off=8384512 sig=XFSZ",
+		"15 fsize(r5) = 0 size=8388608", // a memfd sent into itself stops at MaxFileSize
+		"16 write(r5, 1) = -1 EFBIG sig=XFSZ",
 	}
 	if tr := runHost(t, edgeProgram()); !slices.Equal(tr, want) {
 		t.Errorf("trace:\n%s\nwant:\n%s", strings.Join(tr, "\n"), strings.Join(want, "\n"))
@@ -231,7 +241,7 @@ func heldProgram() Prog {
 		{"readv", []int64{2, Held - 1, 1}},
 		{"tee", []int64{6, 3, Held + 1, 0}},
 		{"file", []int64{4, 0, oRDWR}},
-		{"lseek", []int64{4, 1 << 30, 0}},
+		{"lseek", []int64{4, 4 << 20, 0}},
 		{"write", []int64{4, 1}},
 		{"lseek", []int64{4, 0, 0}},
 		{"readv", []int64{4, Held, 1}},
@@ -262,7 +272,7 @@ func TestExecuteHeld(t *testing.T) {
 		"7 readv(r2, held, 2) = 12 data=",
 		"8 readv(r2, held-1, 1) = 0",
 		"9 tee(r6, r3, held+1, 0) = -1 EBADF",
-		"14 readv(r4, held, 1) = 1048577 data=", // a sparse GiB: MaxHeld, not 2^30+1
+		"14 readv(r4, held, 1) = 1048577 data=", // a sparse 4 MiB: MaxHeld, not 2^22+1
 	}
 	for _, w := range want {
 		if !slices.ContainsFunc(tr, func(l string) bool { return strings.HasPrefix(l, w) }) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -247,12 +248,42 @@ func (f *fuzzer) bothResults(ctx context.Context, p fuzz.Prog) ([2]fuzz.Result, 
 		wg.Go(func() { res[i], errs[i] = s.exec(ctx, p) })
 	}
 	wg.Wait()
+	if errs[0] != nil && errs[1] != nil {
+		return res, bothLost(p, errs)
+	}
 	for i, err := range errs {
 		if err != nil {
 			return res, &fuzzErr{side: i, p: p, err: err}
 		}
 	}
 	return res, nil
+}
+
+// bothLost is what a program that lost both guests at once means. With
+// a kernel report (a panic, an oops) from either, the kernel's fault, the
+// candidate's where it has one; with none, the fuzzer's own: its bounds
+// let a program exhaust the guest (as a memfd grown without limit did,
+// until the OOM killer took the fuzz server), which is no evidence about
+// either kernel, so it is a harness error that names the program.
+func bothLost(p fuzz.Prog, errs [2]error) error {
+	for _, i := range []int{1, 0} {
+		var ve *vm.Error
+		if errors.As(errs[i], &ve) && (ve.Outcome == vm.KernelPanic || ve.Outcome == vm.KernelReport) {
+			return &fuzzErr{side: i, p: p, err: errs[i]}
+		}
+	}
+	for _, err := range errs {
+		var ve *vm.Error
+		if errors.As(err, &ve) && (ve.Outcome == vm.Interrupted || ve.Outcome == vm.Infrastructure) {
+			return err
+		}
+	}
+	var calls []string
+	for _, c := range p.Calls {
+		calls = append(calls, c.String())
+	}
+	return &vm.Error{Outcome: vm.Infrastructure, Err: errs[1],
+		Msg: fmt.Sprintf("a fuzz program lost both guests and neither kernel reported a fault (the fuzzer's bounds, not a finding): %s; baseline: %v", strings.Join(calls, "; "), errs[0])}
 }
 
 func (f *fuzzer) fault(p fuzz.Prog, err error) (*runs.Fuzz, error) {

@@ -1,11 +1,14 @@
 package remote
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/patchtest/patchtest/suites/fuzz"
+	"github.com/patchtest/patchtest/vm"
 )
 
 // The corpus keeps each program once, survives a round trip, drops
@@ -62,5 +65,40 @@ func TestLearn(t *testing.T) {
 	}
 	if len(f.edges) != 3 {
 		t.Errorf("edges = %v, want 10, 20, 30", f.edges)
+	}
+}
+
+// A program that lost both guests is the kernel's fault only where a
+// kernel reported one (the candidate's first); otherwise it is the
+// fuzzer's, a harness error naming the program, never a finding.
+func TestBothLost(t *testing.T) {
+	p := fuzz.Prog{Calls: []fuzz.Call{{Op: "memfd", Args: []int64{1, 1}}, {Op: "sendfile", Args: []int64{1, 1, 0, 1 << 31}}}}
+	lost := &vm.Error{Outcome: vm.BootFailed, Msg: "guest init: agent exited (signal killed)"}
+	panicked := &vm.Error{Outcome: vm.KernelPanic, Msg: "Kernel panic"}
+	stopped := &vm.Error{Outcome: vm.Interrupted, Msg: "interrupted"}
+	for _, c := range []struct {
+		name     string
+		errs     [2]error
+		side     int // the fuzzErr's side; -1 for a harness error
+		infraMsg string
+	}{
+		{"both killed, no report", [2]error{lost, lost}, -1, "sendfile(r1, r1, &0, 2147483648)"},
+		{"the baseline panicked", [2]error{panicked, lost}, 0, ""},
+		{"both panicked", [2]error{panicked, panicked}, 1, ""},
+		{"interrupted", [2]error{stopped, lost}, -1, "interrupted"},
+	} {
+		err := bothLost(p, c.errs)
+		var fe *fuzzErr
+		var ve *vm.Error
+		switch {
+		case c.side >= 0:
+			if !errors.As(err, &fe) || fe.side != c.side {
+				t.Errorf("%s: %v, want the kernel's fault on side %d", c.name, err, c.side)
+			}
+		case errors.As(err, &fe):
+			t.Errorf("%s: a kernel's fault (side %d), want the harness's", c.name, fe.side)
+		case !errors.As(err, &ve) || !strings.Contains(err.Error(), c.infraMsg):
+			t.Errorf("%s: %v, want an error naming %q", c.name, err, c.infraMsg)
+		}
 	}
 }
