@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"sync"
@@ -88,6 +89,7 @@ func RunFuzz(ctx context.Context, o FuzzOptions) (*runs.Fuzz, error) {
 	f := &fuzzer{o: o, run: run, sides: sides, gen: fuzz.NewGenerator(o.Seed), seen: map[string]bool{}, sigs: map[string]bool{}, edges: map[uint32]bool{}}
 	corpus := loadCorpus(o.CorpusFile)
 	f.replay = len(corpus)
+	f.order = rand.New(rand.NewPCG(o.Seed, 1)).Perm(len(corpus))
 	start := time.Now()
 	deadline := start.Add(o.Duration)
 	var found []pending
@@ -97,6 +99,7 @@ func RunFuzz(ctx context.Context, o FuzzOptions) (*runs.Fuzz, error) {
 		if ctx.Err() != nil {
 			return run, &vm.Error{Outcome: vm.Interrupted, Msg: "fuzzing interrupted", Err: context.Cause(ctx)}
 		}
+		f.endReplay(i, time.Since(start))
 		p := f.next(i, corpus)
 		res, err := f.bothResults(ctx, p)
 		if err != nil {
@@ -174,15 +177,31 @@ type fuzzer struct {
 	// (0 without KCOV); noCover says why there is none.
 	funcs   int
 	noCover string
-	// replay is how many programs of the corpus file run first.
+	// replay is how many programs of the corpus file run first, in
+	// order (a permutation from the seed).
 	replay int
+	order  []int
+}
+
+// replayShare is the part of the budget the corpus's replay may take: a
+// corpus kept across many runs (up to corpusMax programs, 200 s at 20/s)
+// would otherwise leave a short run no time for programs of its own.
+const replayShare = 2
+
+// endReplay ends the corpus's replay at program i once elapsed has
+// reached 1/replayShare of the budget; the programs not replayed are
+// still there to be mutated.
+func (f *fuzzer) endReplay(i int, elapsed time.Duration) {
+	if i < f.replay && elapsed >= f.o.Duration/replayShare {
+		f.replay = i
+	}
 }
 
 // next is the i-th program: the corpus first, then new programs and
 // variants of kept ones in turn.
 func (f *fuzzer) next(i int, corpus []fuzz.Prog) fuzz.Prog {
 	if i < f.replay {
-		return corpus[i]
+		return corpus[f.order[i]]
 	}
 	if len(corpus) > 0 && i%2 == 1 {
 		return f.gen.Mutate(corpus[int(uint(i*2654435761)%uint(len(corpus)))])

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/patchtest/patchtest/suites/fuzz"
 	"github.com/patchtest/patchtest/vm"
@@ -99,6 +100,30 @@ func TestBothLost(t *testing.T) {
 			t.Errorf("%s: a kernel's fault (side %d), want the harness's", c.name, fe.side)
 		case !errors.As(err, &ve) || !strings.Contains(err.Error(), c.infraMsg):
 			t.Errorf("%s: %v, want an error naming %q", c.name, err, c.infraMsg)
+		}
+	}
+}
+
+// The corpus replays first, in an order of the seed's, for at most half
+// the budget; then the fuzzer makes programs of its own.
+func TestReplayBounded(t *testing.T) {
+	g := fuzz.NewGenerator(1)
+	corpus := []fuzz.Prog{g.Generate(), g.Generate(), g.Generate(), g.Generate()}
+	f := &fuzzer{o: FuzzOptions{Duration: time.Minute}, gen: fuzz.NewGenerator(2), replay: len(corpus), order: []int{2, 0, 3, 1}}
+	if p := f.next(0, corpus); p.Hash() != corpus[2].Hash() {
+		t.Errorf("program 0 is not the corpus's program 2")
+	}
+	f.endReplay(1, 29*time.Second)
+	if f.replay != 4 {
+		t.Fatalf("replay ended at %d before half the budget", f.replay)
+	}
+	f.endReplay(1, 30*time.Second)
+	if f.replay != 1 {
+		t.Fatalf("replay = %d after half the budget, want 1", f.replay)
+	}
+	for i := 1; i < 4; i++ {
+		if p := f.next(i, corpus); p.Hash() == corpus[f.order[i]].Hash() {
+			t.Errorf("program %d still replays the corpus", i)
 		}
 	}
 }
