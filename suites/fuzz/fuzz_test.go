@@ -422,6 +422,9 @@ func reach(n int) map[string]float64 {
 					met["unmapped offset pointer"] = true
 				}
 			}
+			if (c.Op == "splice" || c.Op == "tee" || c.Op == "read" || c.Op == "readv") && st.fed[c.Args[0]] && st.kinds[c.Args[0]] == "pipe-rd" {
+				met["takes from a pipe written to"] = true
+			}
 			if c.Op == "splice" && (isPipe(st.kinds[c.Args[0]]) || isPipe(st.kinds[c.Args[2]])) && st.kinds[c.Args[0]] != "" && st.kinds[c.Args[2]] != "" {
 				met["splice with a pipe at one end, both open"] = true
 			}
@@ -448,6 +451,7 @@ func TestGeneratorReachesStates(t *testing.T) {
 		"family call on a hung-up end":             0.10,
 		"splice with a pipe at one end, both open": 0.20,
 		"unmapped offset pointer":                  0.05,
+		"takes from a pipe written to":             0.15,
 	} {
 		t.Logf("%-45s %.3f", k, got[k])
 		if got[k] < min {

@@ -108,6 +108,7 @@ type state struct {
 	kinds [FdSlots]string
 	peer  [FdSlots]int  // the pair's other slot + 1; 0 when none
 	hung  [FdSlots]bool // the other end was closed
+	fed   [FdSlots]bool // something was written to the other end
 	next  int
 	bufs  []int64
 }
@@ -127,7 +128,7 @@ func (st *state) unpair(s int64) {
 			st.peer[i] = 0
 		}
 	}
-	st.peer[s], st.hung[s] = 0, false
+	st.peer[s], st.hung[s], st.fed[s] = 0, false, false
 }
 
 // hangUp records slot s closed: its pair's other end is hung up.
@@ -136,8 +137,20 @@ func (st *state) hangUp(s int64) {
 		st.hung[p-1] = true
 		st.peer[p-1] = 0
 	}
-	st.peer[s], st.hung[s] = 0, false
+	st.peer[s], st.hung[s], st.fed[s] = 0, false, false
 }
+
+// wrote records a call that wrote to slot s: the other end of its pair
+// now holds data to take.
+func (st *state) wrote(s int64) {
+	if p := st.peer[s]; p != 0 && st.kinds[s] != "pipe-rd" {
+		st.fed[p-1] = true
+	}
+}
+
+// writesTo gives, per operation that writes to a descriptor, the index
+// of that descriptor's argument.
+var writesTo = map[string]int{"write": 0, "writev": 0, "pwritev2": 0, "vmsplice": 0, "splice": 2, "tee": 1, "sendfile": 0}
 
 // kind is what slot s holds: "pipe-rd", "pipe-wr", "file", "sock",
 // "event", "" when closed or never made, with "/hup" when the other end
@@ -185,6 +198,9 @@ func (st *state) apply(c Call) {
 		st.bufs = appendUnique(st.bufs, c.Args[0])
 	case c.Op == "munmap":
 		st.bufs = remove(st.bufs, c.Args[0])
+	}
+	if j, ok := writesTo[c.Op]; ok {
+		st.wrote(c.Args[j])
 	}
 	for i, a := range s.Args {
 		if a.Kind == NewFd && int(c.Args[i]) >= st.next {
@@ -253,6 +269,19 @@ func (g *Generator) arg(st *state, a Arg) int64 {
 			live = append(live, int64(i))
 			if fits(a.Want, k) {
 				want = append(want, int64(i))
+			}
+		}
+		if a.Want == "in" || a.Want == "pipe-in" {
+			// Take, three times in four, from where something was put: the
+			// paths that move part of a buffer, and what is left after.
+			var fed []int64
+			for _, i := range want {
+				if st.fed[i] {
+					fed = append(fed, i)
+				}
+			}
+			if len(fed) > 0 && g.r.IntN(4) > 0 {
+				return fed[g.r.IntN(len(fed))]
 			}
 		}
 		switch n := g.r.IntN(20); {
